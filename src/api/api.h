@@ -1,0 +1,290 @@
+/*
+ * The API layer's contract: routes, the per-request context, replies in
+ * Asana's envelope, request-body checks, opt_fields projection and
+ * keyset pagination. Resource files (src/api/<resource>.c) each export a
+ * route table and use only what is declared here, src/store/db.h and jansson.
+ *
+ * Handler shape: validate, load, authorize, act, respond. A handler returns
+ * 0 after setting the reply with api_reply*() or api_error*(); the
+ * dispatcher sends it. A write runs inside one transaction the handler opens
+ * with api_begin_write() and closes with api_commit().
+ */
+#ifndef KONTOR_API_API_H
+#define KONTOR_API_API_H
+
+#include "auth/principal.h"
+#include "http/http.h"
+#include "store/db.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define API_BASE_PATH "/api/1.0"
+#define API_MAX_PARAMS 4
+#define API_NAME_MAX 1024        /* characters in a name (task, project, tag ...) */
+#define API_TEXT_MAX 65536       /* bytes in notes, descriptions and comment text */
+#define API_PAGE_LIMIT_MAX 100
+#define API_UNPAGED_MAX 1000     /* results returned without `limit` before 400 asks for paging */
+
+typedef struct api_ctx api_ctx;
+struct app;
+struct fields;
+
+typedef int (*api_handler)(api_ctx *ctx);
+
+/*
+ * A resource type as opt_fields sees it: every field name it has, which of
+ * them form the compact form, and which are nested resources. `load` returns
+ * the full representation of one object the caller may see (a new
+ * reference), or NULL; it expands nested fields requested with dotted paths.
+ */
+struct api_type_ref {
+	const char *field;
+	const struct api_type *type;
+};
+
+struct api_type {
+	const char *name; /* resource_type */
+	const char *const *fields;   /* NULL-terminated, excluding gid and resource_type */
+	const char *const *compact;  /* NULL-terminated, excluding gid and resource_type */
+	const struct api_type_ref *refs; /* terminated by { NULL, NULL } */
+	json_t *(*load)(api_ctx *ctx, int64_t gid);
+};
+
+/* Route flags. */
+#define API_WRITE 0x01u    /* changes data: write limits, refused to read-only tokens */
+#define API_PUBLIC 0x02u   /* no authentication */
+#define API_BODY 0x04u     /* requires a JSON body {"data": {...}} */
+#define API_LIST 0x08u     /* returns a list: compact by default, pagination */
+
+struct api_route {
+	const char *method;
+	const char *pattern; /* below API_BASE_PATH, with {name} for a path parameter: "/tasks/{task_gid}" */
+	api_handler handler;
+	unsigned flags;
+	const struct api_type *type; /* what the response contains, for opt_fields; NULL if none */
+};
+
+struct api_ctx {
+	http_request *req;
+	http_response *res;
+	struct app *app;
+	db_conn *db;
+	principal who;
+	const struct api_route *route;
+	int param_count;
+	const char *param_names[API_MAX_PARAMS];
+	char *param_values[API_MAX_PARAMS];
+	json_t *body;        /* the request's "data" object (borrowed from the parsed document), or NULL */
+	json_t *document;    /* the whole parsed body; owned by the dispatcher */
+	struct fields *fields; /* parsed opt_fields, or NULL when absent */
+	int pretty;
+};
+
+/* ---------- path parameters ---------- */
+
+/* Returns the raw value of path parameter `name` ("task_gid"), or NULL. */
+const char *api_param(api_ctx *ctx, const char *name);
+/*
+ * Parses path parameter `name` as a gid. On failure replies 400 (not a gid)
+ * and returns -1; the handler then returns 0.
+ */
+int api_param_gid(api_ctx *ctx, const char *name, int64_t *gid_r);
+
+/* ---------- query parameters ---------- */
+
+/* Returns a query parameter or NULL. */
+const char *api_query(api_ctx *ctx, const char *name);
+/* Parses an optional gid query parameter: 0 when absent; replies 400 and returns -1 when invalid. */
+int api_query_gid(api_ctx *ctx, const char *name, int64_t *gid_r);
+/* Parses an optional boolean query parameter ("true"/"false"): -1 absent, 0, 1; -2 after replying 400. */
+int api_query_bool(api_ctx *ctx, const char *name);
+/* Parses an optional ISO 8601 date-time query parameter into *us_r; returns 0 absent (us untouched), 1 set, -1 after 400. */
+int api_query_time(api_ctx *ctx, const char *name, int64_t *us_r);
+
+/* ---------- request body ---------- */
+
+enum api_field_type {
+	AF_STRING,      /* a JSON string; max_len bytes; control characters refused unless AF_MULTILINE */
+	AF_BOOL,
+	AF_INT,
+	AF_GID,         /* a gid string */
+	AF_GID_ARRAY,   /* an array of gid strings (or, for users, e-mail or "me"); max_len elements */
+	AF_DATE,        /* "YYYY-MM-DD" */
+	AF_DATETIME,    /* ISO 8601 */
+	AF_ENUM,        /* a string from `values` */
+	AF_ANY,         /* anything: the handler checks it */
+};
+
+/* Field flags. */
+#define AF_REQUIRED 0x01u
+#define AF_NULLABLE 0x02u
+#define AF_MULTILINE 0x04u /* AF_STRING may contain newlines and tabs */
+#define AF_USER 0x08u      /* AF_GID / AF_GID_ARRAY also accept "me" and e-mail addresses */
+
+struct api_field {
+	const char *name;
+	enum api_field_type type;
+	unsigned flags;
+	size_t max_len;                 /* AF_STRING: bytes (0 = API_NAME_MAX); AF_GID_ARRAY: elements (0 = 100) */
+	const char *const *values;      /* AF_ENUM: NULL-terminated */
+};
+
+/*
+ * Checks ctx->body against `fields` (terminated by { NULL }): rejects unknown
+ * fields, wrong types, missing required fields, over-long or non-UTF-8 text
+ * and control characters, each with a 400 naming the field and the fix.
+ * Returns 0 when valid, -1 after replying. A missing body counts as {}.
+ */
+int api_check_body(api_ctx *ctx, const struct api_field *fields);
+
+/* Borrowed accessors for checked bodies. */
+const char *api_body_string(api_ctx *ctx, const char *name); /* NULL if absent or null */
+int api_body_has(api_ctx *ctx, const char *name);             /* present, even if null */
+int api_body_is_null(api_ctx *ctx, const char *name);
+int api_body_bool(api_ctx *ctx, const char *name, int fallback);
+int64_t api_body_gid(api_ctx *ctx, const char *name);         /* 0 if absent or null */
+
+/*
+ * Resolves a user reference (gid string, "me" or an e-mail address) to a
+ * user gid in the caller's organization. Returns 0 and sets *gid_r, or
+ * replies 400/404 naming `field` and returns -1.
+ */
+int api_resolve_user(api_ctx *ctx, const char *field, const char *ref, int64_t *gid_r);
+
+/* ---------- replies ---------- */
+
+/* Replies {"data": data} with `status` (200, 201). Steals `data`. */
+int api_reply(api_ctx *ctx, int status, json_t *data);
+/* Replies 201 with {"data": data} and a Location header for the new object's path. */
+int api_reply_created(api_ctx *ctx, json_t *data, const char *location_path);
+/* Replies {"data": {}} with 200, Asana's answer to deletes and actions. */
+int api_reply_empty(api_ctx *ctx);
+
+struct api_page;
+/* Replies {"data": items, "next_page": ...}; steals `items`. */
+int api_reply_list(api_ctx *ctx, json_t *items, const struct api_page *page);
+
+/*
+ * Replies {"errors": [{"message": ..., "help": ...}]}. The message should say
+ * what is wrong with which field or value and what to do. Always returns 0.
+ */
+int api_error(api_ctx *ctx, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Replies 404 "<what> not found: <gid>. Check the gid; ...". */
+int api_not_found(api_ctx *ctx, const char *what, int64_t gid);
+/* Replies 403 with a message. */
+int api_forbidden(api_ctx *ctx, const char *why);
+/*
+ * Replies to a storage failure: 503 with Retry-After when the database is
+ * unavailable, 409 on a constraint violation, else 500 (detail only in the
+ * log, with the request id). Rolls back an open transaction. Returns 0.
+ */
+int api_fail_db(api_ctx *ctx, int status);
+
+/* ---------- transactions ---------- */
+
+int api_begin_write(api_ctx *ctx); /* 0, or -1 after replying */
+int api_commit(api_ctx *ctx);      /* 0, or -1 after replying */
+
+/* ---------- representation ---------- */
+
+/* Sets "gid" and "resource_type" on a new object and returns it. */
+json_t *api_object_new(const char *resource_type, int64_t gid);
+/* A compact reference {gid, resource_type, name}; returns json null for gid 0. */
+json_t *api_ref(const char *resource_type, int64_t gid, const char *name);
+/* Formats a time (microseconds) as ISO 8601, or json null for 0. */
+json_t *api_time(int64_t us);
+/* json string or null. */
+json_t *api_string_or_null(const char *text);
+/* gid as a JSON string. */
+json_t *api_gid(int64_t gid);
+
+/*
+ * Shapes a full representation for the reply: with opt_fields, keeps gid,
+ * resource_type and the requested fields (expanding nested ones through
+ * their type's load); without, keeps the compact fields when the route is a
+ * list and everything otherwise. Steals `full`, returns a new reference.
+ */
+json_t *api_present(api_ctx *ctx, const struct api_type *type, json_t *full);
+/* 1 if opt_fields asks for `field` of the top-level object (or there is no opt_fields and the route is not a list). */
+int api_wants(api_ctx *ctx, const char *field);
+
+/* ---------- pagination ---------- */
+
+/*
+ * Keyset pagination: `after` is the sort key of the last row returned (gid,
+ * or a position and a gid). Handlers read one more row than `limit` to learn
+ * whether a next page exists, then call api_page_next with the key of the
+ * last row they return.
+ */
+struct api_page {
+	int limit;          /* rows for this page */
+	int paged;          /* the caller sent `limit` */
+	int64_t after;      /* 0: from the start */
+	int64_t after2;     /* second key component, for (position, gid) orders */
+	int has_next;
+	int64_t next_after;
+	int64_t next_after2;
+};
+
+/* Reads `limit` and `offset`; replies 400 on invalid, forged or expired values and returns -1. */
+int api_page_parse(api_ctx *ctx, struct api_page *page);
+/*
+ * Called with the number of rows fetched (up to limit + 1). Returns the
+ * number of rows to emit; if more exist, remembers the key of the last one
+ * emitted, which the handler passes in through next_after / next_after2.
+ * Usage: fetch limit+1 rows; for each row i < api_page_rows(page, fetched), emit.
+ */
+int api_page_rows(struct api_page *page, int fetched);
+/* Returns 400 via api_error when an unpaged result exceeds API_UNPAGED_MAX; use in unpaged lists. */
+
+/* ---------- authorization helpers (visibility rules) ---------- */
+
+int api_is_full_access(const api_ctx *ctx); /* a service account with `full` or `read` */
+/* 1 if the caller may see the project. Loads the needed rows. Sets *exists_r. */
+int api_can_see_project(api_ctx *ctx, int64_t project_gid, int *exists_r);
+/* 1 if the caller may see the task (through a visible project, or as assignee, follower or creator). */
+int api_can_see_task(api_ctx *ctx, int64_t task_gid, int *exists_r);
+/* 1 if the caller may see the team (public or request_to_join to non-guests in the org, member of it, or full access). */
+int api_can_see_team(api_ctx *ctx, int64_t team_gid, int *exists_r);
+/* 1 if the user belongs to the caller's organization (active or not). */
+int api_user_in_org(api_ctx *ctx, int64_t user_gid);
+
+/* ---------- shared writes ---------- */
+
+/*
+ * Records a system story ("assigned", "marked_complete", "name_changed",
+ * "section_changed", "added_to_project" ...) on a task, authored by the
+ * caller, inside the caller's open transaction. Returns a db status.
+ */
+int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text);
+
+/* Formats a gid into a caller's buffer of GID_STRING_MAX bytes. */
+#define API_GID_BUF 21
+
+/* ---------- route tables, one per resource file ---------- */
+
+extern const struct api_route api_users_routes[];
+extern const struct api_route api_workspaces_routes[];
+extern const struct api_route api_teams_routes[];
+extern const struct api_route api_projects_routes[];
+extern const struct api_route api_sections_routes[];
+extern const struct api_route api_tasks_routes[];
+extern const struct api_route api_stories_routes[];
+extern const struct api_route api_tags_routes[];
+
+/* Resource types, defined beside their routes. */
+extern const struct api_type api_user_type;
+extern const struct api_type api_workspace_type;
+extern const struct api_type api_workspace_membership_type;
+extern const struct api_type api_division_type;
+extern const struct api_type api_team_type;
+extern const struct api_type api_team_membership_type;
+extern const struct api_type api_project_type;
+extern const struct api_type api_project_membership_type;
+extern const struct api_type api_section_type;
+extern const struct api_type api_task_type;
+extern const struct api_type api_story_type;
+extern const struct api_type api_tag_type;
+
+#endif

@@ -1,0 +1,22 @@
+/* Pieces of the API layer shared between its own files, not used by resource handlers. */
+#ifndef KONTOR_API_INTERNAL_H
+#define KONTOR_API_INTERNAL_H
+
+#include "api/api.h"
+
+#include <stddef.h>
+
+#define FIELDS_MAX 100
+#define FIELD_PATH_MAX 128
+
+/* Parses opt_fields ("name,assignee.name"); replies 400 and returns -1 when invalid. */
+int fields_parse(api_ctx *ctx, const char *text, const struct api_type *type);
+void fields_free(struct fields **fields);
+
+/* Builds next_page for a list reply; returns a new reference or json null. */
+json_t *page_next_json(api_ctx *ctx, const struct api_page *page);
+
+/* Percent-encodes `text` for a query string into `out`; returns the length written. */
+size_t url_encode(const char *text, char *out, size_t len);
+
+#endif

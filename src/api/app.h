@@ -1,0 +1,32 @@
+/* Process-wide state shared by every request: the database pool, keys and limits. */
+#ifndef KONTOR_API_APP_H
+#define KONTOR_API_APP_H
+
+#include "http/http.h"
+#include "http/ratelimit.h"
+#include "store/db.h"
+
+#include <stddef.h>
+
+#define APP_KEY_BYTES 32
+
+struct app {
+	db *db;
+	unsigned char pepper[APP_KEY_BYTES];   /* token hash key, kept outside the database */
+	unsigned char page_key[APP_KEY_BYTES]; /* MAC key for pagination offsets, shared by all nodes via settings */
+	struct ratelimit *limits;
+	int db_timeout_ms;                     /* wait for a pooled connection before answering 503 */
+};
+
+/* The HTTP entry point: routes /healthz, /api/1.0/... and static files. */
+void app_handle(http_request *req, http_response *res, void *app);
+/* Returns the body size limit for a request. */
+size_t app_body_limit(const char *method, const char *path, void *app);
+
+/*
+ * Loads (or creates on first use) the pagination key from the settings
+ * table. Returns 0, or -1 with a message in err.
+ */
+int app_load_page_key(struct app *app, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * Keyset pagination. The `offset` a client sends back is opaque: a version
+ * byte, the time it was issued, and the sort key of the last row returned,
+ * with a keyed BLAKE2b MAC so forged or altered offsets are rejected. Offsets
+ * expire after PAGE_OFFSET_TTL_US, and each is bound to the endpoint's route.
+ */
+#include "api/api.h"
+#include "api/api_internal.h"
+#include "api/app.h"
+#include "util/timeutil.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_TOKEN_VERSION 1
+#define PAGE_PAYLOAD_BYTES (1 + 8 + 8 + 8)
+#define PAGE_MAC_BYTES 16
+#define PAGE_OFFSET_TTL_US (24LL * 3600 * 1000000)
+#define PAGE_TOKEN_CHARS 96
+
+static void put64(unsigned char *p, int64_t value)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)((uint64_t)value >> (56 - 8 * i));
+}
+
+static int64_t get64(const unsigned char *p)
+{
+	uint64_t value = 0;
+
+	for (int i = 0; i < 8; i++)
+		value = (value << 8) | p[i];
+	return (int64_t)value;
+}
+
+static void page_mac(const unsigned char *key, const unsigned char *payload, const char *route,
+		     unsigned char *mac)
+{
+	crypto_generichash_state state;
+
+	crypto_generichash_init(&state, key, APP_KEY_BYTES, PAGE_MAC_BYTES);
+	crypto_generichash_update(&state, payload, PAGE_PAYLOAD_BYTES);
+	crypto_generichash_update(&state, (const unsigned char *)route, strlen(route));
+	crypto_generichash_final(&state, mac, PAGE_MAC_BYTES);
+}
+
+static void token_encode(const unsigned char *key, const char *route, int64_t after, int64_t after2, char *out,
+			 size_t len)
+{
+	unsigned char raw[PAGE_PAYLOAD_BYTES + PAGE_MAC_BYTES];
+
+	raw[0] = PAGE_TOKEN_VERSION;
+	put64(raw + 1, time_now_us());
+	put64(raw + 9, after);
+	put64(raw + 17, after2);
+	page_mac(key, raw, route, raw + PAGE_PAYLOAD_BYTES);
+	sodium_bin2base64(out, len, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* Returns 0, -1 when malformed or forged, -2 when expired. */
+static int token_decode(const unsigned char *key, const char *route, const char *token, int64_t *after_r,
+			int64_t *after2_r)
+{
+	unsigned char raw[PAGE_PAYLOAD_BYTES + PAGE_MAC_BYTES], mac[PAGE_MAC_BYTES];
+	size_t raw_len = 0;
+	int64_t issued;
+
+	if (strlen(token) > PAGE_TOKEN_CHARS ||
+	    sodium_base642bin(raw, sizeof(raw), token, strlen(token), NULL, &raw_len, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    raw_len != sizeof(raw) || raw[0] != PAGE_TOKEN_VERSION)
+		return -1;
+	page_mac(key, raw, route, mac);
+	if (sodium_memcmp(mac, raw + PAGE_PAYLOAD_BYTES, PAGE_MAC_BYTES) != 0)
+		return -1;
+	issued = get64(raw + 1);
+	if (time_now_us() - issued > PAGE_OFFSET_TTL_US)
+		return -2;
+	*after_r = get64(raw + 9);
+	*after2_r = get64(raw + 17);
+	return 0;
+}
+
+int api_page_parse(api_ctx *ctx, struct api_page *page)
+{
+	const char *limit = api_query(ctx, "limit");
+	const char *offset = api_query(ctx, "offset");
+	const char *route = ctx->route ? ctx->route->pattern : "";
+
+	memset(page, 0, sizeof(*page));
+	page->limit = API_UNPAGED_MAX;
+	if (limit != NULL) {
+		char *end = NULL;
+		long value = strtol(limit, &end, 10);
+
+		if (limit[0] == '\0' || *end != '\0' || value < 1 || value > API_PAGE_LIMIT_MAX) {
+			api_error(ctx, 400, "limit: must be an integer from 1 to %d, got \"%.20s\".", API_PAGE_LIMIT_MAX,
+				  limit);
+			return -1;
+		}
+		page->limit = (int)value;
+		page->paged = 1;
+	}
+	if (offset != NULL) {
+		int result = token_decode(ctx->app->page_key, route, offset, &page->after, &page->after2);
+
+		if (result == -2) {
+			api_error(ctx, 400, "offset: this offset has expired. Start again from the first page, without "
+					    "offset.");
+			return -1;
+		}
+		if (result != 0) {
+			api_error(ctx, 400, "offset: invalid offset. Pass the `offset` value from the previous page's "
+					    "next_page unchanged, to the same endpoint.");
+			return -1;
+		}
+		if (!page->paged) {
+			page->limit = API_PAGE_LIMIT_MAX;
+			page->paged = 1;
+		}
+	}
+	return 0;
+}
+
+int api_page_rows(struct api_page *page, int fetched)
+{
+	if (fetched > page->limit) {
+		page->has_next = 1;
+		return page->limit;
+	}
+	page->has_next = 0;
+	return fetched;
+}
+
+size_t url_encode(const char *text, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t used = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p && used + 4 < len; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		    *p == '_' || *p == '.' || *p == '~' || *p == ',') {
+			out[used++] = (char)*p;
+		} else {
+			out[used++] = '%';
+			out[used++] = hex[*p >> 4];
+			out[used++] = hex[*p & 15];
+		}
+	}
+	out[used] = '\0';
+	return used;
+}
+
+struct query_builder {
+	char *text;
+	size_t used;
+	size_t size;
+};
+
+static void builder_append(struct query_builder *b, const char *piece)
+{
+	size_t len = strlen(piece);
+
+	if (b->used + len + 1 > b->size)
+		return;
+	memcpy(b->text + b->used, piece, len + 1);
+	b->used += len;
+}
+
+static int add_param(void *opaque, const char *name, const char *value)
+{
+	struct query_builder *b = opaque;
+	char encoded[1024];
+
+	if (strcmp(name, "offset") == 0)
+		return 0;
+	builder_append(b, b->used ? "&" : "?");
+	url_encode(name, encoded, sizeof(encoded));
+	builder_append(b, encoded);
+	builder_append(b, "=");
+	url_encode(value, encoded, sizeof(encoded));
+	builder_append(b, encoded);
+	return 0;
+}
+
+json_t *page_next_json(api_ctx *ctx, const struct api_page *page)
+{
+	char token[PAGE_TOKEN_CHARS + 8], query[4096], path[5120], uri[6144];
+	struct query_builder b = { query, 0, sizeof(query) };
+	const char *host = http_request_header(ctx->req, "Host");
+	json_t *next;
+
+	if (!page->has_next)
+		return json_null();
+	token_encode(ctx->app->page_key, ctx->route ? ctx->route->pattern : "", page->next_after, page->next_after2,
+		     token, sizeof(token));
+	query[0] = '\0';
+	http_request_query_each(ctx->req, add_param, &b);
+	snprintf(path, sizeof(path), "%s%s%soffset=%s", ctx->req->path + strlen(API_BASE_PATH), query,
+		 b.used ? "&" : "?", token);
+	snprintf(uri, sizeof(uri), "%s://%s%s%s", ctx->req->is_tls ? "https" : "http", host ? host : "localhost",
+		 API_BASE_PATH, path);
+	next = json_object();
+	json_object_set_new(next, "offset", json_string(token));
+	json_object_set_new(next, "path", json_string(path));
+	json_object_set_new(next, "uri", json_string(uri));
+	return next;
+}
+
+int app_load_page_key(struct app *app, char *err, size_t errlen)
+{
+	db_conn *c = db_acquire(app->db, 5000);
+	char hex[APP_KEY_BYTES * 2 + 1];
+	db_stmt *s;
+	int status;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "no database connection");
+		return -1;
+	}
+	/* Insert a fresh key unless one exists; every node then reads the same key. */
+	randombytes_buf(app->page_key, APP_KEY_BYTES);
+	sodium_bin2hex(hex, sizeof(hex), app->page_key, APP_KEY_BYTES);
+	s = db_query(c, "INSERT INTO settings (key, value) VALUES ('page_key', ?) ON CONFLICT (key) DO NOTHING");
+	status = s ? (db_bind_text(s, 0, hex), db_run(s)) : DB_ERROR;
+	if (status == DB_OK) {
+		s = db_query(c, "SELECT value FROM settings WHERE key = 'page_key'");
+		status = s ? db_step(s) : DB_ERROR;
+		if (status == DB_ROW) {
+			const char *stored = db_column_text(s, 0);
+			size_t bin_len = 0;
+
+			if (stored == NULL || sodium_hex2bin(app->page_key, APP_KEY_BYTES, stored, strlen(stored), NULL,
+							     &bin_len, NULL) != 0 || bin_len != APP_KEY_BYTES)
+				status = DB_ERROR;
+		}
+		if (s)
+			db_stmt_done(s);
+	}
+	if (status != DB_ROW)
+		snprintf(err, errlen, "cannot load the pagination key: %s", db_conn_errmsg(c));
+	db_release(app->db, c);
+	return status == DB_ROW ? 0 : -1;
+}

@@ -1,0 +1,121 @@
+/*
+ * Bearer-token authentication. The token row is read with the user's
+ * organization membership and plan in one query; nothing is cached, so a
+ * revoked token or a deactivated user fails on the very next request.
+ */
+#include "auth/auth.h"
+#include "auth/token.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const char token_lookup_sql[] =
+	"SELECT t.hash, t.user_gid, t.workspace_gid, t.revoked_at, t.expires_at, t.last_used_at,"
+	" u.kind, m.role, m.is_active, w.plan"
+	" FROM tokens t"
+	" JOIN users u ON u.gid = t.user_gid"
+	" JOIN workspace_memberships m ON m.user_gid = t.user_gid AND m.workspace_gid = t.workspace_gid"
+	" JOIN workspaces w ON w.gid = t.workspace_gid"
+	" WHERE t.gid = ?";
+
+static const char token_touch_sql[] = "UPDATE tokens SET last_used_at = ?, last_used_ip = ? WHERE gid = ?";
+
+static const char *bearer_of(const http_request *req)
+{
+	const char *header = http_request_header(req, "Authorization");
+
+	if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0)
+		return NULL;
+	header += 7;
+	while (*header == ' ')
+		header++;
+	return header;
+}
+
+enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http_request *req, principal *who,
+			     int *db_status_r)
+{
+	const char *text = bearer_of(req);
+	char presented[TOKEN_HASH_HEX];
+	enum token_kind kind;
+	int64_t gid, now, last_used;
+	db_stmt *s;
+	int status, ok;
+
+	memset(who, 0, sizeof(*who));
+	if (text == NULL)
+		return AUTH_MISSING;
+	if (token_parse(text, &kind, &gid) != 0)
+		return AUTH_INVALID;
+
+	s = db_query(c, token_lookup_sql);
+	if (s == NULL) {
+		*db_status_r = DB_ERROR;
+		return AUTH_DB_ERROR;
+	}
+	db_bind_int64(s, 0, gid);
+	status = db_step(s);
+	if (status != DB_ROW) {
+		db_stmt_done(s);
+		if (status == DB_DONE)
+			return AUTH_INVALID;
+		*db_status_r = status;
+		return AUTH_DB_ERROR;
+	}
+
+	token_hash(text, pepper, presented);
+	now = time_now_us();
+	ok = token_hash_equal(presented, db_column_text(s, 0) ? db_column_text(s, 0) : "");
+	ok = ok && db_column_is_null(s, 3);
+	ok = ok && (db_column_is_null(s, 4) || db_column_int64(s, 4) > now);
+	ok = ok && db_column_int64(s, 8) == 1;
+	if (ok) {
+		const char *user_kind = db_column_text(s, 6);
+		int role = role_from_name(db_column_text(s, 7) ? db_column_text(s, 7) : "");
+
+		who->user_gid = db_column_int64(s, 1);
+		who->workspace_gid = db_column_int64(s, 2);
+		who->token_gid = gid;
+		who->role = role < 0 ? ROLE_GUEST : (enum role)role;
+		snprintf(who->plan, sizeof(who->plan), "%s", db_column_text(s, 9) ? db_column_text(s, 9) : "");
+		if (user_kind && strcmp(user_kind, "service_account") == 0) {
+			who->kind = PRINCIPAL_SERVICE_ACCOUNT;
+			who->auth_method = "service_account";
+			/* Scopes of service accounts are loaded by the service-account module. */
+			who->scopes = 0;
+		} else {
+			who->kind = PRINCIPAL_PERSON;
+			who->auth_method = "personal_access_token";
+			who->scopes = SCOPE_PERSON;
+		}
+		/* A token of the wrong kind for its user is not accepted. */
+		if ((kind == TOKEN_SERVICE_ACCOUNT) != (who->kind == PRINCIPAL_SERVICE_ACCOUNT))
+			ok = 0;
+	}
+	last_used = db_column_is_null(s, 5) ? 0 : db_column_int64(s, 5);
+	db_stmt_done(s);
+	sodium_memzero(presented, sizeof(presented));
+	if (!ok) {
+		memset(who, 0, sizeof(*who));
+		return AUTH_INVALID;
+	}
+
+	if (now - last_used >= AUTH_LAST_USED_INTERVAL_US) {
+		s = db_query(c, token_touch_sql);
+		if (s != NULL) {
+			db_bind_int64(s, 0, now);
+			db_bind_text(s, 1, req->client_ip);
+			db_bind_int64(s, 2, gid);
+			status = db_run(s);
+			/* Losing one last-use update is harmless; the request goes on. */
+			if (status != DB_OK)
+				log_warn("auth", "cannot record token use", "token_gid", LOG_INT(gid), "error",
+					 db_conn_errmsg(c), NULL);
+		}
+	}
+	return AUTH_OK;
+}

@@ -1,0 +1,87 @@
+/*
+ * The HTTP layer's view of a request and a response. Only src/http knows
+ * libmicrohttpd: handlers receive a finished request (headers, query, the
+ * whole body) and fill in a response, which the server then sends.
+ */
+#ifndef KONTOR_HTTP_HTTP_H
+#define KONTOR_HTTP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_MAX_HEADERS 12
+#define HTTP_REQUEST_ID_LEN 17 /* 16 hex digits and a NUL */
+
+typedef struct http_request {
+	const char *method;
+	const char *path;  /* decoded path, without the query string */
+	const char *body;  /* the whole body with a NUL after it, or NULL when empty */
+	size_t body_len;
+	char request_id[HTTP_REQUEST_ID_LEN];
+	char client_ip[64];
+	int64_t started_us; /* monotonic clock, for the duration in the access log */
+	int is_tls;
+	void *native;       /* the library's connection; only src/http uses it */
+} http_request;
+
+struct http_header {
+	char *name;
+	char *value;
+};
+
+typedef struct http_response {
+	int status;
+	char *body; /* owned, freed by the server after sending */
+	size_t body_len;
+	const char *content_type;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	int header_count;
+} http_response;
+
+/* Returns a borrowed query parameter value (decoded), or NULL if absent. */
+const char *http_request_query(const http_request *r, const char *name);
+/* Calls fn for each query parameter; stops early when fn returns nonzero. */
+int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
+			    void *ctx);
+/* Returns a borrowed header value (name is case-insensitive), or NULL. */
+const char *http_request_header(const http_request *r, const char *name);
+/* Returns a borrowed cookie value, or NULL. */
+const char *http_request_cookie(const http_request *r, const char *name);
+
+/* Adds a response header; both strings are copied. Extra headers past the limit are dropped. */
+void http_response_add_header(http_response *res, const char *name, const char *value);
+/* Sets the body, taking ownership of `body` (allocated with malloc). */
+void http_response_set_body(http_response *res, int status, const char *content_type, char *body, size_t len);
+/* Sets a body copied from a string. */
+void http_response_set_text(http_response *res, int status, const char *content_type, const char *text);
+void http_response_clear(http_response *res);
+
+/* The application's entry point for one finished request. */
+typedef void (*http_handler)(http_request *req, http_response *res, void *app);
+/* Returns the largest body accepted for a request, from its method and path. */
+typedef size_t (*http_body_limit_fn)(const char *method, const char *path, void *app);
+
+struct http_server_config {
+	const char *host;       /* numeric address to bind, IPv4 or IPv6 */
+	int port;               /* 0 picks a free port */
+	int threads;            /* worker threads; each handles requests to completion */
+	int connection_limit;
+	int connection_timeout_s;
+	http_body_limit_fn body_limit;
+	http_handler handler;
+	void *app;
+};
+
+typedef struct http_server http_server;
+
+/* Starts serving; returns 0 or -1 with a log line saying why. */
+int http_server_start(const struct http_server_config *config, http_server **server_r);
+/* Returns the port actually bound. */
+int http_server_port(const http_server *server);
+/* Stops accepting, finishes requests in flight and frees the server; clears the pointer. */
+void http_server_stop(http_server **server);
+
+/* Returns the reason phrase for a status code. */
+const char *http_status_text(int status);
+
+#endif

@@ -1,0 +1,352 @@
+/*
+ * libmicrohttpd glue: accepts connections, enforces size and time limits,
+ * collects the whole request body, then hands a finished http_request to
+ * the application handler and sends its http_response.
+ *
+ * The response is queued on a later call of the access handler, never on
+ * the first: libmicrohttpd 0.9.x closes the connection when a response is
+ * queued during the first call, which defeats keep-alive.
+ */
+#include "http/http.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_server_config config;
+	int port;
+};
+
+/* Per-request state kept between calls of the access handler. */
+struct request_state {
+	http_request req;
+	char *body;
+	size_t body_len;
+	size_t body_limit;
+	int too_large;
+	int first_call_done;
+};
+
+const char *http_request_query(const http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->native, MHD_GET_ARGUMENT_KIND, name);
+}
+
+struct query_iter {
+	int (*fn)(void *ctx, const char *name, const char *value);
+	void *ctx;
+	int stopped;
+};
+
+static enum MHD_Result query_iter_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_iter *it = cls;
+
+	(void)kind;
+	if (it->fn(it->ctx, key, value ? value : "") != 0) {
+		it->stopped = 1;
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
+			    void *ctx)
+{
+	struct query_iter it = { fn, ctx, 0 };
+
+	MHD_get_connection_values(r->native, MHD_GET_ARGUMENT_KIND, query_iter_cb, &it);
+	return it.stopped;
+}
+
+const char *http_request_header(const http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->native, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_cookie(const http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->native, MHD_COOKIE_KIND, name);
+}
+
+void http_response_add_header(http_response *res, const char *name, const char *value)
+{
+	if (res->header_count >= HTTP_MAX_HEADERS) {
+		log_warn("http", "response header dropped: too many headers", "header", name, NULL);
+		return;
+	}
+	res->headers[res->header_count].name = strdup(name);
+	res->headers[res->header_count].value = strdup(value);
+	res->header_count++;
+}
+
+void http_response_set_body(http_response *res, int status, const char *content_type, char *body, size_t len)
+{
+	free(res->body);
+	res->status = status;
+	res->content_type = content_type;
+	res->body = body;
+	res->body_len = len;
+}
+
+void http_response_set_text(http_response *res, int status, const char *content_type, const char *text)
+{
+	size_t len = strlen(text);
+
+	http_response_set_body(res, status, content_type, strndup(text, len), len);
+}
+
+void http_response_clear(http_response *res)
+{
+	free(res->body);
+	for (int i = 0; i < res->header_count; i++) {
+		free(res->headers[i].name);
+		free(res->headers[i].value);
+	}
+	memset(res, 0, sizeof(*res));
+}
+
+const char *http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "";
+	}
+}
+
+static void format_client_ip(const struct sockaddr *addr, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (addr == NULL)
+		return;
+	if (addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, buf, (socklen_t)len);
+	else if (addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, buf, (socklen_t)len);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *connection, http_response *res)
+{
+	struct MHD_Response *response;
+	enum MHD_Result result;
+
+	response = MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (char *)"",
+						   res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (response == NULL) {
+		log_error("http", "cannot create response", NULL);
+		return MHD_NO;
+	}
+	res->body = NULL; /* now owned by the library */
+	if (res->content_type)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
+	for (int i = 0; i < res->header_count; i++)
+		MHD_add_response_header(response, res->headers[i].name, res->headers[i].value);
+	result = MHD_queue_response(connection, (unsigned)res->status, response);
+	MHD_destroy_response(response);
+	return result;
+}
+
+static enum MHD_Result send_error_now(struct MHD_Connection *connection, int status, const char *message)
+{
+	http_response res = { 0 };
+	enum MHD_Result result;
+	char body[512];
+
+	snprintf(body, sizeof(body), "{\"errors\":[{\"message\":\"%s\"}]}", message);
+	http_response_set_text(&res, status, "application/json; charset=UTF-8", body);
+	result = send_response(connection, &res);
+	http_response_clear(&res);
+	return result;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+				 const char *version, const char *upload_data, size_t *upload_data_size,
+				 void **con_cls)
+{
+	struct http_server *server = cls;
+	struct request_state *state = *con_cls;
+	http_response res = { 0 };
+	enum MHD_Result result;
+
+	(void)version;
+	if (state == NULL) {
+		const union MHD_ConnectionInfo *info;
+		const char *length;
+		uint64_t id;
+
+		state = calloc(1, sizeof(*state));
+		if (state == NULL)
+			return MHD_NO;
+		state->req.method = method;
+		state->req.path = url;
+		state->req.native = connection;
+		state->req.started_us = time_mono_us();
+		randombytes_buf(&id, sizeof(id));
+		snprintf(state->req.request_id, sizeof(state->req.request_id), "%016llx", (unsigned long long)id);
+		info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		format_client_ip(info ? info->client_addr : NULL, state->req.client_ip, sizeof(state->req.client_ip));
+		state->body_limit = server->config.body_limit(method, url, server->config.app);
+
+		/* Refuse a declared oversized body before reading any of it. */
+		length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (length != NULL && strtoull(length, NULL, 10) > state->body_limit)
+			state->too_large = 1;
+		*con_cls = state;
+		return MHD_YES;
+	}
+
+	if (*upload_data_size != 0) {
+		size_t chunk = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (state->too_large || state->body_len + chunk > state->body_limit) {
+			state->too_large = 1;
+			return MHD_YES; /* discard the rest; the 413 goes out once the upload ends */
+		}
+		char *grown = realloc(state->body, state->body_len + chunk + 1);
+
+		if (grown == NULL)
+			return MHD_NO;
+		state->body = grown;
+		memcpy(state->body + state->body_len, upload_data, chunk);
+		state->body_len += chunk;
+		state->body[state->body_len] = '\0';
+		return MHD_YES;
+	}
+
+	if (state->too_large) {
+		char message[160];
+
+		snprintf(message, sizeof(message),
+			 "Request body is too large: the limit for this endpoint is %zu bytes. Send a smaller body.",
+			 state->body_limit);
+		log_warn("http", "request body too large", "request_id", state->req.request_id, "method", method,
+			 "path", url, NULL);
+		return send_error_now(connection, 413, message);
+	}
+
+	state->req.body = state->body;
+	state->req.body_len = state->body_len;
+	server->config.handler(&state->req, &res, server->config.app);
+	if (res.status == 0)
+		http_response_set_text(&res, 500, "application/json; charset=UTF-8",
+				       "{\"errors\":[{\"message\":\"Server error\"}]}");
+	result = send_response(connection, &res);
+	http_response_clear(&res);
+	return result;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct request_state *state = *con_cls;
+
+	(void)cls;
+	(void)connection;
+	(void)code;
+	if (state == NULL)
+		return;
+	free(state->body);
+	free(state);
+	*con_cls = NULL;
+}
+
+static void on_library_error(void *cls, const char *fmt, va_list ap)
+{
+	char message[512];
+
+	(void)cls;
+	vsnprintf(message, sizeof(message), fmt, ap);
+	message[strcspn(message, "\n")] = '\0';
+	log_warn("http", "libmicrohttpd", "detail", message, NULL);
+}
+
+int http_server_start(const struct http_server_config *config, http_server **server_r)
+{
+	struct http_server *server;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	const union MHD_DaemonInfo *info;
+
+	memset(&addr, 0, sizeof(addr));
+	if (inet_pton(AF_INET, config->host, &((struct sockaddr_in *)&addr)->sin_addr) == 1) {
+		((struct sockaddr_in *)&addr)->sin_family = AF_INET;
+		((struct sockaddr_in *)&addr)->sin_port = htons((uint16_t)config->port);
+		addr_len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, config->host, &((struct sockaddr_in6 *)&addr)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&addr)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&addr)->sin6_port = htons((uint16_t)config->port);
+		addr_len = sizeof(struct sockaddr_in6);
+		flags |= MHD_USE_IPv6;
+	} else {
+		log_error("http", "invalid listen address: expected a numeric IPv4 or IPv6 address", "host",
+			  config->host, NULL);
+		return -1;
+	}
+	(void)addr_len;
+
+	server = calloc(1, sizeof(*server));
+	if (server == NULL)
+		return -1;
+	server->config = *config;
+	server->daemon = MHD_start_daemon(
+		flags, (uint16_t)config->port, NULL, NULL, on_access, server, MHD_OPTION_SOCK_ADDR, &addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->threads, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)config->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		server, MHD_OPTION_EXTERNAL_LOGGER, on_library_error, server, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+		(unsigned)1, MHD_OPTION_END);
+	if (server->daemon == NULL) {
+		log_error("http", "cannot start HTTP server: is the address in use?", "host", config->host, "port",
+			  LOG_INT(config->port), NULL);
+		free(server);
+		return -1;
+	}
+	info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	server->port = info ? info->port : config->port;
+	*server_r = server;
+	return 0;
+}
+
+int http_server_port(const http_server *server)
+{
+	return server->port;
+}
+
+void http_server_stop(http_server **serverp)
+{
+	http_server *server = *serverp;
+
+	if (server == NULL)
+		return;
+	MHD_stop_daemon(server->daemon);
+	free(server);
+	*serverp = NULL;
+}

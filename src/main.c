@@ -1,0 +1,717 @@
+/*
+ * kontor's command line: init, serve, demo, user add, user set-password,
+ * token create and division add. Every option also reads an environment
+ * variable (KONTOR_DB, KONTOR_LISTEN, ...); `kontor COMMAND --help` lists
+ * them.
+ */
+#include "api/app.h"
+#include "auth/principal.h"
+#include "auth/token.h"
+#include "http/http.h"
+#include "http/ratelimit.h"
+#include "store/db.h"
+#include "store/demo.h"
+#include "store/org.h"
+#include "util/gid.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_DB "kontor.db"
+#define DEFAULT_LISTEN "127.0.0.1:8080"
+#define GENERATED_PASSWORD_CHARS 20
+
+/* Every option of every command; each command reads the ones it lists in its help. */
+struct options {
+	const char *db;
+	const char *listen;
+	const char *org;
+	const char *org_name;
+	const char *plan;
+	const char *email;
+	const char *name;
+	const char *role;
+	const char *size;
+	const char *pepper_file;
+	const char *division;
+	int threads;
+	int pool;
+	int rate_per_minute;
+	int reads_in_flight;
+	int writes_in_flight;
+	int node_id;
+	uint64_t seed;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int signo)
+{
+	(void)signo;
+	stop_requested = 1;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *value = getenv(name);
+
+	return value && *value ? value : fallback;
+}
+
+/* Parses a bounded integer option; exits with a message naming the option on bad input. */
+static long parse_number(const char *option, const char *text, long min, long max)
+{
+	char *end = NULL;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
+		fprintf(stderr, "kontor: --%s: expected an integer from %ld to %ld, got \"%s\"\n", option, min, max,
+			text);
+		exit(2);
+	}
+	return value;
+}
+
+static void options_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->db = env_or("KONTOR_DB", NULL);
+	o->listen = env_or("KONTOR_LISTEN", DEFAULT_LISTEN);
+	o->org = env_or("KONTOR_ORG", NULL);
+	o->org_name = env_or("KONTOR_ORG_NAME", NULL);
+	o->plan = env_or("KONTOR_PLAN", "enterprise_plus");
+	o->email = env_or("KONTOR_EMAIL", NULL);
+	o->name = env_or("KONTOR_NAME", NULL);
+	o->role = env_or("KONTOR_ROLE", "member");
+	o->size = env_or("KONTOR_DEMO_SIZE", "small");
+	o->pepper_file = env_or("KONTOR_PEPPER_FILE", NULL);
+	o->division = env_or("KONTOR_DIVISION", NULL);
+	o->threads = (int)parse_number("threads", env_or("KONTOR_THREADS", "8"), 1, 256);
+	o->pool = (int)parse_number("pool", env_or("KONTOR_DB_POOL", "16"), 1, 512);
+	o->rate_per_minute = (int)parse_number("rate-limit", env_or("KONTOR_RATE_LIMIT", "1500"), 1, 10000000);
+	o->reads_in_flight = (int)parse_number("max-reads", env_or("KONTOR_MAX_READS_IN_FLIGHT", "50"), 1, 100000);
+	o->writes_in_flight = (int)parse_number("max-writes", env_or("KONTOR_MAX_WRITES_IN_FLIGHT", "15"), 1, 100000);
+	o->node_id = (int)parse_number("node-id", env_or("KONTOR_NODE_ID", "0"), 0, GID_NODE_MAX);
+	o->seed = (uint64_t)parse_number("seed", env_or("KONTOR_DEMO_SEED", "20261204"), 0, 0x7fffffffL);
+}
+
+enum option_id {
+	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
+	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION,
+	OPT_HELP,
+};
+
+static const struct option long_options[] = {
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "org", required_argument, NULL, OPT_ORG },
+	{ "plan", required_argument, NULL, OPT_PLAN },
+	{ "admin-email", required_argument, NULL, OPT_ADMIN_EMAIL },
+	{ "email", required_argument, NULL, OPT_EMAIL },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "role", required_argument, NULL, OPT_ROLE },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "pepper-file", required_argument, NULL, OPT_PEPPER },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "pool", required_argument, NULL, OPT_POOL },
+	{ "rate-limit", required_argument, NULL, OPT_RATE },
+	{ "max-reads", required_argument, NULL, OPT_READS },
+	{ "max-writes", required_argument, NULL, OPT_WRITES },
+	{ "node-id", required_argument, NULL, OPT_NODE },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "division", required_argument, NULL, OPT_DIVISION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char common_help[] =
+	"  --db DB              SQLite file or postgresql:// URI (KONTOR_DB; default " DEFAULT_DB ")\n"
+	"  --pepper-file FILE   key file for token hashes (KONTOR_PEPPER_FILE; default DB.pepper next to\n"
+	"                       a SQLite file; required with PostgreSQL)\n";
+
+static const char *usage_text =
+	"usage: kontor COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  init          create an organization and its first super admin\n"
+	"  serve         serve the API\n"
+	"  demo          create the demo organization if the database is empty, then serve it\n"
+	"  user add      add a person to an organization\n"
+	"  user set-password  set a person's password for the admin console\n"
+	"  token create  create a personal access token and print it\n"
+	"  division add  add a division to an organization\n"
+	"\n"
+	"Run `kontor COMMAND --help` for the options of a command.\n";
+
+static void print_help(const char *command, const char *specific)
+{
+	printf("usage: kontor %s [OPTIONS]\n\n%s%s", command, specific, common_help);
+	exit(0);
+}
+
+static void parse_options(int argc, char **argv, struct options *o, const char *command, const char *help)
+{
+	int id;
+
+	optind = 1;
+	while ((id = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		switch (id) {
+		case OPT_DB: o->db = optarg; break;
+		case OPT_LISTEN: o->listen = optarg; break;
+		case OPT_ORG: o->org = optarg; o->org_name = optarg; break;
+		case OPT_PLAN: o->plan = optarg; break;
+		case OPT_ADMIN_EMAIL: o->email = optarg; break;
+		case OPT_EMAIL: o->email = optarg; break;
+		case OPT_NAME: o->name = optarg; break;
+		case OPT_ROLE: o->role = optarg; break;
+		case OPT_SIZE: o->size = optarg; break;
+		case OPT_PEPPER: o->pepper_file = optarg; break;
+		case OPT_THREADS: o->threads = (int)parse_number("threads", optarg, 1, 256); break;
+		case OPT_POOL: o->pool = (int)parse_number("pool", optarg, 1, 512); break;
+		case OPT_RATE: o->rate_per_minute = (int)parse_number("rate-limit", optarg, 1, 10000000); break;
+		case OPT_READS: o->reads_in_flight = (int)parse_number("max-reads", optarg, 1, 100000); break;
+		case OPT_WRITES: o->writes_in_flight = (int)parse_number("max-writes", optarg, 1, 100000); break;
+		case OPT_NODE: o->node_id = (int)parse_number("node-id", optarg, 0, GID_NODE_MAX); break;
+		case OPT_SEED: o->seed = (uint64_t)parse_number("seed", optarg, 0, 0x7fffffffL); break;
+		case OPT_DIVISION: o->division = optarg; break;
+		case OPT_HELP: print_help(command, help); break;
+		default:
+			fprintf(stderr, "kontor %s: see `kontor %s --help`\n", command, command);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kontor %s: unexpected argument \"%s\"; see `kontor %s --help`\n", command, argv[optind],
+			command);
+		exit(2);
+	}
+	if (o->db == NULL)
+		o->db = DEFAULT_DB;
+	gid_set_node(o->node_id);
+}
+
+static void die(const char *command, const char *message)
+{
+	fprintf(stderr, "kontor %s: %s\n", command, message);
+	exit(1);
+}
+
+/* Loads the token pepper; creates it beside a SQLite file when missing and `create` is set. */
+static void load_pepper(const struct options *o, const char *command, int create, unsigned char *pepper)
+{
+	char path[4096], err[512];
+
+	if (o->pepper_file != NULL) {
+		snprintf(path, sizeof(path), "%s", o->pepper_file);
+	} else if (db_driver_for(o->db) == &db_sqlite_driver) {
+		snprintf(path, sizeof(path), "%s.pepper", o->db);
+	} else {
+		die(command, "--pepper-file (or KONTOR_PEPPER_FILE) is required with PostgreSQL: every node must use "
+			     "the same key file, kept outside the database");
+	}
+	if (token_pepper_load(path, create, pepper, err, sizeof(err)) != 0)
+		die(command, err);
+}
+
+static db *open_db(const struct options *o, const char *command, int pool)
+{
+	char err[1024];
+	db *d = NULL;
+
+	if (db_open(o->db, pool, &d, err, sizeof(err)) != DB_OK)
+		die(command, err);
+	return d;
+}
+
+static db_conn *acquire(db *d, const char *command)
+{
+	db_conn *c = db_acquire(d, 10000);
+
+	if (c == NULL)
+		die(command, "cannot get a database connection");
+	return c;
+}
+
+static void check_status(db_conn *c, int status, const char *command, const char *what)
+{
+	char message[1200];
+
+	if (status == DB_OK || status == DB_DONE || status == DB_ROW)
+		return;
+	snprintf(message, sizeof(message), "%s failed: %s", what,
+		 status == DB_CONSTRAINT ? "it conflicts with existing data (is the e-mail address already used?)"
+					 : db_conn_errmsg(c));
+	die(command, message);
+}
+
+static void generate_password(char *out, size_t chars)
+{
+	static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+	for (size_t i = 0; i < chars; i++)
+		out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+	out[chars] = '\0';
+}
+
+/* Hashes a password with Argon2id (libsodium's interactive limits). Returns 0 or -1. */
+static int hash_password(const char *password, char *out)
+{
+	return crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				 crypto_pwhash_MEMLIMIT_INTERACTIVE);
+}
+
+/* The super admin's password: KONTOR_ADMIN_PASSWORD, else a generated one (then *generated_r is set). */
+static void admin_password(char *password, size_t len, int *generated_r)
+{
+	const char *given = getenv("KONTOR_ADMIN_PASSWORD");
+
+	*generated_r = given == NULL || *given == '\0';
+	if (*generated_r)
+		generate_password(password, GENERATED_PASSWORD_CHARS);
+	else
+		snprintf(password, len, "%s", given);
+}
+
+static int cmd_init(int argc, char **argv)
+{
+	static const char help[] = "  --org NAME           organization name (KONTOR_ORG_NAME)\n"
+				   "  --plan PLAN          personal, starter, advanced, enterprise, enterprise_plus or\n"
+				   "                       legacy_enterprise (KONTOR_PLAN; default enterprise_plus)\n"
+				   "  --admin-email EMAIL  the first super admin (KONTOR_EMAIL)\n"
+				   "  --name NAME          the super admin's name (default: the e-mail's local part)\n"
+				   "The password comes from KONTOR_ADMIN_PASSWORD, else one is generated and printed.\n"
+				   "The last line of output is the organization gid.\n";
+	struct options o;
+	unsigned char pepper[APP_KEY_BYTES];
+	char password[256], hash[crypto_pwhash_STRBYTES], name[256], gid_text[GID_STRING_MAX];
+	int64_t org_gid, user_gid;
+	int generated, status;
+	db_conn *c;
+	db *d;
+
+	options_defaults(&o);
+	parse_options(argc, argv, &o, "init", help);
+	if (o.org_name == NULL || o.email == NULL)
+		die("init", "--org NAME and --admin-email EMAIL are required");
+	if (!store_plan_valid(o.plan))
+		die("init", "--plan: expected personal, starter, advanced, enterprise, enterprise_plus or "
+			    "legacy_enterprise");
+	if (strchr(o.email, '@') == NULL)
+		die("init", "--admin-email: not an e-mail address");
+	load_pepper(&o, "init", 1, pepper);
+	sodium_memzero(pepper, sizeof(pepper));
+
+	admin_password(password, sizeof(password), &generated);
+	if (hash_password(password, hash) != 0)
+		die("init", "password hashing failed: out of memory");
+	if (o.name)
+		snprintf(name, sizeof(name), "%s", o.name);
+	else
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(o.email, "@"), o.email);
+
+	d = open_db(&o, "init", 1);
+	c = acquire(d, "init");
+	check_status(c, db_begin_write(c), "init", "begin");
+	check_status(c, store_org_create(c, o.org_name, o.plan, &org_gid), "init", "creating the organization");
+	status = store_user_create(c, org_gid, o.email, name, "super_admin", hash, &user_gid);
+	check_status(c, status, "init", "creating the super admin");
+	check_status(c, db_commit(c), "init", "commit");
+	db_release(d, c);
+	db_close(&d);
+
+	printf("Organization \"%s\" created on plan %s.\n", o.org_name, o.plan);
+	printf("Super admin: %s (gid %s)\n", o.email, gid_format(user_gid, gid_text));
+	if (generated)
+		printf("Password: %s\n", password);
+	sodium_memzero(password, sizeof(password));
+	printf("%s\n", gid_format(org_gid, gid_text));
+	return 0;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+	static const char add_help[] = "  --org GID            the organization (KONTOR_ORG)\n"
+				       "  --email EMAIL        the person's e-mail address\n"
+				       "  --name NAME          the person's name\n"
+				       "  --role ROLE          super_admin, admin, member or guest (default member)\n"
+				       "The last line of output is the user gid.\n";
+	static const char password_help[] = "  --email EMAIL        the person whose password to set\n"
+					    "The password is read from KONTOR_PASSWORD, else from the first line of standard input.\n";
+	struct options o;
+	char gid_text[GID_STRING_MAX];
+	int64_t org_gid, user_gid, found_org;
+	db_conn *c;
+	db *d;
+
+	if (argc < 2 || (strcmp(argv[1], "add") != 0 && strcmp(argv[1], "set-password") != 0))
+		die("user", "expected `user add` or `user set-password`");
+	options_defaults(&o);
+	if (strcmp(argv[1], "set-password") == 0) {
+		char password[1024], hash[crypto_pwhash_STRBYTES];
+		const char *given = getenv("KONTOR_PASSWORD");
+		db_stmt *s;
+
+		parse_options(argc - 1, argv + 1, &o, "user set-password", password_help);
+		if (o.email == NULL)
+			die("user set-password", "--email is required");
+		if (given) {
+			snprintf(password, sizeof(password), "%s", given);
+		} else if (fgets(password, sizeof(password), stdin) == NULL) {
+			die("user set-password", "no password on standard input");
+		}
+		password[strcspn(password, "\r\n")] = '\0';
+		if (strlen(password) < 12)
+			die("user set-password", "the password must be at least 12 characters long");
+		if (hash_password(password, hash) != 0)
+			die("user set-password", "password hashing failed: out of memory");
+		sodium_memzero(password, sizeof(password));
+		d = open_db(&o, "user set-password", 1);
+		c = acquire(d, "user set-password");
+		if (store_user_find_by_email(c, o.email, &user_gid, &found_org) != DB_ROW)
+			die("user set-password", "no user with that e-mail address");
+		s = db_query(c, "UPDATE users SET password_hash = ?, modified_at = ? WHERE gid = ? AND kind = 'person'");
+		if (s == NULL)
+			die("user set-password", db_conn_errmsg(c));
+		db_bind_text(s, 0, hash);
+		db_bind_int64(s, 1, time_now_us());
+		db_bind_int64(s, 2, user_gid);
+		check_status(c, db_run(s), "user set-password", "updating the password");
+		db_release(d, c);
+		db_close(&d);
+		printf("Password set for %s.\n", o.email);
+		return 0;
+	}
+
+	parse_options(argc - 1, argv + 1, &o, "user add", add_help);
+	if (o.org == NULL || o.email == NULL || o.name == NULL)
+		die("user add", "--org GID, --email EMAIL and --name NAME are required");
+	if (gid_parse(o.org, &org_gid) != 0)
+		die("user add", "--org: not a gid");
+	if (role_from_name(o.role) < 0)
+		die("user add", "--role: expected super_admin, admin, member or guest");
+	if (strchr(o.email, '@') == NULL)
+		die("user add", "--email: not an e-mail address");
+	d = open_db(&o, "user add", 1);
+	c = acquire(d, "user add");
+	{
+		db_stmt *s = db_query(c, "SELECT 1 FROM workspaces WHERE gid = ?");
+		int status;
+
+		if (s == NULL)
+			die("user add", db_conn_errmsg(c));
+		db_bind_int64(s, 0, org_gid);
+		status = db_step(s);
+		db_stmt_done(s);
+		if (status != DB_ROW)
+			die("user add", "--org: no such organization");
+	}
+	check_status(c, db_begin_write(c), "user add", "begin");
+	check_status(c, store_user_create(c, org_gid, o.email, o.name, o.role, NULL, &user_gid), "user add",
+		     "creating the user");
+	check_status(c, db_commit(c), "user add", "commit");
+	db_release(d, c);
+	db_close(&d);
+	printf("%s\n", gid_format(user_gid, gid_text));
+	return 0;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	static const char help[] = "  --email EMAIL        the person the token acts as\n"
+				   "  --name LABEL         a label shown in token lists\n"
+				   "Prints only the new personal access token. It is not stored in clear and cannot be\n"
+				   "shown again.\n";
+	struct options o;
+	unsigned char pepper[APP_KEY_BYTES];
+	char token[TOKEN_MAX];
+	int64_t user_gid, org_gid;
+	db_conn *c;
+	db *d;
+
+	if (argc < 2 || strcmp(argv[1], "create") != 0)
+		die("token", "expected `token create`");
+	options_defaults(&o);
+	o.name = NULL;
+	parse_options(argc - 1, argv + 1, &o, "token create", help);
+	if (o.email == NULL)
+		die("token create", "--email is required");
+	load_pepper(&o, "token create", 0, pepper);
+	d = open_db(&o, "token create", 1);
+	c = acquire(d, "token create");
+	if (store_user_find_by_email(c, o.email, &user_gid, &org_gid) != DB_ROW)
+		die("token create", "no user with that e-mail address");
+	check_status(c, store_token_create_personal(c, pepper, user_gid, org_gid, o.name, token), "token create",
+		     "storing the token");
+	sodium_memzero(pepper, sizeof(pepper));
+	db_release(d, c);
+	db_close(&d);
+	printf("%s\n", token);
+	sodium_memzero(token, sizeof(token));
+	return 0;
+}
+
+static int cmd_division(int argc, char **argv)
+{
+	static const char help[] = "  --org GID            the organization\n"
+				   "  --name NAME          the division's name\n"
+				   "  --plan PLAN          the division's plan\n"
+				   "  --email EMAIL        optional: a user of the organization who becomes division admin\n"
+				   "The last line of output is the division gid.\n";
+	struct options o;
+	char gid_text[GID_STRING_MAX];
+	int64_t org_gid, division_gid, user_gid = 0, user_org = 0;
+	db_stmt *s;
+	db_conn *c;
+	db *d;
+
+	if (argc < 2 || strcmp(argv[1], "add") != 0)
+		die("division", "expected `division add`");
+	options_defaults(&o);
+	o.plan = "enterprise";
+	parse_options(argc - 1, argv + 1, &o, "division add", help);
+	if (o.org == NULL || o.name == NULL)
+		die("division add", "--org GID and --name NAME are required");
+	if (gid_parse(o.org, &org_gid) != 0)
+		die("division add", "--org: not a gid");
+	if (!store_plan_valid(o.plan))
+		die("division add", "--plan: not a known plan");
+	d = open_db(&o, "division add", 1);
+	c = acquire(d, "division add");
+	if (o.email != NULL && (store_user_find_by_email(c, o.email, &user_gid, &user_org) != DB_ROW || user_org != org_gid))
+		die("division add", "--email: no user with that e-mail address in the organization");
+	check_status(c, db_begin_write(c), "division add", "begin");
+	s = db_query(c, "INSERT INTO divisions (gid, workspace_gid, name, plan, created_at) VALUES (?, ?, ?, ?, ?)");
+	if (s == NULL)
+		die("division add", db_conn_errmsg(c));
+	division_gid = gid_next();
+	db_bind_int64(s, 0, division_gid);
+	db_bind_int64(s, 1, org_gid);
+	db_bind_text(s, 2, o.name);
+	db_bind_text(s, 3, o.plan);
+	db_bind_int64(s, 4, time_now_us());
+	check_status(c, db_run(s), "division add", "creating the division (does the organization exist?)");
+	if (user_gid != 0) {
+		s = db_query(c, "INSERT INTO division_admins (workspace_gid, division_gid, user_gid) VALUES (?, ?, ?)");
+		if (s == NULL)
+			die("division add", db_conn_errmsg(c));
+		db_bind_int64(s, 0, org_gid);
+		db_bind_int64(s, 1, division_gid);
+		db_bind_int64(s, 2, user_gid);
+		check_status(c, db_run(s), "division add", "adding the division admin");
+	}
+	check_status(c, db_commit(c), "division add", "commit");
+	db_release(d, c);
+	db_close(&d);
+	printf("%s\n", gid_format(division_gid, gid_text));
+	return 0;
+}
+
+/* Parses "HOST:PORT", "[V6]:PORT" or ":PORT". */
+static void parse_listen(const char *text, char *host, size_t host_len, int *port_r)
+{
+	const char *colon = strrchr(text, ':');
+	size_t len;
+
+	if (colon == NULL)
+		die("serve", "--listen: expected HOST:PORT, such as 127.0.0.1:8080");
+	*port_r = (int)parse_number("listen port", colon + 1, 0, 65535);
+	len = (size_t)(colon - text);
+	if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
+		text++;
+		len -= 2;
+	}
+	if (len == 0) {
+		snprintf(host, host_len, "0.0.0.0");
+		return;
+	}
+	if (len >= host_len)
+		die("serve", "--listen: host too long");
+	memcpy(host, text, len);
+	host[len] = '\0';
+}
+
+static int serve(const struct options *o, db *d, const char *command, const char *after_start_message)
+{
+	struct ratelimit_config limits = { o->rate_per_minute, o->reads_in_flight, o->writes_in_flight };
+	struct http_server_config config;
+	http_server *server = NULL;
+	struct app app;
+	char host[256], err[512], url[320];
+	int port;
+
+	memset(&app, 0, sizeof(app));
+	app.db = d;
+	app.db_timeout_ms = 5000;
+	load_pepper(o, command, 0, app.pepper);
+	if (app_load_page_key(&app, err, sizeof(err)) != 0)
+		die(command, err);
+	app.limits = ratelimit_new(&limits);
+	if (app.limits == NULL)
+		die(command, "out of memory");
+
+	parse_listen(o->listen, host, sizeof(host), &port);
+	memset(&config, 0, sizeof(config));
+	config.host = host;
+	config.port = port;
+	config.threads = o->threads;
+	config.connection_limit = 1024;
+	config.connection_timeout_s = 30;
+	config.body_limit = app_body_limit;
+	config.handler = app_handle;
+	config.app = &app;
+
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (http_server_start(&config, &server) != 0)
+		die(command, "cannot start the HTTP server (see the log line above)");
+	snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
+		 http_server_port(server));
+	log_info("main", "serving", "url", url, "database", db_get_driver(d)->name, "node_id", LOG_INT(o->node_id),
+		 "threads", LOG_INT(o->threads), NULL);
+	if (after_start_message) {
+		printf("kontor is serving %s\n%s", url, after_start_message);
+		fflush(stdout);
+	}
+
+	while (!stop_requested)
+		pause();
+
+	log_info("main", "stopping", NULL);
+	http_server_stop(&server);
+	ratelimit_free(&app.limits);
+	sodium_memzero(app.pepper, sizeof(app.pepper));
+	log_info("main", "stopped", NULL);
+	return 0;
+}
+
+static const char serve_help[] =
+	"  --listen HOST:PORT   address to serve on (KONTOR_LISTEN; default " DEFAULT_LISTEN ")\n"
+	"  --threads N          worker threads (KONTOR_THREADS; default 8)\n"
+	"  --pool N             database connections (KONTOR_DB_POOL; default 16)\n"
+	"  --rate-limit N       requests per minute per token (KONTOR_RATE_LIMIT; default 1500)\n"
+	"  --max-reads N        reads in flight per token (KONTOR_MAX_READS_IN_FLIGHT; default 50)\n"
+	"  --max-writes N       writes in flight per token (KONTOR_MAX_WRITES_IN_FLIGHT; default 15)\n"
+	"  --node-id N          0..1023, unique per node sharing one database (KONTOR_NODE_ID)\n";
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct options o;
+	db *d;
+	int result;
+
+	options_defaults(&o);
+	parse_options(argc, argv, &o, "serve", serve_help);
+	d = open_db(&o, "serve", o.pool);
+	result = serve(&o, d, "serve", NULL);
+	db_close(&d);
+	return result;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	static const char help[] = "  --size small|large   demo size (KONTOR_DEMO_SIZE; default small)\n"
+				   "  --seed N             generator seed (KONTOR_DEMO_SEED)\n"
+				   "  --listen HOST:PORT   address to serve on (default " DEFAULT_LISTEN ")\n"
+				   "Creates the demo organization \"Exempel AB\" when the database is empty, prints the\n"
+				   "URL, the super admin's e-mail and password and a token, then serves.\n";
+	struct options o;
+	unsigned char pepper[APP_KEY_BYTES];
+	char message[1024] = "", err[512];
+	db_stmt *s;
+	db_conn *c;
+	db *d;
+	int status, empty;
+
+	options_defaults(&o);
+	parse_options(argc, argv, &o, "demo", help);
+	if (strcmp(o.size, "small") != 0 && strcmp(o.size, "large") != 0)
+		die("demo", "--size: expected small or large");
+	d = open_db(&o, "demo", o.pool);
+	c = acquire(d, "demo");
+	s = db_query(c, "SELECT count(*) FROM workspaces");
+	if (s == NULL)
+		die("demo", db_conn_errmsg(c));
+	status = db_step(s);
+	empty = status == DB_ROW && db_column_int64(s, 0) == 0;
+	db_stmt_done(s);
+	db_release(d, c);
+
+	if (empty) {
+		struct demo_result result;
+		char password[256], hash[crypto_pwhash_STRBYTES], token[TOKEN_MAX];
+		int generated;
+
+		load_pepper(&o, "demo", 1, pepper);
+		fprintf(stderr, "kontor demo: creating the %s demo organization...\n", o.size);
+		if (store_demo_create(d, o.size, o.seed, &result, err, sizeof(err)) != DB_OK)
+			die("demo", err);
+		admin_password(password, sizeof(password), &generated);
+		if (hash_password(password, hash) != 0)
+			die("demo", "password hashing failed: out of memory");
+		c = acquire(d, "demo");
+		s = db_query(c, "UPDATE users SET password_hash = ? WHERE gid = ?");
+		if (s == NULL)
+			die("demo", db_conn_errmsg(c));
+		db_bind_text(s, 0, hash);
+		db_bind_int64(s, 1, result.super_admin_gid);
+		check_status(c, db_run(s), "demo", "setting the password");
+		check_status(c, store_token_create_personal(c, pepper, result.super_admin_gid, result.org_gid, "demo",
+							    token),
+			     "demo", "creating the token");
+		db_release(d, c);
+		snprintf(message, sizeof(message),
+			 "Demo organization: Exempel AB (%lld people, %lld projects, %lld tasks)\n"
+			 "Super admin: %s\nPassword: %s\nToken: %s\n"
+			 "Try: curl -H \"Authorization: Bearer %s\" http://%s/api/1.0/users/me\n",
+			 (long long)result.users, (long long)result.projects, (long long)result.tasks,
+			 result.super_admin_email, password, token, token, o.listen);
+		sodium_memzero(password, sizeof(password));
+		sodium_memzero(token, sizeof(token));
+		sodium_memzero(pepper, sizeof(pepper));
+	} else {
+		snprintf(message, sizeof(message),
+			 "The database already holds an organization; serving it unchanged. Create a token with\n"
+			 "  kontor token create --db %s --email EMAIL\n",
+			 o.db);
+	}
+	status = serve(&o, d, "demo", message);
+	db_close(&d);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "kontor: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "demo") == 0)
+		return cmd_demo(argc - 1, argv + 1);
+	if (strcmp(argv[1], "user") == 0)
+		return cmd_user(argc - 1, argv + 1);
+	if (strcmp(argv[1], "token") == 0)
+		return cmd_token(argc - 1, argv + 1);
+	if (strcmp(argv[1], "division") == 0)
+		return cmd_division(argc - 1, argv + 1);
+	fprintf(stderr, "kontor: unknown command \"%s\"\n\n%s", argv[1], usage_text);
+	return 2;
+}

@@ -1,0 +1,531 @@
+/*
+ * The driver-independent half of the storage seam: a pool of connections,
+ * a per-connection cache of prepared statements, transactions and the
+ * migration runner. Drivers (db_sqlite.c, db_pgsql.c) only talk to their
+ * engine; everything shared lives here.
+ */
+#include "store/db.h"
+#include "store/migrations.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Statements cached per connection; a handful of hot queries dominate. */
+#define STMT_CACHE_SLOTS 512
+
+struct db_stmt {
+	db_conn *conn;
+	const char *sql_key; /* the caller's SQL pointer: the cache key */
+	char *sql;           /* owned copy, compared when pointers differ */
+	void *native;
+};
+
+struct db_conn {
+	db *pool;
+	void *native;
+	int in_transaction;
+	int busy;
+	char errmsg[1024];
+	db_stmt *cache[STMT_CACHE_SLOTS];
+};
+
+struct db {
+	const struct db_driver *driver;
+	char *location;
+	int size;
+	db_conn **conns;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+};
+
+const struct db_driver *db_driver_for(const char *location)
+{
+	if (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0)
+		return &db_pgsql_driver;
+	return &db_sqlite_driver;
+}
+
+static void conn_set_error(db_conn *c, const char *prefix)
+{
+	const char *msg = c->native ? c->pool->driver->errmsg(c->native) : "not connected";
+
+	snprintf(c->errmsg, sizeof(c->errmsg), "%s: %s", prefix, msg ? msg : "unknown error");
+}
+
+static void conn_clear_cache(db_conn *c)
+{
+	for (int i = 0; i < STMT_CACHE_SLOTS; i++) {
+		db_stmt *s = c->cache[i];
+
+		if (s == NULL)
+			continue;
+		if (c->native)
+			c->pool->driver->finalize(s->native);
+		free(s->sql);
+		free(s);
+		c->cache[i] = NULL;
+	}
+}
+
+static int conn_connect(db_conn *c)
+{
+	char err[512];
+	int status;
+
+	status = c->pool->driver->connect(c->pool->location, &c->native, err, sizeof(err));
+	if (status != DB_OK) {
+		c->native = NULL;
+		snprintf(c->errmsg, sizeof(c->errmsg), "connect failed: %s", err);
+		return status;
+	}
+	return DB_OK;
+}
+
+static void conn_disconnect(db_conn *c)
+{
+	conn_clear_cache(c);
+	if (c->native)
+		c->pool->driver->disconnect(c->native);
+	c->native = NULL;
+	c->in_transaction = 0;
+}
+
+int db_open(const char *location, int pool_size, db **db_r, char *err, size_t errlen)
+{
+	db *d;
+	db_conn *first;
+	int status;
+
+	*db_r = NULL;
+	if (pool_size < 1)
+		pool_size = 1;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return DB_ERROR;
+	}
+	d->driver = db_driver_for(location);
+	d->location = strdup(location);
+	d->size = pool_size;
+	d->conns = calloc((size_t)pool_size, sizeof(*d->conns));
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->freed, NULL);
+	if (d->location == NULL || d->conns == NULL) {
+		snprintf(err, errlen, "out of memory");
+		db_close(&d);
+		return DB_ERROR;
+	}
+	for (int i = 0; i < pool_size; i++) {
+		d->conns[i] = calloc(1, sizeof(db_conn));
+		if (d->conns[i] == NULL) {
+			snprintf(err, errlen, "out of memory");
+			db_close(&d);
+			return DB_ERROR;
+		}
+		d->conns[i]->pool = d;
+	}
+
+	/* Connect one now so a wrong location fails at start, then migrate. */
+	first = d->conns[0];
+	status = conn_connect(first);
+	if (status != DB_OK) {
+		snprintf(err, errlen, "%s", first->errmsg);
+		db_close(&d);
+		return status;
+	}
+	status = db_migrate(first, err, errlen);
+	if (status != DB_OK) {
+		db_close(&d);
+		return status;
+	}
+	*db_r = d;
+	return DB_OK;
+}
+
+void db_close(db **dbp)
+{
+	db *d = *dbp;
+
+	if (d == NULL)
+		return;
+	for (int i = 0; d->conns && i < d->size; i++) {
+		if (d->conns[i] == NULL)
+			continue;
+		conn_disconnect(d->conns[i]);
+		free(d->conns[i]);
+	}
+	free(d->conns);
+	free(d->location);
+	pthread_mutex_destroy(&d->lock);
+	pthread_cond_destroy(&d->freed);
+	free(d);
+	*dbp = NULL;
+}
+
+const struct db_driver *db_get_driver(const db *d)
+{
+	return d->driver;
+}
+
+const char *db_get_location(const db *d)
+{
+	return d->location;
+}
+
+db_conn *db_acquire(db *d, int timeout_ms)
+{
+	struct timespec deadline;
+	db_conn *c = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		/* Prefer a connected idle connection, so the pool grows lazily. */
+		for (int i = 0; i < d->size && c == NULL; i++)
+			if (!d->conns[i]->busy && d->conns[i]->native)
+				c = d->conns[i];
+		for (int i = 0; i < d->size && c == NULL; i++)
+			if (!d->conns[i]->busy)
+				c = d->conns[i];
+		if (c != NULL)
+			break;
+		if (pthread_cond_timedwait(&d->freed, &d->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	if (c != NULL)
+		c->busy = 1;
+	pthread_mutex_unlock(&d->lock);
+	if (c == NULL) {
+		log_warn("store", "no database connection free", "timeout_ms", LOG_INT(timeout_ms), NULL);
+		return NULL;
+	}
+
+	if (c->native && d->driver->is_broken(c->native)) {
+		log_warn("store", "database connection broken, reconnecting", NULL);
+		conn_disconnect(c);
+	}
+	if (c->native == NULL && conn_connect(c) != DB_OK) {
+		log_error("store", "database connect failed", "error", c->errmsg, NULL);
+		db_release(d, c);
+		return NULL;
+	}
+	return c;
+}
+
+void db_release(db *d, db_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->in_transaction)
+		db_rollback(c);
+	pthread_mutex_lock(&d->lock);
+	c->busy = 0;
+	pthread_cond_signal(&d->freed);
+	pthread_mutex_unlock(&d->lock);
+}
+
+const char *db_conn_errmsg(const db_conn *c)
+{
+	return c->errmsg;
+}
+
+const struct db_driver *db_conn_driver(const db_conn *c)
+{
+	return c->pool->driver;
+}
+
+/* FNV-1a over the pointer value: the cache key is the literal's address. */
+static unsigned slot_of(const char *sql)
+{
+	uintptr_t p = (uintptr_t)sql;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < sizeof(p); i++) {
+		h ^= (p >> (i * 8)) & 0xff;
+		h *= 1099511628211ULL;
+	}
+	return (unsigned)(h % STMT_CACHE_SLOTS);
+}
+
+db_stmt *db_query(db_conn *c, const char *sql)
+{
+	const struct db_driver *drv = c->pool->driver;
+	unsigned slot = slot_of(sql);
+	db_stmt *s = c->cache[slot];
+	void *native;
+
+	if (c->native == NULL) {
+		snprintf(c->errmsg, sizeof(c->errmsg), "not connected");
+		return NULL;
+	}
+	if (s != NULL && (s->sql_key == sql || strcmp(s->sql, sql) == 0)) {
+		drv->reset(s->native);
+		return s;
+	}
+
+	if (drv->prepare(c->native, sql, &native) != DB_OK) {
+		conn_set_error(c, "prepare failed");
+		log_error("store", "prepare failed", "error", c->errmsg, NULL);
+		return NULL;
+	}
+	/* On a collision the older statement makes way. */
+	if (s != NULL) {
+		drv->finalize(s->native);
+		free(s->sql);
+	} else {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL) {
+			drv->finalize(native);
+			return NULL;
+		}
+	}
+	s->conn = c;
+	s->sql_key = sql;
+	s->sql = strdup(sql);
+	s->native = native;
+	c->cache[slot] = s;
+	return s;
+}
+
+void db_stmt_done(db_stmt *s)
+{
+	if (s)
+		s->conn->pool->driver->reset(s->native);
+}
+
+static int bind_result(db_stmt *s, int status)
+{
+	if (status != DB_OK)
+		conn_set_error(s->conn, "bind failed");
+	return status;
+}
+
+int db_bind_int64(db_stmt *s, int index, int64_t value)
+{
+	return bind_result(s, s->conn->pool->driver->bind_int64(s->native, index, value));
+}
+
+int db_bind_double(db_stmt *s, int index, double value)
+{
+	return bind_result(s, s->conn->pool->driver->bind_double(s->native, index, value));
+}
+
+int db_bind_text(db_stmt *s, int index, const char *text)
+{
+	if (text == NULL)
+		return db_bind_null(s, index);
+	return db_bind_textn(s, index, text, strlen(text));
+}
+
+int db_bind_textn(db_stmt *s, int index, const char *text, size_t len)
+{
+	return bind_result(s, s->conn->pool->driver->bind_text(s->native, index, text, len));
+}
+
+int db_bind_blob(db_stmt *s, int index, const void *data, size_t len)
+{
+	return bind_result(s, s->conn->pool->driver->bind_blob(s->native, index, data, len));
+}
+
+int db_bind_null(db_stmt *s, int index)
+{
+	return bind_result(s, s->conn->pool->driver->bind_null(s->native, index));
+}
+
+int db_bind_gid(db_stmt *s, int index, int64_t gid)
+{
+	return gid == 0 ? db_bind_null(s, index) : db_bind_int64(s, index, gid);
+}
+
+int db_step(db_stmt *s)
+{
+	int status = s->conn->pool->driver->step(s->native);
+
+	if (status < 0)
+		conn_set_error(s->conn, "statement failed");
+	return status;
+}
+
+int db_column_count(db_stmt *s)
+{
+	return s->conn->pool->driver->column_count(s->native);
+}
+
+int db_column_is_null(db_stmt *s, int index)
+{
+	return s->conn->pool->driver->column_is_null(s->native, index);
+}
+
+int64_t db_column_int64(db_stmt *s, int index)
+{
+	return s->conn->pool->driver->column_int64(s->native, index);
+}
+
+double db_column_double(db_stmt *s, int index)
+{
+	return s->conn->pool->driver->column_double(s->native, index);
+}
+
+const char *db_column_text(db_stmt *s, int index)
+{
+	if (s->conn->pool->driver->column_is_null(s->native, index))
+		return NULL;
+	return s->conn->pool->driver->column_text(s->native, index);
+}
+
+const void *db_column_blob(db_stmt *s, int index, size_t *len_r)
+{
+	return s->conn->pool->driver->column_blob(s->native, index, len_r);
+}
+
+int64_t db_changes(db_stmt *s)
+{
+	return s->conn->pool->driver->changes(s->native);
+}
+
+int db_run(db_stmt *s)
+{
+	int status;
+
+	do
+		status = db_step(s);
+	while (status == DB_ROW);
+	db_stmt_done(s);
+	return status == DB_DONE ? DB_OK : status;
+}
+
+int db_exec(db_conn *c, const char *sql)
+{
+	int status = c->pool->driver->exec(c->native, sql);
+
+	if (status != DB_OK)
+		conn_set_error(c, "exec failed");
+	return status;
+}
+
+int db_begin(db_conn *c)
+{
+	int status = db_exec(c, "BEGIN");
+
+	if (status == DB_OK)
+		c->in_transaction = 1;
+	return status;
+}
+
+int db_begin_write(db_conn *c)
+{
+	int status = db_exec(c, c->pool->driver->begin_write_sql);
+
+	if (status == DB_OK)
+		c->in_transaction = 1;
+	return status;
+}
+
+int db_commit(db_conn *c)
+{
+	int status = db_exec(c, "COMMIT");
+
+	/* A failed COMMIT leaves no transaction open on either engine after ROLLBACK. */
+	if (status != DB_OK) {
+		char saved[sizeof(c->errmsg)];
+
+		memcpy(saved, c->errmsg, sizeof(saved));
+		c->pool->driver->exec(c->native, "ROLLBACK");
+		memcpy(c->errmsg, saved, sizeof(saved));
+	}
+	c->in_transaction = 0;
+	return status;
+}
+
+int db_rollback(db_conn *c)
+{
+	int status = DB_OK;
+
+	if (c->native)
+		status = c->pool->driver->exec(c->native, "ROLLBACK");
+	c->in_transaction = 0;
+	return status;
+}
+
+int db_in_transaction(const db_conn *c)
+{
+	return c->in_transaction;
+}
+
+static int migration_applied(db_conn *c, int version, int *applied_r)
+{
+	db_stmt *s = db_query(c, "SELECT 1 FROM schema_migrations WHERE version = ?");
+	int status;
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, version);
+	status = db_step(s);
+	*applied_r = status == DB_ROW;
+	db_stmt_done(s);
+	return status < 0 ? status : DB_OK;
+}
+
+int db_migrate(db_conn *c, char *err, size_t errlen)
+{
+	int is_pg = c->pool->driver == &db_pgsql_driver;
+	int status;
+
+	status = db_exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			    " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+	if (status != DB_OK) {
+		snprintf(err, errlen, "%s", c->errmsg);
+		return status;
+	}
+
+	for (int i = 0; i < db_migration_count; i++) {
+		const struct db_migration *m = &db_migrations[i];
+		const char *sql = is_pg ? (m->pgsql ? m->pgsql : m->common) : (m->sqlite ? m->sqlite : m->common);
+		int applied = 0;
+		db_stmt *s;
+
+		/* Serialise concurrent starters: the write lock is taken before the check. */
+		status = db_begin_write(c);
+		if (status == DB_OK && is_pg)
+			status = db_exec(c, "LOCK TABLE schema_migrations IN EXCLUSIVE MODE");
+		if (status == DB_OK)
+			status = migration_applied(c, m->version, &applied);
+		if (status == DB_OK && !applied) {
+			status = db_exec(c, sql);
+			s = status == DB_OK ? db_query(c, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)") : NULL;
+			if (s != NULL) {
+				db_bind_int64(s, 0, m->version);
+				db_bind_text(s, 1, m->name);
+				db_bind_int64(s, 2, (int64_t)time(NULL) * 1000000);
+				status = db_run(s);
+			} else if (status == DB_OK) {
+				status = DB_ERROR;
+			}
+		}
+		if (status != DB_OK) {
+			snprintf(err, errlen, "migration %d (%s) failed: %s", m->version, m->name, c->errmsg);
+			db_rollback(c);
+			return status;
+		}
+		status = db_commit(c);
+		if (status != DB_OK) {
+			snprintf(err, errlen, "migration %d (%s) commit failed: %s", m->version, m->name, c->errmsg);
+			return status;
+		}
+		if (!applied)
+			log_info("store", "migration applied", "version", LOG_INT(m->version), "name", m->name, NULL);
+	}
+	return DB_OK;
+}

@@ -1,0 +1,240 @@
+/*
+ * The schema. Conventions: every row carries workspace_gid, the gid of its
+ * organization, and every query filters on it. gids are BIGINT, times are
+ * BIGINT microseconds since the Unix epoch, booleans are INTEGER 0 or 1, and
+ * secrets are stored only as hex digests. Migrations are append-only: a
+ * released migration is never edited, a new one is added.
+ */
+#include "store/migrations.h"
+
+#include <stddef.h>
+
+static const char m1_core[] =
+	"CREATE TABLE settings ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);"
+
+	"CREATE TABLE workspaces ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  is_organization INTEGER NOT NULL DEFAULT 1,"
+	"  plan TEXT NOT NULL,"
+	"  email_domains TEXT NOT NULL DEFAULT '',"
+	"  created_at BIGINT NOT NULL);"
+
+	"CREATE TABLE divisions ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  name TEXT NOT NULL,"
+	"  plan TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE INDEX divisions_workspace ON divisions(workspace_gid, gid);"
+
+	/* A user belongs to exactly one organization; e-mail is unique server-wide. */
+	"CREATE TABLE users ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  email TEXT NOT NULL,"
+	"  email_lower TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL DEFAULT 'person',"
+	"  password_hash TEXT,"
+	"  photo_key TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX users_email ON users(email_lower);"
+	"CREATE INDEX users_workspace ON users(workspace_gid, gid);"
+
+	/* role: super_admin, admin, member or guest. */
+	"CREATE TABLE workspace_memberships ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  role TEXT NOT NULL,"
+	"  is_active INTEGER NOT NULL DEFAULT 1,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX workspace_memberships_user ON workspace_memberships(workspace_gid, user_gid);"
+
+	"CREATE TABLE division_admins ("
+	"  workspace_gid BIGINT NOT NULL,"
+	"  division_gid BIGINT NOT NULL REFERENCES divisions(gid),"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  PRIMARY KEY (division_gid, user_gid));"
+	"CREATE INDEX division_admins_user ON division_admins(workspace_gid, user_gid);"
+
+	/* visibility: secret, request_to_join or public (Asana's team visibility). */
+	"CREATE TABLE teams ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  division_gid BIGINT REFERENCES divisions(gid),"
+	"  name TEXT NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  html_description TEXT NOT NULL DEFAULT '',"
+	"  visibility TEXT NOT NULL DEFAULT 'request_to_join',"
+	"  created_at BIGINT NOT NULL,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX teams_workspace ON teams(workspace_gid, gid);"
+
+	"CREATE TABLE team_memberships ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  team_gid BIGINT NOT NULL REFERENCES teams(gid),"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  is_admin INTEGER NOT NULL DEFAULT 0,"
+	"  is_guest INTEGER NOT NULL DEFAULT 0,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX team_memberships_pair ON team_memberships(team_gid, user_gid);"
+	"CREATE INDEX team_memberships_user ON team_memberships(workspace_gid, user_gid);"
+
+	/* privacy_setting: public_to_workspace, private_to_team or private. */
+	"CREATE TABLE projects ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  team_gid BIGINT REFERENCES teams(gid),"
+	"  name TEXT NOT NULL,"
+	"  notes TEXT NOT NULL DEFAULT '',"
+	"  html_notes TEXT NOT NULL DEFAULT '',"
+	"  color TEXT,"
+	"  default_view TEXT NOT NULL DEFAULT 'list',"
+	"  archived INTEGER NOT NULL DEFAULT 0,"
+	"  completed INTEGER NOT NULL DEFAULT 0,"
+	"  completed_at BIGINT,"
+	"  privacy_setting TEXT NOT NULL DEFAULT 'public_to_workspace',"
+	"  owner_gid BIGINT REFERENCES users(gid),"
+	"  created_by BIGINT,"
+	"  due_on TEXT,"
+	"  start_on TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX projects_workspace ON projects(workspace_gid, gid);"
+	"CREATE INDEX projects_team ON projects(team_gid, gid);"
+
+	/* access_level: admin, editor, commenter or viewer. */
+	"CREATE TABLE project_memberships ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  project_gid BIGINT NOT NULL REFERENCES projects(gid),"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  access_level TEXT NOT NULL DEFAULT 'editor',"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE UNIQUE INDEX project_memberships_pair ON project_memberships(project_gid, user_gid);"
+	"CREATE INDEX project_memberships_user ON project_memberships(workspace_gid, user_gid);"
+
+	"CREATE TABLE project_followers ("
+	"  workspace_gid BIGINT NOT NULL,"
+	"  project_gid BIGINT NOT NULL REFERENCES projects(gid),"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  PRIMARY KEY (project_gid, user_gid));"
+
+	/* position orders sections within their project. */
+	"CREATE TABLE sections ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  project_gid BIGINT NOT NULL REFERENCES projects(gid),"
+	"  name TEXT NOT NULL,"
+	"  position BIGINT NOT NULL,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE INDEX sections_project ON sections(project_gid, position, gid);"
+
+	"CREATE TABLE tasks ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  notes TEXT NOT NULL DEFAULT '',"
+	"  html_notes TEXT NOT NULL DEFAULT '',"
+	"  resource_subtype TEXT NOT NULL DEFAULT 'default_task',"
+	"  assignee_gid BIGINT REFERENCES users(gid),"
+	"  assignee_status TEXT NOT NULL DEFAULT 'inbox',"
+	"  assigned_by BIGINT,"
+	"  completed INTEGER NOT NULL DEFAULT 0,"
+	"  completed_at BIGINT,"
+	"  completed_by BIGINT,"
+	"  approval_status TEXT,"
+	"  due_on TEXT,"
+	"  due_at BIGINT,"
+	"  start_on TEXT,"
+	"  start_at BIGINT,"
+	"  parent_gid BIGINT REFERENCES tasks(gid),"
+	"  position BIGINT NOT NULL DEFAULT 0,"
+	"  created_by BIGINT,"
+	"  created_at BIGINT NOT NULL,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX tasks_workspace ON tasks(workspace_gid, gid);"
+	"CREATE INDEX tasks_assignee ON tasks(assignee_gid, gid);"
+	"CREATE INDEX tasks_parent ON tasks(parent_gid, position, gid);"
+	"CREATE INDEX tasks_modified ON tasks(workspace_gid, modified_at);"
+
+	/* A task's place in each project it belongs to, and its section there. */
+	"CREATE TABLE task_projects ("
+	"  workspace_gid BIGINT NOT NULL,"
+	"  task_gid BIGINT NOT NULL REFERENCES tasks(gid),"
+	"  project_gid BIGINT NOT NULL REFERENCES projects(gid),"
+	"  section_gid BIGINT REFERENCES sections(gid),"
+	"  position BIGINT NOT NULL,"
+	"  PRIMARY KEY (task_gid, project_gid));"
+	"CREATE INDEX task_projects_project ON task_projects(project_gid, task_gid);"
+	"CREATE INDEX task_projects_section ON task_projects(section_gid, task_gid);"
+
+	"CREATE TABLE task_followers ("
+	"  workspace_gid BIGINT NOT NULL,"
+	"  task_gid BIGINT NOT NULL REFERENCES tasks(gid),"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  PRIMARY KEY (task_gid, user_gid));"
+	"CREATE INDEX task_followers_user ON task_followers(user_gid, task_gid);"
+
+	"CREATE TABLE tags ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  name TEXT NOT NULL,"
+	"  color TEXT,"
+	"  notes TEXT NOT NULL DEFAULT '',"
+	"  created_by BIGINT,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE INDEX tags_workspace ON tags(workspace_gid, gid);"
+
+	"CREATE TABLE task_tags ("
+	"  workspace_gid BIGINT NOT NULL,"
+	"  task_gid BIGINT NOT NULL REFERENCES tasks(gid),"
+	"  tag_gid BIGINT NOT NULL REFERENCES tags(gid),"
+	"  PRIMARY KEY (task_gid, tag_gid));"
+	"CREATE INDEX task_tags_tag ON task_tags(tag_gid, task_gid);"
+
+	/* type: comment or system; resource_subtype as Asana names it. */
+	"CREATE TABLE stories ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  task_gid BIGINT NOT NULL REFERENCES tasks(gid),"
+	"  type TEXT NOT NULL,"
+	"  resource_subtype TEXT NOT NULL,"
+	"  text TEXT NOT NULL DEFAULT '',"
+	"  html_text TEXT,"
+	"  is_pinned INTEGER NOT NULL DEFAULT 0,"
+	"  is_edited INTEGER NOT NULL DEFAULT 0,"
+	"  created_by BIGINT,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE INDEX stories_task ON stories(task_gid, gid);"
+
+	/*
+	 * Personal access tokens and, later, service-account tokens. hash is the
+	 * hex keyed digest of the secret, never the secret itself.
+	 */
+	"CREATE TABLE tokens ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  kind TEXT NOT NULL,"
+	"  name TEXT NOT NULL DEFAULT '',"
+	"  hash TEXT NOT NULL,"
+	"  created_by BIGINT,"
+	"  created_at BIGINT NOT NULL,"
+	"  expires_at BIGINT,"
+	"  last_used_at BIGINT,"
+	"  last_used_ip TEXT,"
+	"  revoked_at BIGINT);"
+	"CREATE INDEX tokens_user ON tokens(user_gid, gid);";
+
+const struct db_migration db_migrations[] = {
+	{ 1, "core", m1_core, NULL, NULL },
+};
+
+const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

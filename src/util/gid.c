@@ -1,0 +1,80 @@
+#include "util/gid.h"
+#include "util/timeutil.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+
+#define GID_EPOCH_MS 1577836800000LL /* 2020-01-01T00:00:00Z */
+#define GID_SEQUENCE_BITS 12
+#define GID_NODE_BITS 10
+
+static pthread_mutex_t gid_lock = PTHREAD_MUTEX_INITIALIZER;
+static int gid_node;
+static int64_t last_ms;
+static int64_t sequence;
+
+int gid_set_node(int node)
+{
+	if (node < 0 || node > GID_NODE_MAX)
+		return -1;
+	gid_node = node;
+	return 0;
+}
+
+int gid_get_node(void)
+{
+	return gid_node;
+}
+
+int64_t gid_next(void)
+{
+	int64_t ms;
+	int64_t gid;
+
+	pthread_mutex_lock(&gid_lock);
+	ms = time_now_us() / 1000 - GID_EPOCH_MS;
+	/* If the clock steps back, keep counting from the last millisecond used. */
+	if (ms < last_ms)
+		ms = last_ms;
+	if (ms == last_ms) {
+		sequence++;
+		if (sequence >= (1 << GID_SEQUENCE_BITS)) {
+			/* Sequence exhausted: borrow the next millisecond. */
+			ms = last_ms + 1;
+			sequence = 0;
+		}
+	} else {
+		sequence = 0;
+	}
+	last_ms = ms;
+	gid = (ms << (GID_NODE_BITS + GID_SEQUENCE_BITS)) | ((int64_t)gid_node << GID_SEQUENCE_BITS) | sequence;
+	pthread_mutex_unlock(&gid_lock);
+	return gid;
+}
+
+char *gid_format(int64_t gid, char *buf)
+{
+	snprintf(buf, GID_STRING_MAX, "%" PRId64, gid);
+	return buf;
+}
+
+int gid_parse(const char *text, int64_t *gid_r)
+{
+	int64_t value = 0;
+	int digits = 0;
+
+	if (text == NULL)
+		return -1;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9' || ++digits > 19)
+			return -1;
+		if (value > (INT64_MAX - (*p - '0')) / 10)
+			return -1;
+		value = value * 10 + (*p - '0');
+	}
+	if (digits == 0 || value <= 0)
+		return -1;
+	*gid_r = value;
+	return 0;
+}
