@@ -12,6 +12,16 @@
  *
  * Errors: functions return an `enum db_status`. The message of the last
  * failure is kept on the connection (db_conn_errmsg).
+ *
+ * Portability rules the drivers cannot hide:
+ * - A failed statement inside a transaction ends that transaction on
+ *   PostgreSQL (SQLite undoes only the statement), so after any failure in a
+ *   transaction, roll back. Avoid expected failures with
+ *   `INSERT ... ON CONFLICT DO NOTHING` instead of catching DB_CONSTRAINT.
+ * - PostgreSQL infers parameter types from context: where the context gives
+ *   none (`? IS NULL` alone, `? + 1`), write `CAST(? AS BIGINT)`.
+ * - db_column_count is valid only after db_step returned DB_ROW.
+ * - A PostgreSQL location may contain a password: never log it.
  */
 #ifndef KONTOR_STORE_DB_H
 #define KONTOR_STORE_DB_H
