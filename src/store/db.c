@@ -17,6 +17,7 @@
 
 /* Statements cached per connection; a handful of hot queries dominate. */
 #define STMT_CACHE_SLOTS 512
+#define STMT_CACHE_PROBES 8
 
 struct db_stmt {
 	db_conn *conn;
@@ -262,17 +263,32 @@ static unsigned slot_of(const char *sql)
 db_stmt *db_query(db_conn *c, const char *sql)
 {
 	const struct db_driver *drv = c->pool->driver;
-	unsigned slot = slot_of(sql);
-	db_stmt *s = c->cache[slot];
+	unsigned home = slot_of(sql), slot = home;
+	db_stmt *s = NULL;
 	void *native;
 
 	if (c->native == NULL) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "not connected");
 		return NULL;
 	}
-	if (s != NULL && (s->sql_key == sql || strcmp(s->sql, sql) == 0)) {
-		drv->reset(s->native);
-		return s;
+	/* Linear probing, so two hot statements that hash alike both stay cached. */
+	for (unsigned i = 0; i < STMT_CACHE_PROBES; i++) {
+		unsigned probe = (home + i) % STMT_CACHE_SLOTS;
+		db_stmt *candidate = c->cache[probe];
+
+		if (candidate == NULL) {
+			slot = probe;
+			s = NULL;
+			break;
+		}
+		if (candidate->sql_key == sql || strcmp(candidate->sql, sql) == 0) {
+			drv->reset(candidate->native);
+			return candidate;
+		}
+		if (i == 0) {
+			slot = probe;
+			s = candidate;
+		}
 	}
 
 	if (drv->prepare(c->native, sql, &native) != DB_OK) {
@@ -280,7 +296,7 @@ db_stmt *db_query(db_conn *c, const char *sql)
 		log_error("store", "prepare failed", "error", c->errmsg, NULL);
 		return NULL;
 	}
-	/* On a collision the older statement makes way. */
+	/* With every probed slot taken, the statement in the home slot makes way. */
 	if (s != NULL) {
 		drv->finalize(s->native);
 		free(s->sql);
