@@ -1,0 +1,1149 @@
+/*
+ * Stories: the activity feed of a task. A story is either a comment that a
+ * user wrote (type "comment", resource_subtype "comment_added") or a system
+ * story that another handler records through api_story_add_system() when it
+ * changes a task (type "system", resource_subtype such as "assigned").
+ * Comments accept plain text or Asana's rich text, a small XML dialect rooted
+ * at <body>; the rich form is checked against a list of allowed tags and
+ * attributes, stored as sent, and reduced to plain text for the `text` field.
+ * Visibility follows the task: a caller who may see the task sees its stories.
+ */
+#include "api/api.h"
+
+#include "util/gid.h"
+#include "util/timeutil.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STORY_HTML_DEPTH_MAX 32 /* nesting depth of rich-text elements */
+
+/* ---------- text buffer ---------- */
+
+/* A growing byte string; `failed` is set when an allocation failed. */
+struct text_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+static void buf_append(struct text_buf *b, const char *bytes, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *grown;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		grown = realloc(b->data, cap);
+		if (grown == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->data = grown;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, bytes, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static void buf_append_str(struct text_buf *b, const char *text)
+{
+	buf_append(b, text, strlen(text));
+}
+
+/* Returns the finished string (the caller frees it), or NULL when an allocation failed. */
+static char *buf_finish(struct text_buf *b)
+{
+	if (b->failed) {
+		free(b->data);
+		return NULL;
+	}
+	if (b->data == NULL)
+		return strdup("");
+	return b->data;
+}
+
+/* ---------- rich text ---------- */
+
+/*
+ * Returns "<body>text</body>" with &, <, > and " escaped, so that plain text
+ * always yields well-formed rich text. The caller frees the result; NULL
+ * means out of memory.
+ */
+static char *story_html_from_text(const char *text)
+{
+	struct text_buf b = { 0 };
+	const char *p;
+
+	buf_append_str(&b, "<body>");
+	for (p = text; *p != '\0'; p++) {
+		switch (*p) {
+		case '&':
+			buf_append_str(&b, "&amp;");
+			break;
+		case '<':
+			buf_append_str(&b, "&lt;");
+			break;
+		case '>':
+			buf_append_str(&b, "&gt;");
+			break;
+		case '"':
+			buf_append_str(&b, "&quot;");
+			break;
+		default:
+			buf_append(&b, p, 1);
+			break;
+		}
+	}
+	buf_append_str(&b, "</body>");
+	return buf_finish(&b);
+}
+
+/*
+ * The elements a comment may contain. Anything else (script, style, img,
+ * event-handler attributes ...) is rejected, so stored rich text can be
+ * shown by a client without further cleaning. `block` elements start a new
+ * line in the plain-text form.
+ */
+struct html_tag {
+	const char *name;
+	bool block;
+	bool is_link;
+};
+
+static const struct html_tag html_tags[] = {
+	{ "body", false, false },
+	{ "strong", false, false },
+	{ "em", false, false },
+	{ "u", false, false },
+	{ "s", false, false },
+	{ "code", false, false },
+	{ "a", false, true },
+	{ "pre", true, false },
+	{ "blockquote", true, false },
+	{ "ol", true, false },
+	{ "ul", true, false },
+	{ "li", true, false },
+	{ "hr", true, false },
+	{ "br", true, false },
+};
+
+#define HTML_TAG_LIST "body, strong, em, u, s, code, a, pre, blockquote, ol, ul, li, hr and br"
+
+static const struct html_tag *html_tag_find(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(html_tags) / sizeof(html_tags[0]); i++) {
+		if (strlen(html_tags[i].name) == len && memcmp(html_tags[i].name, name, len) == 0)
+			return &html_tags[i];
+	}
+	return NULL;
+}
+
+/* A link target must be a web or mail address, never javascript: or data:. */
+static bool html_href_allowed(const char *value, size_t len)
+{
+	static const char *const schemes[] = { "https://", "http://", "mailto:" };
+	size_t i;
+
+	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i]);
+
+		if (len >= n && strncasecmp(value, schemes[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool html_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+static bool html_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Appends code point `cp` as UTF-8; returns false for values that are not characters. */
+static bool utf8_append(struct text_buf *b, unsigned long cp)
+{
+	char out[4];
+
+	if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		return false;
+	if (cp < 0x20 && cp != '\n' && cp != '\t')
+		return false;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		buf_append(b, out, 1);
+	} else if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		buf_append(b, out, 2);
+	} else if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		buf_append(b, out, 3);
+	} else {
+		out[0] = (char)(0xF0 | (cp >> 18));
+		out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[3] = (char)(0x80 | (cp & 0x3F));
+		buf_append(b, out, 4);
+	}
+	return true;
+}
+
+/*
+ * Decodes the character reference at `p` (which points at '&') into `out`.
+ * Returns its length in bytes, or 0 when it is neither one of XML's five
+ * named references nor a numeric reference to a character.
+ */
+static size_t html_entity(const char *p, struct text_buf *out)
+{
+	static const struct {
+		const char *name;
+		char ch;
+	} named[] = { { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' } };
+	unsigned long cp = 0;
+	size_t start;
+	size_t i;
+	bool hex;
+
+	for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		size_t n = strlen(named[i].name);
+
+		if (strncmp(p + 1, named[i].name, n) == 0) {
+			buf_append(out, &named[i].ch, 1);
+			return n + 1;
+		}
+	}
+
+	if (p[1] != '#')
+		return 0;
+	hex = p[2] == 'x';
+	start = hex ? 3 : 2;
+	for (i = start; p[i] != ';'; i++) {
+		int digit;
+
+		if (p[i] >= '0' && p[i] <= '9')
+			digit = p[i] - '0';
+		else if (hex && p[i] >= 'a' && p[i] <= 'f')
+			digit = p[i] - 'a' + 10;
+		else if (hex && p[i] >= 'A' && p[i] <= 'F')
+			digit = p[i] - 'A' + 10;
+		else
+			return 0;
+		cp = cp * (hex ? 16 : 10) + (unsigned long)digit;
+		if (cp > 0x10FFFF)
+			return 0;
+	}
+	if (i == start || !utf8_append(out, cp))
+		return 0;
+	return i + 1;
+}
+
+/* Ends the current line of plain text unless it is empty or already ended. */
+static void text_break_line(struct text_buf *text)
+{
+	if (text->len > 0 && text->data[text->len - 1] != '\n')
+		buf_append(text, "\n", 1);
+}
+
+/*
+ * Parses one attribute list of an element named by `tag`, from *pp up to and
+ * including '>' or "/>". Sets *self_closing_r. For a self-closing link its
+ * href is appended to `text`, since the link has no content of its own.
+ * Returns 0, or -1 with a message in `err`.
+ */
+static int html_attributes(const char **pp, const struct html_tag *tag, bool closing, bool *self_closing_r,
+			   struct text_buf *text, char *err, size_t errlen)
+{
+	const char *p = *pp;
+	const char *href = NULL;
+	size_t href_len = 0;
+
+	*self_closing_r = false;
+	for (;;) {
+		const char *name;
+		const char *value;
+		size_t name_len;
+		char quote;
+
+		while (html_space(*p))
+			p++;
+		if (*p == '>') {
+			p++;
+			break;
+		}
+		if (p[0] == '/' && p[1] == '>' && !closing) {
+			*self_closing_r = true;
+			p += 2;
+			break;
+		}
+
+		name = p;
+		while (html_name_char(*p))
+			p++;
+		name_len = (size_t)(p - name);
+		if (name_len == 0 || closing) {
+			snprintf(err, errlen, "html_text: malformed <%s%s> tag; write tags as <name attribute=\"value\">",
+				 closing ? "/" : "", tag->name);
+			return -1;
+		}
+		if (!tag->is_link || !((name_len == 4 && memcmp(name, "href", 4) == 0) ||
+				       (name_len == 14 && memcmp(name, "data-asana-gid", 14) == 0))) {
+			snprintf(err, errlen,
+				 "html_text: attribute %.*s is not allowed on <%s>; only <a> takes href and "
+				 "data-asana-gid",
+				 (int)(name_len > 40 ? 40 : name_len), name, tag->name);
+			return -1;
+		}
+
+		while (html_space(*p))
+			p++;
+		if (*p != '=') {
+			snprintf(err, errlen, "html_text: attribute %.*s has no value; write %.*s=\"value\"", (int)name_len,
+				 name, (int)name_len, name);
+			return -1;
+		}
+		p++;
+		while (html_space(*p))
+			p++;
+		quote = *p;
+		if (quote != '"' && quote != '\'') {
+			snprintf(err, errlen, "html_text: the value of %.*s must be quoted", (int)name_len, name);
+			return -1;
+		}
+		p++;
+		value = p;
+		while (*p != '\0' && *p != quote && *p != '<')
+			p++;
+		if (*p != quote) {
+			snprintf(err, errlen, "html_text: the value of %.*s has no closing quote", (int)name_len, name);
+			return -1;
+		}
+		if (name_len == 4) {
+			if (!html_href_allowed(value, (size_t)(p - value))) {
+				snprintf(err, errlen, "html_text: href must start with https://, http:// or mailto:");
+				return -1;
+			}
+			href = value;
+			href_len = (size_t)(p - value);
+		}
+		p++;
+	}
+
+	if (*self_closing_r && href != NULL)
+		buf_append(text, href, href_len);
+	*pp = p;
+	return 0;
+}
+
+/*
+ * Checks rich text `html` and derives its plain text. The document must be
+ * one <body> element holding only allowed elements, with balanced tags,
+ * quoted attribute values and valid character references. On success
+ * returns 0 and sets *text_r (the caller frees it). Otherwise returns -1
+ * with a message naming the problem in `err`.
+ */
+static int story_text_from_html(const char *html, char **text_r, char *err, size_t errlen)
+{
+	const struct html_tag *stack[STORY_HTML_DEPTH_MAX];
+	struct text_buf text = { 0 };
+	const char *p = html;
+	int depth = 0;
+	bool root_seen = false;
+
+	*text_r = NULL;
+	while (*p != '\0') {
+		const struct html_tag *tag;
+		const char *name;
+		bool closing;
+		bool self_closing;
+
+		if (*p != '<' && depth == 0) {
+			if (!html_space(*p)) {
+				snprintf(err, errlen, "html_text: text outside <body> at byte %zu; put all content inside "
+						      "<body>...</body>", (size_t)(p - html));
+				goto fail;
+			}
+			p++;
+			continue;
+		}
+
+		if (*p == '&') {
+			size_t n = html_entity(p, &text);
+
+			if (n == 0) {
+				snprintf(err, errlen,
+					 "html_text: invalid character reference at byte %zu; write a literal & as &amp;",
+					 (size_t)(p - html));
+				goto fail;
+			}
+			p += n;
+			continue;
+		}
+
+		if (*p != '<') {
+			buf_append(&text, p, 1);
+			p++;
+			continue;
+		}
+
+		p++;
+		closing = *p == '/';
+		if (closing)
+			p++;
+		name = p;
+		while (html_name_char(*p))
+			p++;
+		tag = html_tag_find(name, (size_t)(p - name));
+		if (tag == NULL) {
+			size_t len = (size_t)(p - name);
+
+			/* With no name, show the character that follows '<' instead. */
+			if (len == 0) {
+				name = p;
+				len = 1;
+			}
+			if (len > 40)
+				len = 40;
+			snprintf(err, errlen, "html_text: tag <%.*s> is not supported; use only " HTML_TAG_LIST, (int)len,
+				 name);
+			goto fail;
+		}
+		if (html_attributes(&p, tag, closing, &self_closing, &text, err, errlen) < 0)
+			goto fail;
+
+		/* The document is exactly one <body> element. */
+		if (depth == 0 && (root_seen || closing || self_closing || strcmp(tag->name, "body") != 0)) {
+			snprintf(err, errlen, "html_text: the text must be one <body>...</body> element");
+			goto fail;
+		}
+		if (depth > 0 && !closing && strcmp(tag->name, "body") == 0) {
+			snprintf(err, errlen, "html_text: <body> cannot be nested");
+			goto fail;
+		}
+
+		if (tag->block)
+			text_break_line(&text);
+		if (closing) {
+			if (stack[depth - 1] != tag) {
+				snprintf(err, errlen, "html_text: </%s> does not close <%s>; close tags in the order they "
+						      "were opened", tag->name, stack[depth - 1]->name);
+				goto fail;
+			}
+			depth--;
+		} else if (!self_closing && strcmp(tag->name, "hr") != 0 && strcmp(tag->name, "br") != 0) {
+			if (depth == STORY_HTML_DEPTH_MAX) {
+				snprintf(err, errlen, "html_text: elements are nested more than %d deep",
+					 STORY_HTML_DEPTH_MAX);
+				goto fail;
+			}
+			stack[depth++] = tag;
+			root_seen = true;
+		}
+	}
+
+	if (!root_seen || depth != 0) {
+		snprintf(err, errlen, "html_text: <%s> is not closed; end the text with </body>",
+			 depth > 0 ? stack[depth - 1]->name : "body");
+		goto fail;
+	}
+
+	while (text.len > 0 && html_space(text.data[text.len - 1]))
+		text.data[--text.len] = '\0';
+	*text_r = buf_finish(&text);
+	if (*text_r == NULL) {
+		snprintf(err, errlen, "html_text: out of memory");
+		return -1;
+	}
+	return 0;
+
+fail:
+	free(text.data);
+	return -1;
+}
+
+/* ---------- representation ---------- */
+
+/* One story row, as every story query in this file selects it (STORY_COLUMNS). */
+enum {
+	ST_GID,
+	ST_TASK_GID,
+	ST_TYPE,
+	ST_SUBTYPE,
+	ST_TEXT,
+	ST_HTML_TEXT,
+	ST_IS_PINNED,
+	ST_IS_EDITED,
+	ST_CREATED_BY,
+	ST_CREATED_AT,
+	ST_AUTHOR_NAME,
+	ST_TASK_NAME,
+	ST_TASK_SUBTYPE,
+};
+
+#define STORY_COLUMNS                                                                                              \
+	"s.gid, s.task_gid, s.type, s.resource_subtype, s.text, s.html_text, s.is_pinned, s.is_edited, "          \
+	"s.created_by, s.created_at, u.name, t.name, t.resource_subtype "
+#define STORY_FROM                                                                                                 \
+	"FROM stories s JOIN tasks t ON t.gid = s.task_gid LEFT JOIN users u ON u.gid = s.created_by "
+
+/* Builds the full representation of the story on the current row of `s`. */
+static json_t *story_from_row(api_ctx *ctx, db_stmt *s)
+{
+	const char *type = db_column_text(s, ST_TYPE);
+	const char *text = db_column_text(s, ST_TEXT);
+	const char *html = db_column_text(s, ST_HTML_TEXT);
+	int64_t author = db_column_is_null(s, ST_CREATED_BY) ? 0 : db_column_int64(s, ST_CREATED_BY);
+	bool is_comment = type != NULL && strcmp(type, "comment") == 0;
+	json_t *story = api_object_new("story", db_column_int64(s, ST_GID));
+	json_t *target;
+
+	if (text == NULL)
+		text = "";
+	json_object_set_new(story, "created_at", api_time(db_column_int64(s, ST_CREATED_AT)));
+	json_object_set_new(story, "created_by", api_ref("user", author, db_column_text(s, ST_AUTHOR_NAME)));
+	json_object_set_new(story, "resource_subtype", api_string_or_null(db_column_text(s, ST_SUBTYPE)));
+	json_object_set_new(story, "text", json_string(text));
+	if (html != NULL) {
+		json_object_set_new(story, "html_text", json_string(html));
+	} else {
+		char *generated = story_html_from_text(text);
+
+		json_object_set_new(story, "html_text", json_string(generated ? generated : "<body></body>"));
+		free(generated);
+	}
+	json_object_set_new(story, "type", json_string(is_comment ? "comment" : "system"));
+	json_object_set_new(story, "is_pinned", json_boolean(db_column_int64(s, ST_IS_PINNED) != 0));
+	json_object_set_new(story, "is_edited", json_boolean(db_column_int64(s, ST_IS_EDITED) != 0));
+	json_object_set_new(story, "is_editable", json_boolean(is_comment && author == ctx->who.user_gid));
+
+	/* Every story kontor records comes through its API. */
+	json_object_set_new(story, "source", json_string("api"));
+
+	target = api_ref("task", db_column_int64(s, ST_TASK_GID), db_column_text(s, ST_TASK_NAME));
+	json_object_set_new(target, "resource_subtype", api_string_or_null(db_column_text(s, ST_TASK_SUBTYPE)));
+	json_object_set_new(story, "target", target);
+
+	/* kontor has no likes, hearts, reactions or link previews yet: their empty values. */
+	json_object_set_new(story, "liked", json_false());
+	json_object_set_new(story, "likes", json_array());
+	json_object_set_new(story, "num_likes", json_integer(0));
+	json_object_set_new(story, "hearted", json_false());
+	json_object_set_new(story, "hearts", json_array());
+	json_object_set_new(story, "num_hearts", json_integer(0));
+	json_object_set_new(story, "reaction_summary", json_array());
+	if (is_comment)
+		json_object_set_new(story, "previews", json_array());
+	return story;
+}
+
+/*
+ * Returns the full story if it exists in the caller's organization and the
+ * caller may see its task, else NULL. *status_r receives DB_OK, or the
+ * failure of a query (NULL then means a database error, not "not found").
+ */
+static json_t *story_fetch(api_ctx *ctx, int64_t gid, int *status_r)
+{
+	db_stmt *s;
+	json_t *story = NULL;
+	int64_t task_gid = 0;
+	int visible;
+	int exists;
+	int rc;
+
+	*status_r = DB_OK;
+	s = db_query(ctx->db, "SELECT " STORY_COLUMNS STORY_FROM "WHERE s.gid = ? AND s.workspace_gid = ?");
+	if (s == NULL) {
+		*status_r = DB_ERROR;
+		return NULL;
+	}
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		task_gid = db_column_int64(s, ST_TASK_GID);
+		story = story_from_row(ctx, s);
+	}
+	db_stmt_done(s);
+	if (rc < 0) {
+		*status_r = rc;
+		return NULL;
+	}
+
+	if (story == NULL)
+		return NULL;
+	visible = api_can_see_task(ctx, task_gid, &exists);
+	if (visible != 1) {
+		json_decref(story);
+		if (visible < 0)
+			*status_r = DB_ERROR;
+		return NULL;
+	}
+	return story;
+}
+
+static json_t *story_load(api_ctx *ctx, int64_t gid)
+{
+	int status;
+
+	return story_fetch(ctx, gid, &status);
+}
+
+/*
+ * Every field of StoryResponse, so that any opt_fields an Asana client sends
+ * is accepted. kontor records only the subtype and text of a system story.
+ * So the type-specific fields (assignee, old_name, new_section ...) and
+ * sticker_name are never filled in and are left out of the objects.
+ */
+static const char *const story_fields[] = {
+	"created_at", "created_by", "resource_subtype", "text", "html_text", "type", "is_pinned", "is_edited",
+	"is_editable", "source", "target", "sticker_name", "liked", "likes", "num_likes", "hearted", "hearts",
+	"num_hearts", "reaction_summary", "previews", "old_name", "new_name", "old_dates", "new_dates",
+	"old_resource_subtype", "new_resource_subtype", "story", "assignee", "follower", "old_section",
+	"new_section", "task", "project", "tag", "custom_field", "old_text_value", "new_text_value",
+	"old_number_value", "new_number_value", "old_enum_value", "new_enum_value", "old_date_value",
+	"new_date_value", "old_people_value", "new_people_value", "old_multi_enum_values",
+	"new_multi_enum_values", "new_approval_status", "old_approval_status", "duplicate_of", "duplicated_from",
+	"dependency", NULL,
+};
+
+static const char *const story_compact[] = { "created_at", "created_by", "resource_subtype", "text", NULL };
+
+static const struct api_type_ref story_refs[] = {
+	{ "created_by", &api_user_type },
+	{ "target", &api_task_type },
+	{ NULL, NULL },
+};
+
+const struct api_type api_story_type = {
+	.name = "story",
+	.fields = story_fields,
+	.compact = story_compact,
+	.refs = story_refs,
+	.load = story_load,
+};
+
+/* ---------- shared writes ---------- */
+
+/* Sets tasks.modified_at, because a new, changed or deleted story counts as a change of its task. */
+static int story_task_touch(api_ctx *ctx, int64_t task_gid, int64_t now)
+{
+	db_stmt *s = db_query(ctx->db, "UPDATE tasks SET modified_at = ? WHERE gid = ? AND workspace_gid = ?");
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, now);
+	db_bind_int64(s, 1, task_gid);
+	db_bind_int64(s, 2, ctx->who.workspace_gid);
+	return db_run(s);
+}
+
+/* Inserts one story row and touches its task. */
+static int story_insert(api_ctx *ctx, int64_t gid, int64_t task_gid, const char *type, const char *subtype,
+			const char *text, const char *html, int is_pinned, int64_t now)
+{
+	db_stmt *s;
+	int rc;
+
+	s = db_query(ctx->db, "INSERT INTO stories (gid, workspace_gid, task_gid, type, resource_subtype, text, "
+			      "html_text, is_pinned, is_edited, created_by, created_at) "
+			      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, task_gid);
+	db_bind_text(s, 3, type);
+	db_bind_text(s, 4, subtype);
+	db_bind_text(s, 5, text);
+	db_bind_text(s, 6, html);
+	db_bind_int64(s, 7, is_pinned);
+	db_bind_gid(s, 8, ctx->who.user_gid);
+	db_bind_int64(s, 9, now);
+	rc = db_run(s);
+	if (rc != DB_OK)
+		return rc;
+
+	return story_task_touch(ctx, task_gid, now);
+}
+
+int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text)
+{
+	char *html;
+	int rc;
+
+	if (resource_subtype == NULL || text == NULL)
+		return DB_ERROR;
+	html = story_html_from_text(text);
+	if (html == NULL)
+		return DB_ERROR;
+	rc = story_insert(ctx, gid_next(), task_gid, "system", resource_subtype, text, html, 0, time_now_us());
+	free(html);
+	return rc;
+}
+
+/* ---------- handlers ---------- */
+
+static const char *const sticker_names[] = {
+	"green_checkmark", "people_dancing", "dancing_unicorn", "heart", "party_popper", "people_waving_flags",
+	"splashing_narwhal", "trophy", "yeti_riding_unicorn", "celebrating_people", "determined_climbers",
+	"phoenix_spreading_love", NULL,
+};
+
+static const struct api_field story_write_fields[] = {
+	{ "text", AF_STRING, AF_MULTILINE, API_TEXT_MAX, NULL },
+	{ "html_text", AF_STRING, AF_MULTILINE, API_TEXT_MAX, NULL },
+	{ "is_pinned", AF_BOOL, 0, 0, NULL },
+	{ "sticker_name", AF_ENUM, AF_NULLABLE, 0, sticker_names },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+/* The comment text of a checked body: plain and rich form, both allocated. */
+struct comment_text {
+	char *text;
+	char *html;
+};
+
+static void comment_text_free(struct comment_text *c)
+{
+	free(c->text);
+	free(c->html);
+	c->text = NULL;
+	c->html = NULL;
+}
+
+static bool blank(const char *text)
+{
+	for (; *text != '\0'; text++) {
+		if (!html_space(*text))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Reads text or html_text from the body into `out`. Returns 1 when the body
+ * has neither, 0 when `out` is filled, -1 after replying 400.
+ */
+static int comment_text_parse(api_ctx *ctx, struct comment_text *out)
+{
+	const char *text = api_body_string(ctx, "text");
+	const char *html = api_body_string(ctx, "html_text");
+	char err[256];
+
+	out->text = NULL;
+	out->html = NULL;
+	if (api_body_has(ctx, "sticker_name") && !api_body_is_null(ctx, "sticker_name")) {
+		api_error(ctx, 400, "sticker_name: stickers are not supported; send the comment as text or html_text");
+		return -1;
+	}
+	if (text != NULL && html != NULL) {
+		api_error(ctx, 400, "text, html_text: send only one of them");
+		return -1;
+	}
+	if ((api_body_has(ctx, "text") && text == NULL) || (api_body_has(ctx, "html_text") && html == NULL)) {
+		api_error(ctx, 400, "%s: must be a string, not null", text == NULL ? "text" : "html_text");
+		return -1;
+	}
+	if (text == NULL && html == NULL)
+		return 1;
+
+	if (text != NULL) {
+		if (blank(text)) {
+			api_error(ctx, 400, "text: must not be empty; send the comment's text");
+			return -1;
+		}
+		out->text = strdup(text);
+		out->html = story_html_from_text(text);
+	} else {
+		if (story_text_from_html(html, &out->text, err, sizeof(err)) < 0) {
+			api_error(ctx, 400, "%s", err);
+			return -1;
+		}
+		if (blank(out->text)) {
+			comment_text_free(out);
+			api_error(ctx, 400, "html_text: the comment has no text; write it inside <body>...</body>");
+			return -1;
+		}
+		out->html = strdup(html);
+	}
+	if (out->text == NULL || out->html == NULL) {
+		comment_text_free(out);
+		api_fail_db(ctx, DB_ERROR);
+		return -1;
+	}
+	return 0;
+}
+
+/* Adds the caller to the task's followers, as Asana does for commenters. */
+static int task_follow(api_ctx *ctx, int64_t task_gid)
+{
+	db_stmt *s = db_query(ctx->db, "INSERT INTO task_followers (workspace_gid, task_gid, user_gid) "
+				       "VALUES (?, ?, ?) ON CONFLICT (task_gid, user_gid) DO NOTHING");
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, task_gid);
+	db_bind_int64(s, 2, ctx->who.user_gid);
+	return db_run(s);
+}
+
+/* Ends the open write transaction, if any, after a reply that is not a database failure. */
+static void rollback(api_ctx *ctx)
+{
+	if (db_in_transaction(ctx->db))
+		db_rollback(ctx->db);
+}
+
+/* Replies with the story just written, as the caller sees it. */
+static int reply_story(api_ctx *ctx, int status, int64_t gid)
+{
+	char location[64];
+	char gid_text[GID_STRING_MAX];
+	json_t *story;
+	int rc;
+
+	story = story_fetch(ctx, gid, &rc);
+	if (story == NULL)
+		return api_fail_db(ctx, rc != DB_OK ? rc : DB_ERROR);
+	story = api_present(ctx, &api_story_type, story);
+	if (status != 201)
+		return api_reply(ctx, status, story);
+	snprintf(location, sizeof(location), "/stories/%s", gid_format(gid, gid_text));
+	return api_reply_created(ctx, story, location);
+}
+
+/* GET /tasks/{task_gid}/stories: oldest first, which is gid order because gids grow with time. */
+static int stories_list(api_ctx *ctx)
+{
+	struct api_page page;
+	int64_t task_gid;
+	json_t *items;
+	db_stmt *s;
+	int exists;
+	int fetched = 0;
+	int emit;
+	int rc;
+
+	if (api_param_gid(ctx, "task_gid", &task_gid) < 0)
+		return 0;
+	if (api_page_parse(ctx, &page) < 0)
+		return 0;
+	rc = api_can_see_task(ctx, task_gid, &exists);
+	if (rc < 0)
+		return api_fail_db(ctx, DB_ERROR);
+	if (rc == 0)
+		return api_not_found(ctx, "task", task_gid);
+
+	s = db_query(ctx->db, "SELECT " STORY_COLUMNS STORY_FROM
+			      "WHERE s.task_gid = ? AND s.workspace_gid = ? AND s.gid > ? ORDER BY s.gid LIMIT ?");
+	if (s == NULL)
+		return api_fail_db(ctx, DB_ERROR);
+	db_bind_int64(s, 0, task_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, page.after);
+	db_bind_int64(s, 3, (int64_t)page.limit + 1);
+
+	items = json_array();
+	for (;;) {
+		rc = db_step(s);
+		if (rc != DB_ROW)
+			break;
+		if (fetched < page.limit) {
+			page.next_after = db_column_int64(s, ST_GID);
+			json_array_append_new(items, api_present(ctx, &api_story_type, story_from_row(ctx, s)));
+		}
+		fetched++;
+	}
+	db_stmt_done(s);
+	if (rc < 0) {
+		json_decref(items);
+		return api_fail_db(ctx, rc);
+	}
+
+	emit = api_page_rows(&page, fetched);
+	while ((int)json_array_size(items) > emit)
+		json_array_remove(items, json_array_size(items) - 1);
+	return api_reply_list(ctx, items, &page);
+}
+
+/* POST /tasks/{task_gid}/stories: adds a comment. */
+static int story_create(api_ctx *ctx)
+{
+	struct comment_text comment;
+	int64_t task_gid;
+	int64_t gid;
+	int64_t now;
+	int exists;
+	int rc;
+
+	if (api_param_gid(ctx, "task_gid", &task_gid) < 0)
+		return 0;
+	if (api_check_body(ctx, story_write_fields) < 0)
+		return 0;
+	rc = comment_text_parse(ctx, &comment);
+	if (rc < 0)
+		return 0;
+	if (rc == 1)
+		return api_error(ctx, 400, "text: missing; send the comment as text or html_text");
+
+	if (api_begin_write(ctx) < 0) {
+		comment_text_free(&comment);
+		return 0;
+	}
+	rc = api_can_see_task(ctx, task_gid, &exists);
+	if (rc != 1) {
+		comment_text_free(&comment);
+		if (rc < 0)
+			return api_fail_db(ctx, DB_ERROR);
+		rollback(ctx);
+		return api_not_found(ctx, "task", task_gid);
+	}
+
+	gid = gid_next();
+	now = time_now_us();
+	rc = story_insert(ctx, gid, task_gid, "comment", "comment_added", comment.text, comment.html,
+			  api_body_bool(ctx, "is_pinned", 0), now);
+	comment_text_free(&comment);
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
+	rc = task_follow(ctx, task_gid);
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
+	if (api_commit(ctx) < 0)
+		return 0;
+
+	return reply_story(ctx, 201, gid);
+}
+
+/* The facts about an existing story that the write handlers check. */
+struct story_meta {
+	int64_t task_gid;
+	int64_t author;
+	bool is_comment;
+};
+
+/*
+ * Loads the story's task, author and type. Returns 0 when the caller may see
+ * it, -1 after replying 404 or a database failure.
+ */
+static int story_meta_load(api_ctx *ctx, int64_t gid, struct story_meta *m)
+{
+	db_stmt *s;
+	int exists;
+	int rc;
+
+	s = db_query(ctx->db, "SELECT task_gid, created_by, type FROM stories WHERE gid = ? AND workspace_gid = ?");
+	if (s == NULL) {
+		api_fail_db(ctx, DB_ERROR);
+		return -1;
+	}
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		const char *type = db_column_text(s, 2);
+
+		m->task_gid = db_column_int64(s, 0);
+		m->author = db_column_is_null(s, 1) ? 0 : db_column_int64(s, 1);
+		m->is_comment = type != NULL && strcmp(type, "comment") == 0;
+	}
+	db_stmt_done(s);
+	if (rc < 0) {
+		api_fail_db(ctx, rc);
+		return -1;
+	}
+	if (rc == DB_ROW)
+		rc = api_can_see_task(ctx, m->task_gid, &exists);
+	else
+		rc = 0;
+	if (rc < 0) {
+		api_fail_db(ctx, DB_ERROR);
+		return -1;
+	}
+	if (rc == 0) {
+		api_not_found(ctx, "story", gid);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A full service account may moderate comments (pin, unpin, delete) of
+ * anyone in its organization; it never rewrites another author's words.
+ */
+static bool may_moderate(const api_ctx *ctx, const struct story_meta *m)
+{
+	return m->author == ctx->who.user_gid ||
+	       (ctx->who.kind == PRINCIPAL_SERVICE_ACCOUNT && (ctx->who.scopes & SCOPE_FULL) != 0);
+}
+
+static int story_get(api_ctx *ctx)
+{
+	int64_t gid;
+	json_t *story;
+	int rc;
+
+	if (api_param_gid(ctx, "story_gid", &gid) < 0)
+		return 0;
+	story = story_fetch(ctx, gid, &rc);
+	if (story == NULL && rc != DB_OK)
+		return api_fail_db(ctx, rc);
+	if (story == NULL)
+		return api_not_found(ctx, "story", gid);
+	return api_reply(ctx, 200, api_present(ctx, &api_story_type, story));
+}
+
+/* PUT /stories/{story_gid}: edits a comment's text (author only) or pins it. */
+static int story_update(api_ctx *ctx)
+{
+	struct comment_text comment = { 0 };
+	struct story_meta meta;
+	int64_t gid;
+	db_stmt *s;
+	int has_text;
+	int rc;
+
+	if (api_param_gid(ctx, "story_gid", &gid) < 0)
+		return 0;
+	if (api_check_body(ctx, story_write_fields) < 0)
+		return 0;
+	rc = comment_text_parse(ctx, &comment);
+	if (rc < 0)
+		return 0;
+	has_text = rc == 0;
+
+	if (api_begin_write(ctx) < 0)
+		goto done;
+	if (story_meta_load(ctx, gid, &meta) < 0) {
+		rollback(ctx);
+		goto done;
+	}
+
+	/* Asana lets only comments change after creation; system stories record what happened. */
+	if (!meta.is_comment) {
+		rollback(ctx);
+		api_forbidden(ctx, "story: system stories cannot be edited; only comments can");
+		goto done;
+	}
+	if (has_text && meta.author != ctx->who.user_gid) {
+		rollback(ctx);
+		api_forbidden(ctx, "text: only the author of a comment can edit its text");
+		goto done;
+	}
+	/* NOTE: pinning is allowed to anyone who can see the task; kontor does not check project access levels here. */
+
+	if (has_text) {
+		s = db_query(ctx->db, "UPDATE stories SET text = ?, html_text = ?, is_edited = 1 "
+				      "WHERE gid = ? AND workspace_gid = ?");
+		if (s == NULL) {
+			api_fail_db(ctx, DB_ERROR);
+			goto done;
+		}
+		db_bind_text(s, 0, comment.text);
+		db_bind_text(s, 1, comment.html);
+		db_bind_int64(s, 2, gid);
+		db_bind_int64(s, 3, ctx->who.workspace_gid);
+		rc = db_run(s);
+		if (rc != DB_OK) {
+			api_fail_db(ctx, rc);
+			goto done;
+		}
+	}
+	if (api_body_has(ctx, "is_pinned")) {
+		s = db_query(ctx->db, "UPDATE stories SET is_pinned = ? WHERE gid = ? AND workspace_gid = ?");
+		if (s == NULL) {
+			api_fail_db(ctx, DB_ERROR);
+			goto done;
+		}
+		db_bind_int64(s, 0, api_body_bool(ctx, "is_pinned", 0));
+		db_bind_int64(s, 1, gid);
+		db_bind_int64(s, 2, ctx->who.workspace_gid);
+		rc = db_run(s);
+		if (rc != DB_OK) {
+			api_fail_db(ctx, rc);
+			goto done;
+		}
+	}
+	rc = story_task_touch(ctx, meta.task_gid, time_now_us());
+	if (rc != DB_OK) {
+		api_fail_db(ctx, rc);
+		goto done;
+	}
+	if (api_commit(ctx) < 0)
+		goto done;
+
+	reply_story(ctx, 200, gid);
+
+done:
+	comment_text_free(&comment);
+	return 0;
+}
+
+/* DELETE /stories/{story_gid}: removes a comment; system stories stay. */
+static int story_delete(api_ctx *ctx)
+{
+	struct story_meta meta;
+	int64_t gid;
+	db_stmt *s;
+	int rc;
+
+	if (api_param_gid(ctx, "story_gid", &gid) < 0)
+		return 0;
+
+	if (api_begin_write(ctx) < 0)
+		return 0;
+	if (story_meta_load(ctx, gid, &meta) < 0) {
+		rollback(ctx);
+		return 0;
+	}
+	if (!meta.is_comment) {
+		rollback(ctx);
+		return api_forbidden(ctx, "story: system stories cannot be deleted; only comments can");
+	}
+	if (!may_moderate(ctx, &meta)) {
+		rollback(ctx);
+		return api_forbidden(ctx, "story: only the author of a comment can delete it");
+	}
+
+	s = db_query(ctx->db, "DELETE FROM stories WHERE gid = ? AND workspace_gid = ?");
+	if (s == NULL)
+		return api_fail_db(ctx, DB_ERROR);
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_run(s);
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
+	rc = story_task_touch(ctx, meta.task_gid, time_now_us());
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
+	if (api_commit(ctx) < 0)
+		return 0;
+
+	return api_reply_empty(ctx);
+}
+
+const struct api_route api_stories_routes[] = {
+	{ "GET", "/tasks/{task_gid}/stories", stories_list, API_LIST, &api_story_type },
+	{ "POST", "/tasks/{task_gid}/stories", story_create, API_WRITE | API_BODY, &api_story_type },
+	{ "GET", "/stories/{story_gid}", story_get, 0, &api_story_type },
+	{ "PUT", "/stories/{story_gid}", story_update, API_WRITE | API_BODY, &api_story_type },
+	{ "DELETE", "/stories/{story_gid}", story_delete, API_WRITE, NULL },
+	{ NULL, NULL, NULL, 0, NULL },
+};
