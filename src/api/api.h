@@ -162,7 +162,11 @@ int api_reply_created(api_ctx *ctx, json_t *data, const char *location_path);
 int api_reply_empty(api_ctx *ctx);
 
 struct api_page;
-/* Replies {"data": items, "next_page": ...}; steals `items`. */
+/*
+ * Replies {"data": items, "next_page": ...}; steals `items`. Without `limit`
+ * a list holds at most API_UNPAGED_MAX objects: when more exist, the reply is
+ * a 400 that asks for pagination.
+ */
 int api_reply_list(api_ctx *ctx, json_t *items, const struct api_page *page);
 
 /*
@@ -236,19 +240,33 @@ int api_page_parse(api_ctx *ctx, struct api_page *page);
  * Usage: fetch limit+1 rows; for each row i < api_page_rows(page, fetched), emit.
  */
 int api_page_rows(struct api_page *page, int fetched);
-/* Returns 400 via api_error when an unpaged result exceeds API_UNPAGED_MAX; use in unpaged lists. */
 
 /* ---------- authorization helpers (visibility rules) ---------- */
 
 int api_is_full_access(const api_ctx *ctx); /* a service account with `full` or `read` */
-/* 1 if the caller may see the project. Loads the needed rows. Sets *exists_r. */
+/*
+ * Visibility checks. Each returns 1 if the caller may see the object, 0 if
+ * not, and -1 when storage failed (answer with api_fail_db). *exists_r is set
+ * when the object exists in the caller's organization.
+ */
+/* Projects: public ones to non-guests, private_to_team ones to team members, any to project members. */
 int api_can_see_project(api_ctx *ctx, int64_t project_gid, int *exists_r);
-/* 1 if the caller may see the task (through a visible project, or as assignee, follower or creator). */
+/* Tasks: through a visible project or parent, or as assignee, follower or creator. */
 int api_can_see_task(api_ctx *ctx, int64_t task_gid, int *exists_r);
-/* 1 if the caller may see the team (public or request_to_join to non-guests in the org, member of it, or full access). */
+/* Teams: public or request_to_join ones to non-guests, any to team members. */
 int api_can_see_team(api_ctx *ctx, int64_t team_gid, int *exists_r);
 /* 1 if the user belongs to the caller's organization (active or not). */
 int api_user_in_org(api_ctx *ctx, int64_t user_gid);
+
+/* ---------- audit log ---------- */
+
+struct audit_event;
+/*
+ * Appends an audit record inside the caller's open transaction, filling in
+ * the workspace, the actor and the request context (authentication method,
+ * client IP, user agent, token) from ctx. Returns a db status.
+ */
+int api_audit(api_ctx *ctx, struct audit_event *event);
 
 /* ---------- shared writes ---------- */
 
@@ -272,6 +290,9 @@ extern const struct api_route api_sections_routes[];
 extern const struct api_route api_tasks_routes[];
 extern const struct api_route api_stories_routes[];
 extern const struct api_route api_tags_routes[];
+extern const struct api_route api_service_accounts_routes[];
+extern const struct api_route api_photos_routes[];
+extern const struct api_route api_admin_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;

@@ -44,6 +44,12 @@ static const struct api_type *ref_type(const struct api_type *type, const char *
 	return NULL;
 }
 
+/*
+ * Names valid for every type: the identity fields, and the pagination fields
+ * that Asana's reference lists among the opt_fields of list endpoints.
+ */
+static const char *const always_allowed[] = { "gid", "resource_type", "offset", "path", "uri", NULL };
+
 /* Checks a dotted path against the type tables; returns the offending segment's start or NULL when valid. */
 static const char *path_invalid(const char *path, const struct api_type *type, size_t *bad_len_r)
 {
@@ -55,8 +61,7 @@ static const char *path_invalid(const char *path, const struct api_type *type, s
 		*bad_len_r = len;
 		if (len == 0)
 			return segment;
-		if (!(len == 3 && strncmp(segment, "gid", 3) == 0) &&
-		    !(len == 13 && strncmp(segment, "resource_type", 13) == 0) && !in_list(type->fields, segment, len))
+		if (!in_list(always_allowed, segment, len) && !in_list(type->fields, segment, len))
 			return segment;
 		if (segment[len] == '\0')
 			return NULL;

@@ -230,6 +230,10 @@ async function startServer(opts = {}) {
 		adminPassword,
 		adminToken: null,
 		logPath,
+		// The environment every CLI call of this server needs (its pepper file).
+		env,
+		// Runs `kontor <args>` against this server's database; returns the last output line.
+		cli: (args, extraEnv = {}) => kontor(args, { ...env, ...extraEnv }),
 		logs,
 
 		// Create a user in the organization and a token for it. Returns {gid, email, token}.
