@@ -8,6 +8,8 @@
 #include "api/api_internal.h"
 #include "api/app.h"
 #include "auth/auth.h"
+#include "auth/session.h"
+#include "store/audit.h"
 #include "util/gid.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -27,6 +29,7 @@
 static const struct api_route *const route_tables[] = {
 	api_users_routes, api_workspaces_routes, api_teams_routes, api_projects_routes,
 	api_sections_routes, api_tasks_routes, api_stories_routes, api_tags_routes,
+	api_service_accounts_routes, api_photos_routes, api_admin_routes,
 };
 
 /* ---------- routing ---------- */
@@ -719,11 +722,26 @@ static void access_log(api_ctx *ctx, const char *route)
 		 ctx->who.user_gid ? LOG_INT(ctx->who.user_gid) : NULL, "ip", ctx->req->client_ip, NULL);
 }
 
+static int is_safe_method(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 || strcmp(method, "OPTIONS") == 0;
+}
+
+/* Bearer tokens first; without one, the admin console's session cookie (with CSRF on changes). */
 static int authenticate(api_ctx *ctx)
 {
-	int db_status = DB_OK;
+	int db_status = DB_OK, csrf_ok = 0;
 	enum auth_result result = auth_bearer(ctx->db, ctx->app->pepper, ctx->req, &ctx->who, &db_status);
 
+	if (result == AUTH_MISSING)
+		result = auth_session(ctx->db, ctx->app->pepper, ctx->req, &ctx->who, &csrf_ok, &db_status);
+	if (result == AUTH_OK && ctx->who.token_gid == 0 && !csrf_ok && !is_safe_method(ctx->req->method)) {
+		log_warn("api", "request rejected: missing or wrong CSRF token", "request_id", ctx->req->request_id,
+			 "principal", LOG_INT(ctx->who.user_gid), NULL);
+		api_error(ctx, 403, "Missing or invalid CSRF token: send the session's token in the %s header.",
+			  CSRF_HEADER);
+		return -1;
+	}
 	if (result == AUTH_OK)
 		return 0;
 	if (result == AUTH_DB_ERROR) {
@@ -735,6 +753,24 @@ static int authenticate(api_ctx *ctx)
 				    : "Not Authorized: the token is invalid, expired or revoked.");
 	http_response_add_header(ctx->res, "WWW-Authenticate", "Bearer realm=\"kontor\"");
 	return -1;
+}
+
+int api_audit(api_ctx *ctx, struct audit_event *event)
+{
+	event->workspace_gid = ctx->who.workspace_gid;
+	if (event->actor_type == NULL)
+		event->actor_type = ctx->who.user_gid ? "user" : "anonymous";
+	if (event->actor_gid == 0)
+		event->actor_gid = ctx->who.user_gid;
+	if (event->auth_method == NULL)
+		event->auth_method = ctx->who.auth_method;
+	if (event->client_ip == NULL)
+		event->client_ip = ctx->req->client_ip;
+	if (event->user_agent == NULL)
+		event->user_agent = http_request_header(ctx->req, "User-Agent");
+	if (event->token_gid == 0)
+		event->token_gid = ctx->who.token_gid;
+	return store_audit_append(ctx->db, event);
 }
 
 /* Scope check for service accounts: `read` may not write; only `full` and `read` reach ordinary data. */
@@ -858,6 +894,8 @@ void app_handle(http_request *req, http_response *res, void *opaque)
 		handle_health(app, req, res);
 		return;
 	}
+	if (app_admin_console(app, req, res))
+		return;
 	if (strncmp(req->path, API_BASE_PATH, base_len) == 0 &&
 	    (req->path[base_len] == '/' || req->path[base_len] == '\0')) {
 		handle_api(app, req, res);

@@ -20,6 +20,12 @@ struct app {
 
 /* The HTTP entry point: routes /healthz, /api/1.0/... and static files. */
 void app_handle(http_request *req, http_response *res, void *app);
+/*
+ * Serves the admin console (static files and its pages under /admin).
+ * Returns 1 when it handled the request, 0 when the path is not its own.
+ */
+int app_admin_console(struct app *app, http_request *req, http_response *res);
+
 /* Returns the body size limit for a request. */
 size_t app_body_limit(const char *method, const char *path, void *app);
 

@@ -233,8 +233,126 @@ static const char m1_core[] =
 	"  revoked_at BIGINT);"
 	"CREATE INDEX tokens_user ON tokens(user_gid, gid);";
 
+/*
+ * Service accounts and what comes with them: scopes, idempotent token
+ * rotation, the audit log, admin-console sessions, and the job queue that
+ * background workers on any node claim from.
+ */
+static const char m2_service_accounts[] =
+	/* scopes: "full", or a comma-separated subset of read, scim, exports, audit_logs. */
+	"CREATE TABLE service_accounts ("
+	"  user_gid BIGINT PRIMARY KEY REFERENCES users(gid),"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  scopes TEXT NOT NULL,"
+	"  created_by BIGINT,"
+	"  created_at BIGINT NOT NULL,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX service_accounts_workspace ON service_accounts(workspace_gid, user_gid);"
+
+	"ALTER TABLE tokens ADD COLUMN revoked_by BIGINT;"
+
+	/*
+	 * A retried token rotation returns the token minted by the first try:
+	 * it is kept here encrypted (never in clear) until expires_at.
+	 */
+	"CREATE TABLE idempotency_keys ("
+	"  workspace_gid BIGINT NOT NULL,"
+	"  principal_gid BIGINT NOT NULL,"
+	"  idempotency_key TEXT NOT NULL,"
+	"  route TEXT NOT NULL,"
+	"  request_hash TEXT NOT NULL,"
+	"  token_gid BIGINT,"
+	"  sealed_response TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (principal_gid, idempotency_key));"
+	"CREATE INDEX idempotency_keys_expiry ON idempotency_keys(expires_at);"
+
+	/* Append-only: nothing updates or deletes rows of this table. */
+	"CREATE TABLE audit_log ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  event_type TEXT NOT NULL,"
+	"  event_category TEXT NOT NULL,"
+	"  actor_type TEXT NOT NULL,"
+	"  actor_gid BIGINT,"
+	"  actor_name TEXT,"
+	"  actor_email TEXT,"
+	"  resource_type TEXT,"
+	"  resource_subtype TEXT,"
+	"  resource_gid BIGINT,"
+	"  resource_name TEXT,"
+	"  details TEXT NOT NULL DEFAULT '{}',"
+	"  auth_method TEXT,"
+	"  client_ip TEXT,"
+	"  user_agent TEXT,"
+	"  token_gid BIGINT);"
+	"CREATE INDEX audit_log_workspace ON audit_log(workspace_gid, gid);"
+	"CREATE INDEX audit_log_actor ON audit_log(workspace_gid, actor_gid, gid);"
+	"CREATE INDEX audit_log_resource ON audit_log(workspace_gid, resource_gid, gid);"
+
+	/* Admin-console sessions; hash is the keyed digest of the cookie's secret. */
+	"CREATE TABLE sessions ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  hash TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  expires_at BIGINT NOT NULL,"
+	"  last_seen_at BIGINT NOT NULL,"
+	"  client_ip TEXT,"
+	"  user_agent TEXT,"
+	"  revoked_at BIGINT);"
+	"CREATE INDEX sessions_user ON sessions(user_gid, gid);"
+
+	/*
+	 * Background jobs. A node claims a due job by setting claimed_by and
+	 * claimed_until in one statement; a claim that ran out is taken over.
+	 * state: pending, running, finished or failed.
+	 */
+	"CREATE TABLE jobs ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  payload TEXT NOT NULL DEFAULT '{}',"
+	"  run_at BIGINT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  claimed_by INTEGER,"
+	"  claimed_until BIGINT,"
+	"  last_error TEXT,"
+	"  created_at BIGINT NOT NULL,"
+	"  finished_at BIGINT);"
+	"CREATE INDEX jobs_due ON jobs(state, run_at);";
+
+/* Profile photos as PNG bytes, one row per size; BLOB and BYTEA differ by engine. */
+static const char m3_photos_sqlite[] =
+	"CREATE TABLE photos ("
+	"  photo_key TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  png BLOB NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (photo_key, size));"
+	"CREATE INDEX photos_user ON photos(user_gid);";
+
+static const char m3_photos_pgsql[] =
+	"CREATE TABLE photos ("
+	"  photo_key TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  user_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  png BYTEA NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (photo_key, size));"
+	"CREATE INDEX photos_user ON photos(user_gid);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
+	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
+	{ 3, "photos", NULL, m3_photos_sqlite, m3_photos_pgsql },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
