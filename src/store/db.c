@@ -15,9 +15,12 @@
 #include <string.h>
 #include <time.h>
 
-/* Statements cached per connection; a handful of hot queries dominate. */
-#define STMT_CACHE_SLOTS 512
-#define STMT_CACHE_PROBES 8
+/*
+ * Statements cached per connection, in an open-addressing table that grows
+ * and never evicts: SQL texts are literals, so their number is bounded by
+ * the program, and evicting could reset a statement a caller is reading.
+ */
+#define STMT_CACHE_INITIAL 256
 
 struct db_stmt {
 	db_conn *conn;
@@ -32,7 +35,9 @@ struct db_conn {
 	int in_transaction;
 	int busy;
 	char errmsg[1024];
-	db_stmt *cache[STMT_CACHE_SLOTS];
+	db_stmt **cache;    /* capacity entries, NULL where empty */
+	size_t capacity;    /* a power of two */
+	size_t cached;
 };
 
 struct db {
@@ -60,7 +65,7 @@ static void conn_set_error(db_conn *c, const char *prefix)
 
 static void conn_clear_cache(db_conn *c)
 {
-	for (int i = 0; i < STMT_CACHE_SLOTS; i++) {
+	for (size_t i = 0; i < c->capacity; i++) {
 		db_stmt *s = c->cache[i];
 
 		if (s == NULL)
@@ -69,8 +74,11 @@ static void conn_clear_cache(db_conn *c)
 			c->pool->driver->finalize(s->native);
 		free(s->sql);
 		free(s);
-		c->cache[i] = NULL;
 	}
+	free(c->cache);
+	c->cache = NULL;
+	c->capacity = 0;
+	c->cached = 0;
 }
 
 static int conn_connect(db_conn *c)
@@ -247,48 +255,69 @@ const struct db_driver *db_conn_driver(const db_conn *c)
 	return c->pool->driver;
 }
 
-/* FNV-1a over the pointer value: the cache key is the literal's address. */
-static unsigned slot_of(const char *sql)
+/* FNV-1a over the SQL text, so equal texts at different addresses share an entry. */
+static size_t hash_sql(const char *sql)
 {
-	uintptr_t p = (uintptr_t)sql;
 	uint64_t h = 1469598103934665603ULL;
 
-	for (size_t i = 0; i < sizeof(p); i++) {
-		h ^= (p >> (i * 8)) & 0xff;
+	for (const unsigned char *p = (const unsigned char *)sql; *p; p++) {
+		h ^= *p;
 		h *= 1099511628211ULL;
 	}
-	return (unsigned)(h % STMT_CACHE_SLOTS);
+	return (size_t)h;
+}
+
+/* Returns the slot holding `sql`, or the empty slot where it belongs. */
+static size_t cache_slot(const db_conn *c, const char *sql)
+{
+	size_t mask = c->capacity - 1, i = hash_sql(sql) & mask;
+
+	while (c->cache[i] != NULL && c->cache[i]->sql_key != sql && strcmp(c->cache[i]->sql, sql) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Doubles the table when it is half full; returns -1 when out of memory. */
+static int cache_reserve(db_conn *c)
+{
+	db_stmt **old = c->cache;
+	size_t old_capacity = c->capacity;
+
+	if (c->capacity != 0 && (c->cached + 1) * 2 <= c->capacity)
+		return 0;
+	c->capacity = old_capacity ? old_capacity * 2 : STMT_CACHE_INITIAL;
+	c->cache = calloc(c->capacity, sizeof(*c->cache));
+	if (c->cache == NULL) {
+		c->cache = old;
+		c->capacity = old_capacity;
+		return -1;
+	}
+	for (size_t i = 0; i < old_capacity; i++)
+		if (old[i] != NULL)
+			c->cache[cache_slot(c, old[i]->sql)] = old[i];
+	free(old);
+	return 0;
 }
 
 db_stmt *db_query(db_conn *c, const char *sql)
 {
 	const struct db_driver *drv = c->pool->driver;
-	unsigned home = slot_of(sql), slot = home;
-	db_stmt *s = NULL;
+	db_stmt *s;
 	void *native;
+	size_t slot;
 
 	if (c->native == NULL) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "not connected");
 		return NULL;
 	}
-	/* Linear probing, so two hot statements that hash alike both stay cached. */
-	for (unsigned i = 0; i < STMT_CACHE_PROBES; i++) {
-		unsigned probe = (home + i) % STMT_CACHE_SLOTS;
-		db_stmt *candidate = c->cache[probe];
-
-		if (candidate == NULL) {
-			slot = probe;
-			s = NULL;
-			break;
-		}
-		if (candidate->sql_key == sql || strcmp(candidate->sql, sql) == 0) {
-			drv->reset(candidate->native);
-			return candidate;
-		}
-		if (i == 0) {
-			slot = probe;
-			s = candidate;
-		}
+	if (cache_reserve(c) != 0) {
+		snprintf(c->errmsg, sizeof(c->errmsg), "out of memory");
+		return NULL;
+	}
+	slot = cache_slot(c, sql);
+	if (c->cache[slot] != NULL) {
+		drv->reset(c->cache[slot]->native);
+		return c->cache[slot];
 	}
 
 	if (drv->prepare(c->native, sql, &native) != DB_OK) {
@@ -296,22 +325,20 @@ db_stmt *db_query(db_conn *c, const char *sql)
 		log_error("store", "prepare failed", "error", c->errmsg, NULL);
 		return NULL;
 	}
-	/* With every probed slot taken, the statement in the home slot makes way. */
-	if (s != NULL) {
-		drv->finalize(s->native);
-		free(s->sql);
-	} else {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL) {
-			drv->finalize(native);
-			return NULL;
-		}
+	s = calloc(1, sizeof(*s));
+	if (s != NULL)
+		s->sql = strdup(sql);
+	if (s == NULL || s->sql == NULL) {
+		free(s);
+		drv->finalize(native);
+		snprintf(c->errmsg, sizeof(c->errmsg), "out of memory");
+		return NULL;
 	}
 	s->conn = c;
 	s->sql_key = sql;
-	s->sql = strdup(sql);
 	s->native = native;
 	c->cache[slot] = s;
+	c->cached++;
 	return s;
 }
 
@@ -424,7 +451,13 @@ int db_run(db_stmt *s)
 
 int db_exec(db_conn *c, const char *sql)
 {
-	int status = c->pool->driver->exec(c->native, sql);
+	int status;
+
+	if (c->native == NULL) {
+		snprintf(c->errmsg, sizeof(c->errmsg), "not connected");
+		return DB_UNAVAILABLE;
+	}
+	status = c->pool->driver->exec(c->native, sql);
 
 	if (status != DB_OK)
 		conn_set_error(c, "exec failed");

@@ -112,7 +112,9 @@ const struct db_driver *db_conn_driver(const db_conn *c);
  * Returns a prepared statement for `sql`, reset and with its bindings
  * cleared. Statements are cached per connection by SQL text, so `sql` should
  * be a string literal. The statement is borrowed: call db_stmt_done() when
- * finished with its rows. Returns NULL on failure (message on the connection).
+ * finished with its rows. Asking again for the same SQL on the same
+ * connection resets the statement, so never nest two uses of one SQL text.
+ * Returns NULL on failure (message on the connection).
  */
 db_stmt *db_query(db_conn *c, const char *sql);
 /* Resets a statement from db_query() so the connection can reuse it. */

@@ -933,11 +933,19 @@ static int pg_step(void *stmt)
 	return DB_DONE;
 }
 
+/* Clears the result and every binding, so an unbound parameter is NULL as on SQLite. */
 static int pg_reset(void *stmt)
 {
 	struct pg_stmt *s = stmt;
 
 	clear_result(s);
+	for (int i = 0; i < s->nparams; i++) {
+		free(s->params[i].heap);
+		s->params[i].heap = NULL;
+		s->values[i] = NULL;
+		s->lengths[i] = 0;
+		s->formats[i] = 0;
+	}
 	return DB_OK;
 }
 
