@@ -13,6 +13,7 @@
 
 #define RATELIMIT_SLOTS 8192
 #define RATELIMIT_PROBES 32
+#define RATELIMIT_FULL_LOG_EVERY 1000
 
 struct bucket {
 	int64_t key; /* 0: empty */
@@ -25,6 +26,7 @@ struct bucket {
 struct ratelimit {
 	struct ratelimit_config config;
 	pthread_mutex_t lock;
+	long admitted_unlimited;
 	struct bucket slots[RATELIMIT_SLOTS];
 };
 
@@ -97,9 +99,13 @@ int ratelimit_acquire(struct ratelimit *rl, int64_t key, int is_write, int *retr
 	pthread_mutex_lock(&rl->lock);
 	b = find(rl, key, now);
 	if (b == NULL) {
+		/* Logged once per RATELIMIT_FULL_LOG_EVERY admissions, with the running count. */
+		long admitted = ++rl->admitted_unlimited;
+
 		pthread_mutex_unlock(&rl->lock);
-		log_warn("ratelimit", "rate-limit table full: request admitted without a limit", "principal",
-			 LOG_INT(key), NULL);
+		if (admitted % RATELIMIT_FULL_LOG_EVERY == 1)
+			log_warn("ratelimit", "rate-limit table full: request admitted without a limit", "principal",
+				 LOG_INT(key), "admitted_unlimited", LOG_NUM(admitted), NULL);
 		return 0;
 	}
 	refill(rl, b, now);

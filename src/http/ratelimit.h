@@ -20,7 +20,7 @@ struct ratelimit *ratelimit_new(const struct ratelimit_config *config);
 void ratelimit_free(struct ratelimit **rl);
 
 /*
- * Admits one request of principal `key`. Returns 0 when admitted (call
+ * Admits one request of principal `key` (nonzero: 0 marks an empty slot). Returns 0 when admitted (call
  * ratelimit_release when done), or -1 with the seconds to wait in
  * *retry_after_r.
  */

@@ -4,6 +4,10 @@
 #include <string.h>
 #include <time.h>
 
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z. */
+#define TIME_MIN_US (-62135596800LL * 1000000)
+#define TIME_MAX_US (253402300799LL * 1000000 + 999999)
+
 int64_t time_now_us(void)
 {
 	struct timespec ts;
@@ -90,6 +94,7 @@ int time_parse_iso(const char *text, int64_t *us_r)
 	int hour, minute, second = 0;
 	int64_t fraction_us = 0;
 	int offset_minutes = 0;
+	int64_t us;
 
 	memset(&tm, 0, sizeof(tm));
 	if (parse_date(&p, &tm) != 0)
@@ -115,7 +120,7 @@ int time_parse_iso(const char *text, int64_t *us_r)
 			}
 		}
 	}
-	if (hour > 23 || minute > 59 || second > 60)
+	if (hour > 23 || minute > 59 || second > 59)
 		return -1;
 	if (*p == 'Z' || *p == 'z') {
 		p++;
@@ -128,7 +133,8 @@ int time_parse_iso(const char *text, int64_t *us_r)
 			return -1;
 		if (*p == ':')
 			p++;
-		if (*p && read_digits(&p, 2, &om))
+		/* Minutes are optional ("+02"), but a colon must be followed by them. */
+		if ((*p || p[-1] == ':') && read_digits(&p, 2, &om))
 			return -1;
 		if (oh > 23 || om > 59)
 			return -1;
@@ -141,6 +147,10 @@ int time_parse_iso(const char *text, int64_t *us_r)
 	tm.tm_hour = hour;
 	tm.tm_min = minute;
 	tm.tm_sec = second;
-	*us_r = ((int64_t)timegm(&tm) - (int64_t)offset_minutes * 60) * 1000000 + fraction_us;
+	us = ((int64_t)timegm(&tm) - (int64_t)offset_minutes * 60) * 1000000 + fraction_us;
+	/* Only instants that format back as four-digit years are accepted, so every value round-trips. */
+	if (us < TIME_MIN_US || us > TIME_MAX_US)
+		return -1;
+	*us_r = us;
 	return 0;
 }
