@@ -349,10 +349,46 @@ static const char m3_photos_pgsql[] =
 	"  PRIMARY KEY (photo_key, size));"
 	"CREATE INDEX photos_user ON photos(user_gid);";
 
+/*
+ * Failed admin-console sign-ins, counted per e-mail address and per client
+ * IP over a sliding window to throttle password guessing on every node that
+ * shares the database. Rows are not bound to an organization because an
+ * e-mail address that was tried may belong to none; rows older than the
+ * window are deleted as new failures arrive.
+ */
+static const char m4_login_failures[] =
+	"CREATE TABLE login_failures ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  email_lower TEXT NOT NULL,"
+	"  client_ip TEXT NOT NULL,"
+	"  created_at BIGINT NOT NULL);"
+	"CREATE INDEX login_failures_email ON login_failures(email_lower, created_at);"
+	"CREATE INDEX login_failures_ip ON login_failures(client_ip, created_at);"
+	"CREATE INDEX login_failures_time ON login_failures(created_at);";
+
+/*
+ * Node-id leases: which process may mint gids with which node id. A row is
+ * live until expires_at and renewed by its holder. It is server-wide state
+ * of the kontor processes, not organization data, so it has no workspace_gid.
+ */
+static const char m5_node_leases[] =
+	"CREATE TABLE node_leases ("
+	"  node_id INTEGER PRIMARY KEY,"
+	"  holder TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL);";
+
+/* Project and section task lists page in (section, position, task) order. */
+static const char m6_task_order[] =
+	"CREATE INDEX task_projects_order ON task_projects(project_gid, section_gid, position, task_gid);"
+	"CREATE INDEX task_projects_section_order ON task_projects(section_gid, position, task_gid);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
 	{ 3, "photos", NULL, m3_photos_sqlite, m3_photos_pgsql },
+	{ 4, "login_failures", m4_login_failures, NULL, NULL },
+	{ 5, "node_leases", m5_node_leases, NULL, NULL },
+	{ 6, "task_order", m6_task_order, NULL, NULL },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

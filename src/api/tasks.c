@@ -1,0 +1,907 @@
+/*
+ * Tasks: the task representation (api_task_type), the single read and the
+ * lists. The actions that link a task to other objects
+ * (setParent, addProject, addTag, addFollowers and their inverses) and the
+ * access checks live in task_actions.c.
+ *
+ * A task in projects is ordered there by task_projects.position, a subtask
+ * under its parent by tasks.position. Both are integers with gaps, and lists
+ * page by a key that contains the position. A task in no project is private to its
+ * creator, assignee and followers, like Asana's "My tasks". The writes
+ * (create, update, delete) are in task_write.c.
+ */
+#include "api/api.h"
+#include "api/task_internal.h"
+
+#include "util/gid.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------- the representation ---------- */
+
+static const char *const task_fields[] = {
+	"name", "resource_subtype", "approval_status", "assignee", "assignee_status", "assignee_section",
+	"assigned_by", "completed", "completed_at", "completed_by", "created_at", "created_by", "modified_at",
+	"due_at", "due_on", "start_at", "start_on", "followers", "hearted", "hearts", "liked", "likes",
+	"num_likes", "num_hearts", "num_subtasks", "html_notes", "notes", "parent", "projects", "memberships",
+	"tags", "workspace", "custom_fields", "custom_type", "custom_type_status_option", "dependencies",
+	"dependents", "external", "is_rendered_as_separator", "permalink_url", "actual_time_minutes", NULL,
+};
+static const char *const task_compact[] = { "name", "resource_subtype", NULL };
+static const struct api_type_ref task_refs[] = {
+	{ "assignee", &api_user_type },   { "assigned_by", &api_user_type }, { "completed_by", &api_user_type },
+	{ "created_by", &api_user_type }, { "followers", &api_user_type },   { "parent", &api_task_type },
+	{ "projects", &api_project_type }, { "tags", &api_tag_type },        { "workspace", &api_workspace_type },
+	{ NULL, NULL },
+};
+
+/*
+ * The task row with the names of the objects it refers to, as every query
+ * that builds representations selects it. List queries append their sort
+ * key after these columns.
+ */
+#define TASK_COLUMNS                                                                                           \
+	"t.gid, t.name, t.notes, t.html_notes, t.resource_subtype, t.assignee_gid, a.name, t.assignee_status,"  \
+	" t.completed, t.completed_at, t.completed_by, cb.name, t.approval_status, t.due_on, t.due_at,"          \
+	" t.start_on, t.start_at, t.parent_gid, pt.name, pt.resource_subtype, t.created_by, t.created_at,"       \
+	" t.modified_at, (SELECT COUNT(*) FROM tasks st WHERE st.parent_gid = t.gid), t.assigned_by, ab.name,"  \
+	" t.workspace_gid, w.name"
+#define TASK_JOINS                                                                                             \
+	" JOIN workspaces w ON w.gid = t.workspace_gid LEFT JOIN users a ON a.gid = t.assignee_gid"              \
+	" LEFT JOIN users cb ON cb.gid = t.completed_by LEFT JOIN tasks pt ON pt.gid = t.parent_gid"             \
+	" LEFT JOIN users ab ON ab.gid = t.assigned_by"
+
+enum {
+	COL_GID,
+	COL_NAME,
+	COL_NOTES,
+	COL_HTML_NOTES,
+	COL_SUBTYPE,
+	COL_ASSIGNEE,
+	COL_ASSIGNEE_NAME,
+	COL_ASSIGNEE_STATUS,
+	COL_COMPLETED,
+	COL_COMPLETED_AT,
+	COL_COMPLETED_BY,
+	COL_COMPLETED_BY_NAME,
+	COL_APPROVAL_STATUS,
+	COL_DUE_ON,
+	COL_DUE_AT,
+	COL_START_ON,
+	COL_START_AT,
+	COL_PARENT,
+	COL_PARENT_NAME,
+	COL_PARENT_SUBTYPE,
+	COL_CREATED_BY,
+	COL_CREATED_AT,
+	COL_MODIFIED_AT,
+	COL_NUM_SUBTASKS,
+	COL_ASSIGNED_BY,
+	COL_ASSIGNED_BY_NAME,
+	COL_WORKSPACE,
+	COL_WORKSPACE_NAME,
+	COL_EXTRA, /* the first column a query appends: a list's sort key, or a visibility flag */
+};
+
+/* The linked lists of a representation, which cost a query beyond the task row. */
+enum {
+	LINK_PROJECTS = 0x1u,    /* projects and memberships */
+	LINK_FOLLOWERS = 0x2u,
+	LINK_TAGS = 0x4u,
+	LINK_ALL = 0x7u,
+};
+
+/*
+ * Sets permalink_url. kontor has no public base URL setting, so the link is
+ * built from the Host header the client used, as next_page.uri is.
+ */
+static void set_permalink(api_ctx *ctx, json_t *task, int64_t workspace_gid, int64_t task_gid)
+{
+	const char *host = http_request_header(ctx->req, "Host");
+	char url[512];
+
+	/* A Host header with characters outside a host name and port is not echoed back. */
+	if (host == NULL || host[0] == '\0' || strlen(host) > 255 ||
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") != strlen(host)) {
+		host = "localhost";
+	}
+	snprintf(url, sizeof(url), "%s://%s/1/%lld/task/%lld", ctx->req->is_tls ? "https" : "http", host,
+		 (long long)workspace_gid, (long long)task_gid);
+	/* NOTE: kontor serves no task page at this path yet; the link only identifies the task. */
+	json_object_set_new(task, "permalink_url", json_string(url));
+}
+
+/* A user reference with a name, or json null for a NULL column. */
+static json_t *user_ref_column(db_stmt *s, int gid_col, int name_col)
+{
+	if (db_column_is_null(s, gid_col)) {
+		return json_null();
+	}
+	return api_ref("user", db_column_int64(s, gid_col), db_column_text(s, name_col));
+}
+
+/* A time column as ISO 8601 or json null. */
+static json_t *time_column(db_stmt *s, int col)
+{
+	return db_column_is_null(s, col) ? json_null() : api_time(db_column_int64(s, col));
+}
+
+/*
+ * Builds the representation of the task in the current row of `s` (columns
+ * in COL_ order), without the linked lists. Returns a new reference.
+ */
+static json_t *task_from_row(api_ctx *ctx, db_stmt *s)
+{
+	int64_t gid = db_column_int64(s, COL_GID);
+	const char *subtype = db_column_text(s, COL_SUBTYPE);
+	json_t *task, *ref;
+
+	task = api_object_new("task", gid);
+	json_object_set_new(task, "name", api_string_or_null(db_column_text(s, COL_NAME)));
+	json_object_set_new(task, "resource_subtype", api_string_or_null(subtype));
+
+	/* approval_status is conditional: Asana shows it on approvals only. */
+	if (subtype != NULL && strcmp(subtype, "approval") == 0) {
+		json_object_set_new(task, "approval_status", api_string_or_null(db_column_text(s, COL_APPROVAL_STATUS)));
+	}
+
+	json_object_set_new(task, "assignee", user_ref_column(s, COL_ASSIGNEE, COL_ASSIGNEE_NAME));
+	json_object_set_new(task, "assignee_status", api_string_or_null(db_column_text(s, COL_ASSIGNEE_STATUS)));
+	json_object_set_new(task, "assignee_section", json_null());
+	if (ctx->fields != NULL && api_wants(ctx, "assigned_by")) {
+		json_object_set_new(task, "assigned_by", user_ref_column(s, COL_ASSIGNED_BY, COL_ASSIGNED_BY_NAME));
+	}
+	json_object_set_new(task, "completed", json_boolean(db_column_int64(s, COL_COMPLETED) != 0));
+	json_object_set_new(task, "completed_at", time_column(s, COL_COMPLETED_AT));
+	json_object_set_new(task, "completed_by", user_ref_column(s, COL_COMPLETED_BY, COL_COMPLETED_BY_NAME));
+	json_object_set_new(task, "created_at", api_time(db_column_int64(s, COL_CREATED_AT)));
+	json_object_set_new(task, "created_by",
+			    db_column_is_null(s, COL_CREATED_BY) ? json_null()
+								 : api_object_new("user", db_column_int64(s, COL_CREATED_BY)));
+	json_object_set_new(task, "modified_at", api_time(db_column_int64(s, COL_MODIFIED_AT)));
+	json_object_set_new(task, "due_at", time_column(s, COL_DUE_AT));
+	json_object_set_new(task, "due_on", api_string_or_null(db_column_text(s, COL_DUE_ON)));
+	json_object_set_new(task, "start_at", time_column(s, COL_START_AT));
+	json_object_set_new(task, "start_on", api_string_or_null(db_column_text(s, COL_START_ON)));
+
+	/* kontor has no likes (hearts), custom fields or time tracking: their empty values. */
+	json_object_set_new(task, "hearted", json_false());
+	json_object_set_new(task, "hearts", json_array());
+	json_object_set_new(task, "liked", json_false());
+	json_object_set_new(task, "likes", json_array());
+	json_object_set_new(task, "num_hearts", json_integer(0));
+	json_object_set_new(task, "num_likes", json_integer(0));
+	json_object_set_new(task, "num_subtasks", json_integer(db_column_int64(s, COL_NUM_SUBTASKS)));
+	json_object_set_new(task, "notes", api_string_or_null(db_column_text(s, COL_NOTES)));
+	json_object_set_new(task, "html_notes", api_string_or_null(db_column_text(s, COL_HTML_NOTES)));
+
+	if (db_column_is_null(s, COL_PARENT)) {
+		json_object_set_new(task, "parent", json_null());
+	} else {
+		ref = api_ref("task", db_column_int64(s, COL_PARENT), db_column_text(s, COL_PARENT_NAME));
+		json_object_set_new(ref, "resource_subtype", api_string_or_null(db_column_text(s, COL_PARENT_SUBTYPE)));
+		json_object_set_new(task, "parent", ref);
+	}
+
+	json_object_set_new(task, "workspace",
+			    api_ref("workspace", db_column_int64(s, COL_WORKSPACE), db_column_text(s, COL_WORKSPACE_NAME)));
+	json_object_set_new(task, "custom_fields", json_array());
+	json_object_set_new(task, "is_rendered_as_separator", json_false());
+	json_object_set_new(task, "actual_time_minutes", json_null());
+
+	/* Opt-in fields: kontor keeps no dependencies between tasks, so the lists are empty. */
+	if (ctx->fields != NULL && api_wants(ctx, "dependencies")) {
+		json_object_set_new(task, "dependencies", json_array());
+	}
+	if (ctx->fields != NULL && api_wants(ctx, "dependents")) {
+		json_object_set_new(task, "dependents", json_array());
+	}
+
+	set_permalink(ctx, task, db_column_int64(s, COL_WORKSPACE), gid);
+	return task;
+}
+
+/* Appends one (project, section) row of the links query to projects and memberships. */
+static void append_membership(db_stmt *s, json_t *projects, json_t *memberships)
+{
+	json_t *membership = json_object();
+	int64_t project_gid = db_column_int64(s, 1);
+	const char *project_name = db_column_text(s, 2);
+
+	json_array_append_new(projects, api_ref("project", project_gid, project_name));
+	json_object_set_new(membership, "project", api_ref("project", project_gid, project_name));
+
+	/* The spec's section is not nullable, so a project without sections gives no section key. */
+	if (!db_column_is_null(s, 3)) {
+		json_object_set_new(membership, "section", api_ref("section", db_column_int64(s, 3), db_column_text(s, 4)));
+	}
+	json_array_append_new(memberships, membership);
+}
+
+/*
+ * Adds the linked lists named in `links` (LINK_ flags), all read in one
+ * query of rows (kind, gid, name, section gid, section name). Kind 0 is a
+ * follower, 1 a tag, and 2 a project the caller may see, with the task's
+ * section in it. Returns a db status.
+ */
+static int add_links(api_ctx *ctx, json_t *task, int64_t task_gid, unsigned links)
+{
+	json_t *followers = json_array(), *tags = json_array(), *projects = json_array(), *memberships = json_array();
+	db_stmt *s;
+	int rc = DB_ERROR;
+
+	s = db_query(ctx->db,
+		     "SELECT 0, f.user_gid, u.name, CAST(NULL AS BIGINT), CAST(NULL AS TEXT)"
+		     " FROM task_followers f JOIN users u ON u.gid = f.user_gid"
+		     " WHERE f.task_gid = ? AND f.workspace_gid = ?"
+		     " UNION ALL SELECT 1, tt.tag_gid, g.name, CAST(NULL AS BIGINT), CAST(NULL AS TEXT)"
+		     " FROM task_tags tt JOIN tags g ON g.gid = tt.tag_gid"
+		     " WHERE tt.task_gid = ? AND tt.workspace_gid = ?"
+		     " UNION ALL SELECT 2, tp.project_gid, p.name, tp.section_gid, sc.name FROM task_projects tp"
+		     " JOIN projects p ON p.gid = tp.project_gid LEFT JOIN sections sc ON sc.gid = tp.section_gid"
+		     " WHERE tp.task_gid = ? AND tp.workspace_gid = ? AND " TASK_PROJECT_VISIBLE_SQL("p")
+		     " ORDER BY 1, 2");
+	if (s == NULL) {
+		goto done;
+	}
+	db_bind_int64(s, 0, task_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, task_gid);
+	db_bind_int64(s, 3, ctx->who.workspace_gid);
+	db_bind_int64(s, 4, task_gid);
+	db_bind_int64(s, 5, ctx->who.workspace_gid);
+	task_bind_project_visible(ctx, s, 6);
+	for (;;) {
+		int64_t kind;
+
+		rc = db_step(s);
+		if (rc != DB_ROW) {
+			break;
+		}
+		kind = db_column_int64(s, 0);
+		if (kind == 0) {
+			json_array_append_new(followers, api_ref("user", db_column_int64(s, 1), db_column_text(s, 2)));
+		} else if (kind == 1) {
+			json_array_append_new(tags, api_ref("tag", db_column_int64(s, 1), db_column_text(s, 2)));
+		} else {
+			append_membership(s, projects, memberships);
+		}
+	}
+	db_stmt_done(s);
+	if (rc != DB_DONE) {
+		goto done;
+	}
+	rc = DB_OK;
+	if (links & LINK_PROJECTS) {
+		json_object_set(task, "projects", projects);
+		json_object_set(task, "memberships", memberships);
+	}
+	if (links & LINK_FOLLOWERS) {
+		json_object_set(task, "followers", followers);
+	}
+	if (links & LINK_TAGS) {
+		json_object_set(task, "tags", tags);
+	}
+
+done:
+	json_decref(followers);
+	json_decref(tags);
+	json_decref(projects);
+	json_decref(memberships);
+	return rc;
+}
+
+/* Returns the linked lists that opt_fields requests, or all of them for a full representation. */
+static unsigned wanted_links(api_ctx *ctx)
+{
+	unsigned links = 0;
+
+	if (api_wants(ctx, "projects") || api_wants(ctx, "memberships")) {
+		links |= LINK_PROJECTS;
+	}
+	if (api_wants(ctx, "followers")) {
+		links |= LINK_FOLLOWERS;
+	}
+	if (api_wants(ctx, "tags")) {
+		links |= LINK_TAGS;
+	}
+	return links;
+}
+
+/*
+ * Builds the full task into *task_r, or leaves it NULL when the task is
+ * missing or, with `check`, invisible to the caller. The task row query
+ * also evaluates the direct visibility rule, so the common read needs no
+ * separate check. Only a subtask that fails it goes on to api_can_see_task,
+ * which also looks at its ancestors. Returns a db status.
+ */
+static int build(api_ctx *ctx, int64_t task_gid, int check, json_t **task_r)
+{
+	json_t *task = NULL;
+	db_stmt *s;
+	int rc, visible = 1, has_parent = 0;
+
+	*task_r = NULL;
+	s = db_query(ctx->db, "SELECT " TASK_COLUMNS ", CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END"
+			      " FROM tasks t" TASK_JOINS " WHERE t.gid = ? AND t.workspace_gid = ?");
+	if (s == NULL) {
+		return DB_ERROR;
+	}
+	task_bind_task_visible(ctx, s, 0);
+	db_bind_int64(s, 9, task_gid);
+	db_bind_int64(s, 10, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		visible = db_column_int64(s, COL_EXTRA) != 0;
+		has_parent = !db_column_is_null(s, COL_PARENT);
+		if (visible || !check || has_parent) {
+			task = task_from_row(ctx, s);
+		}
+	}
+	db_stmt_done(s);
+	if (rc == DB_DONE) {
+		return DB_OK;
+	}
+	if (rc != DB_ROW) {
+		return rc;
+	}
+	if (check && !visible) {
+		int exists = 0;
+
+		/* A subtask may be visible through an ancestor. */
+		visible = has_parent ? api_can_see_task(ctx, task_gid, &exists) : 0;
+		if (visible != 1) {
+			json_decref(task);
+			return visible < 0 ? DB_ERROR : DB_OK;
+		}
+	}
+
+	rc = add_links(ctx, task, task_gid, LINK_ALL);
+	if (rc != DB_OK) {
+		json_decref(task);
+		return rc;
+	}
+	*task_r = task;
+	return DB_OK;
+}
+
+int task_build(api_ctx *ctx, int64_t task_gid, json_t **task_r)
+{
+	return build(ctx, task_gid, 0, task_r);
+}
+
+/* api_task_type's loader: the full task when the caller may see it, else NULL. */
+static json_t *task_load(api_ctx *ctx, int64_t gid)
+{
+	json_t *task;
+
+	if (build(ctx, gid, 1, &task) != DB_OK) {
+		return NULL;
+	}
+	return task;
+}
+
+const struct api_type api_task_type = {
+	.name = "task",
+	.fields = task_fields,
+	.compact = task_compact,
+	.refs = task_refs,
+	.load = task_load,
+};
+
+int task_reply(api_ctx *ctx, int status, int64_t task_gid)
+{
+	char location[64];
+	json_t *task;
+	int rc;
+
+	rc = task_build(ctx, task_gid, &task);
+	if (rc != DB_OK) {
+		return api_fail_db(ctx, rc);
+	}
+	if (task == NULL) {
+		return api_not_found(ctx, "task", task_gid);
+	}
+	if (status == 201) {
+		snprintf(location, sizeof(location), "/tasks/%lld", (long long)task_gid);
+		return api_reply_created(ctx, api_present(ctx, &api_task_type, task), location);
+	}
+	return api_reply(ctx, status, api_present(ctx, &api_task_type, task));
+}
+
+/* ---------- reads ---------- */
+
+/* GET /tasks/{task_gid} */
+static int task_get(api_ctx *ctx)
+{
+	json_t *task;
+	int64_t gid;
+	int rc;
+
+	if (api_param_gid(ctx, "task_gid", &gid)) {
+		return 0;
+	}
+	rc = build(ctx, gid, 1, &task);
+	if (rc != DB_OK) {
+		return api_fail_db(ctx, rc);
+	}
+	if (task == NULL) {
+		return api_not_found(ctx, "task", gid);
+	}
+	return api_reply(ctx, 200, api_present(ctx, &api_task_type, task));
+}
+
+/* Filters every task list accepts. */
+struct task_filter {
+	int completed_since_set;
+	int64_t completed_since; /* incomplete tasks, or completed at or after this time */
+	int64_t modified_since;  /* 0: no filter */
+};
+
+/* SQL for struct task_filter, with its three parameters bound by bind_filter. */
+#define TASK_FILTER_SQL " AND (? = 0 OR t.completed = 0 OR t.completed_at >= ?) AND t.modified_at >= ?"
+
+/* Reads completed_since and modified_since. Returns -1 after replying 400. */
+static int filter_parse(api_ctx *ctx, struct task_filter *filter)
+{
+	int rc;
+
+	memset(filter, 0, sizeof(*filter));
+
+	/* "now" is accepted as Asana does: only incomplete tasks then pass. */
+	rc = api_query_time(ctx, "completed_since", &filter->completed_since);
+	if (rc < 0) {
+		return -1;
+	}
+	filter->completed_since_set = rc;
+
+	rc = api_query_time(ctx, "modified_since", &filter->modified_since);
+	if (rc < 0) {
+		return -1;
+	}
+	return 0;
+}
+
+static int bind_filter(db_stmt *s, int index, const struct task_filter *filter)
+{
+	db_bind_int64(s, index, filter->completed_since_set);
+	db_bind_int64(s, index + 1, filter->completed_since);
+	db_bind_int64(s, index + 2, filter->modified_since);
+	return index + 3;
+}
+
+/* One task of a page, kept until the statement is done so that links can be queried. */
+struct list_item {
+	int64_t gid;
+	json_t *task;
+};
+
+/* The sort key of a list, which becomes the next page's offset. */
+enum list_key {
+	KEY_GID,              /* after = gid */
+	KEY_POSITION_GID,     /* after = position, after2 = gid: sections and subtasks */
+	KEY_POSITION_SECTION, /* after = position, after2 = section gid or 0: projects */
+};
+
+/*
+ * Replies with the page of tasks that the executed statement `s` returns
+ * (limit + 1 rows at most, columns in COL_ order, then the position and the
+ * section for the positional keys), and marks it done.
+ */
+static int reply_page(api_ctx *ctx, db_stmt *s, struct api_page *page, enum list_key key)
+{
+	struct list_item *rows;
+	json_t *items;
+	unsigned links = 0;
+	int fetched = 0, count, rc;
+	int64_t last_position = 0, last_section = 0;
+
+	rows = calloc((size_t)page->limit, sizeof(*rows));
+	if (rows == NULL) {
+		db_stmt_done(s);
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	for (;;) {
+		rc = db_step(s);
+		if (rc != DB_ROW) {
+			break;
+		}
+		if (fetched < page->limit) {
+			rows[fetched].gid = db_column_int64(s, COL_GID);
+			rows[fetched].task = task_from_row(ctx, s);
+			if (key != KEY_GID) {
+				last_position = db_column_int64(s, COL_EXTRA);
+			}
+			if (key == KEY_POSITION_SECTION) {
+				last_section = db_column_int64(s, COL_EXTRA + 1);
+			}
+		}
+		fetched++;
+	}
+	db_stmt_done(s);
+	count = api_page_rows(page, fetched);
+	if (rc != DB_DONE) {
+		goto fail;
+	}
+
+	/* Asana rejects an unpaged request whose result is too large with 400 rather than cutting it short. */
+	if (!page->paged && page->has_next) {
+		for (int i = 0; i < count; i++) {
+			json_decref(rows[i].task);
+		}
+		free(rows);
+		return api_error(ctx, 400, "The result has more than %d tasks. Send limit (1 to %d) and follow "
+					   "next_page.offset to read it in pages.",
+				 API_UNPAGED_MAX, API_PAGE_LIMIT_MAX);
+	}
+
+	/* Lists are compact unless opt_fields requests more, and only then are the linked lists queried. */
+	if (ctx->fields != NULL) {
+		links = wanted_links(ctx);
+	}
+	items = json_array();
+	for (int i = 0; i < count; i++) {
+		if (links != 0) {
+			rc = add_links(ctx, rows[i].task, rows[i].gid, links);
+			if (rc != DB_OK) {
+				json_decref(items);
+				goto fail;
+			}
+		}
+		json_array_append_new(items, api_present(ctx, &api_task_type, rows[i].task));
+		rows[i].task = NULL;
+	}
+	if (count > 0) {
+		page->next_after = key == KEY_GID ? rows[count - 1].gid : last_position;
+		page->next_after2 = key == KEY_POSITION_GID ? rows[count - 1].gid : last_section;
+	}
+	free(rows);
+	return api_reply_list(ctx, items, page);
+
+fail:
+	for (int i = 0; i < count; i++) {
+		json_decref(rows[i].task);
+	}
+	free(rows);
+	return api_fail_db(ctx, rc);
+}
+
+/*
+ * Lists the tasks of a project the caller may see, in project order: by
+ * section, then by position within the section (tasks without a section
+ * first). The page key is the last task's section and position, so a task
+ * deleted between two pages does not break the next one.
+ * NOTE: the key contains no task gid, so a page boundary between two tasks
+ * with equal positions in one section would skip the second. The midpoint
+ * inserts of task_actions.c and sections.c keep positions distinct.
+ */
+static int list_project(api_ctx *ctx, int64_t project_gid, const struct task_filter *filter)
+{
+	struct api_page page;
+	db_stmt *s;
+	int64_t section_position = -2; /* below every key: the first page */
+	int exists = 0, visible, index, rc;
+
+	visible = api_can_see_project(ctx, project_gid, &exists);
+	if (visible < 0) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	if (!visible) {
+		return api_not_found(ctx, "project", project_gid);
+	}
+	if (api_page_parse(ctx, &page)) {
+		return 0;
+	}
+
+	/* A later page starts after the last section and position; tasks without a section sort as section -1. */
+	if (page.after2 != 0) {
+		s = db_query(ctx->db, "SELECT position FROM sections WHERE gid = ? AND project_gid = ? AND workspace_gid = ?");
+		if (s == NULL) {
+			return api_fail_db(ctx, DB_ERROR);
+		}
+		db_bind_int64(s, 0, page.after2);
+		db_bind_int64(s, 1, project_gid);
+		db_bind_int64(s, 2, ctx->who.workspace_gid);
+		rc = db_step(s);
+		if (rc == DB_ROW) {
+			section_position = db_column_int64(s, 0);
+		}
+		db_stmt_done(s);
+		if (rc == DB_DONE) {
+			return api_error(ctx, 400, "offset: the section this page ended in was deleted. Start again from "
+						   "the first page, without offset.");
+		}
+		if (rc != DB_ROW) {
+			return api_fail_db(ctx, rc);
+		}
+	} else if (page.after != 0) {
+		section_position = -1;
+	}
+
+	s = db_query(ctx->db, "SELECT " TASK_COLUMNS ", tp.position, COALESCE(tp.section_gid, 0) FROM task_projects tp"
+			      " JOIN tasks t ON t.gid = tp.task_gid" TASK_JOINS
+			      " LEFT JOIN sections sc ON sc.gid = tp.section_gid"
+			      " WHERE tp.project_gid = ? AND tp.workspace_gid = ?"
+			      " AND (COALESCE(sc.position, -1), COALESCE(tp.section_gid, 0), tp.position) > (?, ?, ?)"
+			      TASK_FILTER_SQL
+			      " ORDER BY COALESCE(sc.position, -1), COALESCE(tp.section_gid, 0), tp.position, tp.task_gid"
+			      " LIMIT ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, project_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, section_position);
+	db_bind_int64(s, 3, page.after2);
+	db_bind_int64(s, 4, page.after);
+	index = bind_filter(s, 5, filter);
+	db_bind_int64(s, index, (int64_t)page.limit + 1);
+	return reply_page(ctx, s, &page, KEY_POSITION_SECTION);
+}
+
+/* Lists the tasks of a section, in project order. */
+static int list_section(api_ctx *ctx, int64_t section_gid, const struct task_filter *filter)
+{
+	struct api_page page;
+	db_stmt *s;
+	int64_t project_gid = 0;
+	int exists = 0, visible = 0, rc, index;
+
+	s = db_query(ctx->db, "SELECT project_gid FROM sections WHERE gid = ? AND workspace_gid = ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, section_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		project_gid = db_column_int64(s, 0);
+	}
+	db_stmt_done(s);
+	if (rc != DB_ROW && rc != DB_DONE) {
+		return api_fail_db(ctx, rc);
+	}
+	if (project_gid != 0) {
+		visible = api_can_see_project(ctx, project_gid, &exists);
+		if (visible < 0) {
+			return api_fail_db(ctx, DB_ERROR);
+		}
+	}
+	if (!visible) {
+		return api_not_found(ctx, "section", section_gid);
+	}
+	if (api_page_parse(ctx, &page)) {
+		return 0;
+	}
+
+	s = db_query(ctx->db, "SELECT " TASK_COLUMNS ", tp.position FROM task_projects tp"
+			      " JOIN tasks t ON t.gid = tp.task_gid" TASK_JOINS
+			      " WHERE tp.section_gid = ? AND tp.workspace_gid = ? AND (tp.position, tp.task_gid) > (?, ?)"
+			      TASK_FILTER_SQL " ORDER BY tp.position, tp.task_gid LIMIT ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, section_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, page.after);
+	db_bind_int64(s, 3, page.after2);
+	index = bind_filter(s, 4, filter);
+	db_bind_int64(s, index, (int64_t)page.limit + 1);
+	return reply_page(ctx, s, &page, KEY_POSITION_GID);
+}
+
+/*
+ * Lists the tasks with a tag that the caller may see, by gid.
+ * NOTE: a subtask visible only through its parent is left out here, because
+ * the list query checks visibility one level deep; GET /tasks/{gid} shows it.
+ */
+static int list_tag(api_ctx *ctx, int64_t tag_gid, const struct task_filter *filter)
+{
+	struct api_page page;
+	db_stmt *s;
+	int rc, index;
+
+	s = db_query(ctx->db, "SELECT 1 FROM tags WHERE gid = ? AND workspace_gid = ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, tag_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	db_stmt_done(s);
+	if (rc == DB_DONE) {
+		return api_not_found(ctx, "tag", tag_gid);
+	}
+	if (rc != DB_ROW) {
+		return api_fail_db(ctx, rc);
+	}
+	if (api_page_parse(ctx, &page)) {
+		return 0;
+	}
+
+	s = db_query(ctx->db, "SELECT " TASK_COLUMNS " FROM task_tags tg JOIN tasks t ON t.gid = tg.task_gid" TASK_JOINS
+			      " WHERE tg.tag_gid = ? AND tg.workspace_gid = ? AND tg.task_gid > ?"
+			      " AND " TASK_VISIBLE_SQL("t") TASK_FILTER_SQL " ORDER BY tg.task_gid LIMIT ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, tag_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, page.after);
+	index = task_bind_task_visible(ctx, s, 3);
+	index = bind_filter(s, index, filter);
+	db_bind_int64(s, index, (int64_t)page.limit + 1);
+	return reply_page(ctx, s, &page, KEY_GID);
+}
+
+/* Lists the tasks assigned to a user that the caller may see, by gid. The same NOTE as list_tag applies. */
+static int list_assignee(api_ctx *ctx, int64_t assignee_gid, const struct task_filter *filter)
+{
+	struct api_page page;
+	db_stmt *s;
+	int index;
+
+	if (api_page_parse(ctx, &page)) {
+		return 0;
+	}
+
+	s = db_query(ctx->db, "SELECT " TASK_COLUMNS " FROM tasks t" TASK_JOINS
+			      " WHERE t.assignee_gid = ? AND t.workspace_gid = ? AND t.gid > ?"
+			      " AND " TASK_VISIBLE_SQL("t") TASK_FILTER_SQL " ORDER BY t.gid LIMIT ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, assignee_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, page.after);
+	index = task_bind_task_visible(ctx, s, 3);
+	index = bind_filter(s, index, filter);
+	db_bind_int64(s, index, (int64_t)page.limit + 1);
+	return reply_page(ctx, s, &page, KEY_GID);
+}
+
+/* GET /tasks?project= | section= | tag= | assignee=&workspace= */
+static int tasks_list(api_ctx *ctx)
+{
+	struct task_filter filter;
+	const char *assignee;
+	int64_t project_gid, section_gid, tag_gid, workspace_gid, assignee_gid;
+	int chosen;
+
+	if (api_query_gid(ctx, "project", &project_gid) || api_query_gid(ctx, "section", &section_gid) ||
+	    api_query_gid(ctx, "tag", &tag_gid) || api_query_gid(ctx, "workspace", &workspace_gid)) {
+		return 0;
+	}
+	assignee = api_query(ctx, "assignee");
+	if (filter_parse(ctx, &filter)) {
+		return 0;
+	}
+
+	chosen = (project_gid != 0) + (section_gid != 0) + (tag_gid != 0) + (assignee != NULL || workspace_gid != 0);
+	if (chosen != 1) {
+		return api_error(ctx, 400, "Send exactly one of: project, section, tag, or assignee together with "
+					   "workspace, to choose which tasks to list.");
+	}
+	if (project_gid != 0) {
+		return list_project(ctx, project_gid, &filter);
+	}
+	if (section_gid != 0) {
+		return list_section(ctx, section_gid, &filter);
+	}
+	if (tag_gid != 0) {
+		return list_tag(ctx, tag_gid, &filter);
+	}
+
+	if (assignee == NULL) {
+		return api_error(ctx, 400, "assignee: missing input. Listing by workspace needs an assignee too, for "
+					   "example assignee=me.");
+	}
+	if (workspace_gid == 0) {
+		return api_error(ctx, 400, "workspace: missing input. Listing by assignee needs the workspace gid too.");
+	}
+	if (workspace_gid != ctx->who.workspace_gid) {
+		return api_not_found(ctx, "workspace", workspace_gid);
+	}
+	if (api_resolve_user(ctx, "assignee", assignee, &assignee_gid)) {
+		return 0;
+	}
+	return list_assignee(ctx, assignee_gid, &filter);
+}
+
+/* GET /projects/{project_gid}/tasks */
+static int project_tasks(api_ctx *ctx)
+{
+	struct task_filter filter;
+	int64_t gid;
+
+	if (api_param_gid(ctx, "project_gid", &gid) || filter_parse(ctx, &filter)) {
+		return 0;
+	}
+	return list_project(ctx, gid, &filter);
+}
+
+/* GET /sections/{section_gid}/tasks */
+static int section_tasks(api_ctx *ctx)
+{
+	struct task_filter filter;
+	int64_t gid;
+
+	if (api_param_gid(ctx, "section_gid", &gid) || filter_parse(ctx, &filter)) {
+		return 0;
+	}
+	return list_section(ctx, gid, &filter);
+}
+
+/* GET /tags/{tag_gid}/tasks */
+static int tag_tasks(api_ctx *ctx)
+{
+	struct task_filter filter;
+	int64_t gid;
+
+	if (api_param_gid(ctx, "tag_gid", &gid) || filter_parse(ctx, &filter)) {
+		return 0;
+	}
+	return list_tag(ctx, gid, &filter);
+}
+
+/* GET /tasks/{task_gid}/subtasks: every subtask of a visible task, in their order; subtasks inherit visibility. */
+static int subtasks_list(api_ctx *ctx)
+{
+	struct api_page page;
+	db_stmt *s;
+	int64_t gid;
+	int exists = 0, visible;
+
+	if (api_param_gid(ctx, "task_gid", &gid)) {
+		return 0;
+	}
+	visible = api_can_see_task(ctx, gid, &exists);
+	if (visible < 0) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	if (!visible) {
+		return api_not_found(ctx, "task", gid);
+	}
+	if (api_page_parse(ctx, &page)) {
+		return 0;
+	}
+
+	s = db_query(ctx->db, "SELECT " TASK_COLUMNS ", t.position FROM tasks t" TASK_JOINS
+			      " WHERE t.parent_gid = ? AND t.workspace_gid = ? AND (t.position, t.gid) > (?, ?)"
+			      " ORDER BY t.position, t.gid LIMIT ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, page.after);
+	db_bind_int64(s, 3, page.after2);
+	db_bind_int64(s, 4, (int64_t)page.limit + 1);
+	return reply_page(ctx, s, &page, KEY_POSITION_GID);
+}
+
+/* ---------- routes ---------- */
+
+const struct api_route api_tasks_routes[] = {
+	{ "GET", "/tasks", tasks_list, API_LIST, &api_task_type },
+	{ "POST", "/tasks", task_create, API_WRITE | API_BODY, &api_task_type },
+	{ "GET", "/tasks/{task_gid}", task_get, 0, &api_task_type },
+	{ "PUT", "/tasks/{task_gid}", task_update, API_WRITE | API_BODY, &api_task_type },
+	{ "DELETE", "/tasks/{task_gid}", task_delete, API_WRITE, NULL },
+	{ "GET", "/projects/{project_gid}/tasks", project_tasks, API_LIST, &api_task_type },
+	{ "GET", "/sections/{section_gid}/tasks", section_tasks, API_LIST, &api_task_type },
+	{ "GET", "/tags/{tag_gid}/tasks", tag_tasks, API_LIST, &api_task_type },
+	{ "GET", "/tasks/{task_gid}/subtasks", subtasks_list, API_LIST, &api_task_type },
+	{ "POST", "/tasks/{task_gid}/subtasks", subtask_create, API_WRITE | API_BODY, &api_task_type },
+	{ "POST", "/tasks/{task_gid}/setParent", task_set_parent, API_WRITE | API_BODY, &api_task_type },
+	{ "POST", "/tasks/{task_gid}/addProject", task_add_project, API_WRITE | API_BODY, NULL },
+	{ "POST", "/tasks/{task_gid}/removeProject", task_remove_project, API_WRITE | API_BODY, NULL },
+	{ "POST", "/tasks/{task_gid}/addTag", task_add_tag, API_WRITE | API_BODY, NULL },
+	{ "POST", "/tasks/{task_gid}/removeTag", task_remove_tag, API_WRITE | API_BODY, NULL },
+	{ "POST", "/tasks/{task_gid}/addFollowers", task_add_followers, API_WRITE | API_BODY, &api_task_type },
+	{ "POST", "/tasks/{task_gid}/removeFollowers", task_remove_followers, API_WRITE | API_BODY, &api_task_type },
+	{ NULL, NULL, NULL, 0, NULL },
+};
