@@ -407,7 +407,7 @@ static int parse_body(api_ctx *ctx)
 	json_error_t error;
 	json_t *data;
 
-	if (ctx->req->body_len == 0)
+	if (ctx->req->body_len == 0 || (ctx->route->flags & API_RAW_BODY))
 		return 0;
 	if (ctx->req->body_len > JSON_BODY_MAX) {
 		api_error(ctx, 413, "Request body is too large: at most %d bytes of JSON are accepted.", JSON_BODY_MAX);
