@@ -7,6 +7,7 @@
 #include "store/db.h"
 #include "store/migrations.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,6 +41,15 @@ struct db_conn {
 	size_t cached;
 };
 
+/*
+ * After a failed connect, the pool waits before the next attempt: 100 ms,
+ * doubling up to 2 s. In between, db_acquire() returns NULL at once, so
+ * during an outage requests get 503 without each waiting for a connect
+ * timeout, and a restarted database is found within 2 s.
+ */
+#define CONNECT_BACKOFF_MIN_US 100000
+#define CONNECT_BACKOFF_MAX_US 2000000
+
 struct db {
 	const struct db_driver *driver;
 	char *location;
@@ -47,6 +57,10 @@ struct db {
 	db_conn **conns;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
+	/* Guarded by lock: connect backoff on the monotonic clock. */
+	int64_t connect_not_before_us;
+	int64_t connect_backoff_us;
+	int connect_failing;
 };
 
 const struct db_driver *db_driver_for(const char *location)
@@ -186,6 +200,56 @@ const char *db_get_location(const db *d)
 	return d->location;
 }
 
+/*
+ * Connects `c` unless the pool is backing off after a failure. While
+ * connects fail, one thread at a time tries, because each attempt moves
+ * connect_not_before_us first; otherwise connections open in parallel as
+ * the pool grows.
+ */
+static int pool_connect(db *d, db_conn *c)
+{
+	int64_t now = time_mono_us();
+	int status, was_failing;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->connect_failing) {
+		if (now < d->connect_not_before_us) {
+			pthread_mutex_unlock(&d->lock);
+			snprintf(c->errmsg, sizeof(c->errmsg),
+				 "database unreachable; the next connect attempt is due shortly");
+			return DB_UNAVAILABLE;
+		}
+		d->connect_not_before_us = now + d->connect_backoff_us;
+	}
+	pthread_mutex_unlock(&d->lock);
+
+	status = conn_connect(c);
+
+	pthread_mutex_lock(&d->lock);
+	was_failing = d->connect_failing;
+	if (status == DB_OK) {
+		d->connect_backoff_us = 0;
+		d->connect_not_before_us = 0;
+		d->connect_failing = 0;
+	} else {
+		d->connect_backoff_us = d->connect_backoff_us ? d->connect_backoff_us * 2 : CONNECT_BACKOFF_MIN_US;
+		if (d->connect_backoff_us > CONNECT_BACKOFF_MAX_US)
+			d->connect_backoff_us = CONNECT_BACKOFF_MAX_US;
+		d->connect_not_before_us = time_mono_us() + d->connect_backoff_us;
+		d->connect_failing = 1;
+	}
+	pthread_mutex_unlock(&d->lock);
+
+	/* Logged on the first failure and on recovery, not on every retry of an outage. */
+	if (status != DB_OK && !was_failing)
+		log_error("store", "database connect failed; retrying with backoff", "error", c->errmsg, NULL);
+	else if (status != DB_OK)
+		log_debug("store", "database connect failed again", "error", c->errmsg, NULL);
+	else if (was_failing)
+		log_info("store", "database connection restored", NULL);
+	return status;
+}
+
 db_conn *db_acquire(db *d, int timeout_ms)
 {
 	struct timespec deadline;
@@ -225,8 +289,7 @@ db_conn *db_acquire(db *d, int timeout_ms)
 		log_warn("store", "database connection broken, reconnecting", NULL);
 		conn_disconnect(c);
 	}
-	if (c->native == NULL && conn_connect(c) != DB_OK) {
-		log_error("store", "database connect failed", "error", c->errmsg, NULL);
+	if (c->native == NULL && pool_connect(d, c) != DB_OK) {
 		db_release(d, c);
 		return NULL;
 	}

@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,23 @@
 
 /* Applied to every session unless KONTOR_PG_STATEMENT_TIMEOUT_MS overrides it. */
 #define PG_STATEMENT_TIMEOUT_MS 5000
-/* Seconds libpq waits to connect, unless the URI sets its own connect_timeout. */
-#define PG_CONNECT_TIMEOUT_S "10"
+/*
+ * Seconds libpq waits to connect, unless the URI sets its own connect_timeout.
+ * Short, because a request waits for it while the database is down; libpq
+ * treats values below 2 as 2.
+ */
+#define PG_CONNECT_TIMEOUT_S "2"
+/*
+ * TCP keepalive probes start after 10 s idle and repeat every 5 s, and 3
+ * lost probes end the connection. Sent data unacknowledged for 10 s ends it
+ * too. These bound how long a call waits on a database host that vanished
+ * without closing its connections, because statement_timeout is enforced by
+ * the server and cannot help there.
+ */
+#define PG_KEEPALIVES_IDLE_S "10"
+#define PG_KEEPALIVES_INTERVAL_S "5"
+#define PG_KEEPALIVES_COUNT "3"
+#define PG_TCP_USER_TIMEOUT_MS "10000"
 /* The protocol counts parameters in 16 bits. */
 #define PG_MAX_PARAMS 65535
 #define PG_ERRMSG_MAX 512
@@ -64,6 +80,7 @@ struct pg_stmt {
 	int *lengths;
 	int *formats;           /* 0 text, 1 binary */
 	PGresult *res;
+	int lost;               /* preparing failed because the connection was lost */
 	int executed;
 	int row;                /* current row; -1 before the first */
 	int64_t changes;
@@ -315,9 +332,11 @@ static void free_options(PQconninfoOption *opts)
 
 static int pg_connect(const char *location, void **native_r, char *err, size_t errlen)
 {
-	/* connect_timeout and client_encoding come before dbname so that the URI can override them. */
-	const char *keys[] = { "connect_timeout", "client_encoding", "fallback_application_name", "dbname", NULL };
-	const char *vals[] = { PG_CONNECT_TIMEOUT_S, "UTF8", "kontor", location, NULL };
+	/* The defaults come before dbname so that the URI can override them. */
+	const char *keys[] = { "connect_timeout", "keepalives_idle", "keepalives_interval", "keepalives_count",
+			       "tcp_user_timeout", "client_encoding", "fallback_application_name", "dbname", NULL };
+	const char *vals[] = { PG_CONNECT_TIMEOUT_S, PG_KEEPALIVES_IDLE_S, PG_KEEPALIVES_INTERVAL_S,
+			       PG_KEEPALIVES_COUNT, PG_TCP_USER_TIMEOUT_MS, "UTF8", "kontor", location, NULL };
 	char *secrets[3] = { NULL, NULL, NULL };
 	PQconninfoOption *opts = NULL;
 	char *parse_err = NULL;
@@ -499,11 +518,31 @@ static const char *pg_errmsg(void *native)
 	return c ? c->err : "no connection";
 }
 
+/*
+ * An idle connection has nothing to read, so input on one means the server
+ * sent something unasked: usually the FATAL message and end of stream of a
+ * shutdown or restart, else a notice. Reading it sets CONNECTION_BAD when the
+ * stream has ended, and PQisBusy parses what was read. This catches a
+ * connection the server closed before a request fails on it.
+ */
 static int pg_is_broken(void *native)
 {
 	struct pg_conn *c = native;
+	struct pollfd pfd;
 
-	return !c || !c->pg || PQstatus(c->pg) != CONNECTION_OK;
+	if (!c || !c->pg || PQstatus(c->pg) != CONNECTION_OK)
+		return 1;
+	pfd.fd = PQsocket(c->pg);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0)
+		return 1;
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	if (!PQconsumeInput(c->pg))
+		return 1;
+	(void)PQisBusy(c->pg);
+	return PQstatus(c->pg) != CONNECTION_OK;
 }
 
 /* ---- statements -------------------------------------------------------- */
@@ -718,6 +757,15 @@ static int pg_prepare(void *native, const char *sql, void **stmt_r)
 		res = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
 		result = check(c, res, "");
 		PQclear(res);
+		/*
+		 * A lost connection is reported by the first step instead. Callers
+		 * treat a failed prepare as a bug in the SQL (500), but check every
+		 * step's status, which then says DB_UNAVAILABLE (503).
+		 */
+		if (result != DB_OK && PQstatus(c->pg) == CONNECTION_BAD) {
+			s->lost = 1;
+			result = DB_OK;
+		}
 		if (result != DB_OK) {
 			free_stmt(s);
 			return result;
@@ -916,6 +964,8 @@ static int pg_step(void *stmt)
 
 	if (!s->conn)
 		return DB_UNAVAILABLE;
+	if (s->lost)
+		return fail_msg(s->conn, DB_UNAVAILABLE, "the connection to the database was lost");
 	if (!s->executed) {
 		int result = execute(s);
 

@@ -18,13 +18,21 @@ int gid_set_node(int node)
 {
 	if (node < 0 || node > GID_NODE_MAX)
 		return -1;
+	/* The node-id lease may change the id while other threads mint gids. */
+	pthread_mutex_lock(&gid_lock);
 	gid_node = node;
+	pthread_mutex_unlock(&gid_lock);
 	return 0;
 }
 
 int gid_get_node(void)
 {
-	return gid_node;
+	int node;
+
+	pthread_mutex_lock(&gid_lock);
+	node = gid_node;
+	pthread_mutex_unlock(&gid_lock);
+	return node;
 }
 
 int64_t gid_next(void)
