@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/app.h"
+#include "api/service_accounts.h"
 #include "auth/auth.h"
 #include "auth/session.h"
 #include "store/audit.h"
@@ -23,6 +24,7 @@
 #define JSON_DEPTH_MAX 32
 #define JSON_BODY_MAX (1024 * 1024)
 #define UPLOAD_BODY_MAX (6 * 1024 * 1024)
+#define ADMIN_SESSION_BODY_MAX 4096
 
 #define CONTENT_TYPE_JSON "application/json; charset=UTF-8"
 
@@ -742,6 +744,11 @@ static int authenticate(api_ctx *ctx)
 			  CSRF_HEADER);
 		return -1;
 	}
+	/* A service-account token of an organization that left the eligible plans gets 402 until it returns. */
+	if (result == AUTH_OK && ctx->who.plan_blocked) {
+		sa_reply_plan_required(ctx);
+		return -1;
+	}
 	if (result == AUTH_OK)
 		return 0;
 	if (result == AUTH_DB_ERROR) {
@@ -750,7 +757,7 @@ static int authenticate(api_ctx *ctx)
 	}
 	api_error(ctx, 401, result == AUTH_MISSING
 				    ? "Not Authorized: no credentials. Send `Authorization: Bearer <token>`."
-				    : "Not Authorized: the token is invalid, expired or revoked.");
+				    : "Not Authorized: the token or session is invalid, expired or revoked.");
 	http_response_add_header(ctx->res, "WWW-Authenticate", "Bearer realm=\"kontor\"");
 	return -1;
 }
@@ -912,5 +919,8 @@ size_t app_body_limit(const char *method, const char *path, void *opaque)
 	(void)opaque;
 	if (strcmp(method, "PUT") == 0 && len > 6 && strcmp(path + len - 6, "/photo") == 0)
 		return UPLOAD_BODY_MAX;
+	/* Sign-in bodies are tiny; refusing big ones early saves buffering 1 MiB per attempt. */
+	if (strcmp(path, "/admin/session") == 0)
+		return ADMIN_SESSION_BODY_MAX;
 	return JSON_BODY_MAX;
 }

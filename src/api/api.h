@@ -57,7 +57,6 @@ struct api_type {
 #define API_BODY 0x04u     /* requires a JSON body {"data": {...}} */
 #define API_LIST 0x08u     /* returns a list: compact by default, pagination */
 #define API_RAW_BODY 0x10u /* the body is not JSON: the handler reads ctx->req->body itself */
-#define API_RAW_BODY 0x10u /* the body is not JSON: the handler reads ctx->req->body itself */
 
 struct api_route {
 	const char *method;

@@ -1,7 +1,9 @@
 /*
  * Bearer-token authentication. The token row is read with the user's
- * organization membership and plan in one query; nothing is cached, so a
- * revoked token or a deactivated user fails on the very next request.
+ * organization membership, plan and (for service accounts) scopes in one
+ * query; nothing is cached, so a revoked token, a deactivated user, a
+ * deleted service account or changed permissions take effect on the very
+ * next request.
  */
 #include "auth/auth.h"
 #include "auth/token.h"
@@ -15,14 +17,55 @@
 
 static const char token_lookup_sql[] =
 	"SELECT t.hash, t.user_gid, t.workspace_gid, t.revoked_at, t.expires_at, t.last_used_at,"
-	" u.kind, m.role, m.is_active, w.plan"
+	" u.kind, m.role, m.is_active, w.plan, sa.scopes"
 	" FROM tokens t"
 	" JOIN users u ON u.gid = t.user_gid"
 	" JOIN workspace_memberships m ON m.user_gid = t.user_gid AND m.workspace_gid = t.workspace_gid"
 	" JOIN workspaces w ON w.gid = t.workspace_gid"
+	" LEFT JOIN service_accounts sa ON sa.user_gid = t.user_gid AND sa.workspace_gid = t.workspace_gid"
 	" WHERE t.gid = ?";
 
+/* Column order of token_lookup_sql. */
+enum {
+	COL_HASH, COL_USER, COL_WORKSPACE, COL_REVOKED, COL_EXPIRES, COL_LAST_USED,
+	COL_KIND, COL_ROLE, COL_ACTIVE, COL_PLAN, COL_SCOPES,
+};
+
 static const char token_touch_sql[] = "UPDATE tokens SET last_used_at = ?, last_used_ip = ? WHERE gid = ?";
+
+int auth_plan_has_service_accounts(const char *plan)
+{
+	static const char *const plans[] = { "enterprise", "enterprise_plus", "legacy_enterprise", NULL };
+
+	for (const char *const *p = plans; *p; p++)
+		if (strcmp(*p, plan) == 0)
+			return 1;
+	return 0;
+}
+
+unsigned auth_scopes_parse(const char *text)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+		{ "full", SCOPE_FULL }, { "read", SCOPE_READ }, { "scim", SCOPE_SCIM },
+		{ "exports", SCOPE_EXPORTS }, { "audit_logs", SCOPE_AUDIT_LOGS },
+	};
+	unsigned scopes = 0;
+
+	while (text != NULL && *text) {
+		size_t len = strcspn(text, ",");
+
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strlen(names[i].name) == len && strncmp(names[i].name, text, len) == 0)
+				scopes |= names[i].bit;
+		text += len;
+		if (*text == ',')
+			text++;
+	}
+	return scopes;
+}
 
 static const char *bearer_of(const http_request *req)
 {
@@ -69,24 +112,28 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 
 	token_hash(text, pepper, presented);
 	now = time_now_us();
-	ok = token_hash_equal(presented, db_column_text(s, 0) ? db_column_text(s, 0) : "");
-	ok = ok && db_column_is_null(s, 3);
-	ok = ok && (db_column_is_null(s, 4) || db_column_int64(s, 4) > now);
-	ok = ok && db_column_int64(s, 8) == 1;
+	ok = token_hash_equal(presented, db_column_text(s, COL_HASH) ? db_column_text(s, COL_HASH) : "");
+	ok = ok && db_column_is_null(s, COL_REVOKED);
+	ok = ok && (db_column_is_null(s, COL_EXPIRES) || db_column_int64(s, COL_EXPIRES) > now);
+	ok = ok && db_column_int64(s, COL_ACTIVE) == 1;
 	if (ok) {
-		const char *user_kind = db_column_text(s, 6);
-		int role = role_from_name(db_column_text(s, 7) ? db_column_text(s, 7) : "");
+		const char *user_kind = db_column_text(s, COL_KIND);
+		int role = role_from_name(db_column_text(s, COL_ROLE) ? db_column_text(s, COL_ROLE) : "");
 
-		who->user_gid = db_column_int64(s, 1);
-		who->workspace_gid = db_column_int64(s, 2);
+		who->user_gid = db_column_int64(s, COL_USER);
+		who->workspace_gid = db_column_int64(s, COL_WORKSPACE);
 		who->token_gid = gid;
 		who->role = role < 0 ? ROLE_GUEST : (enum role)role;
-		snprintf(who->plan, sizeof(who->plan), "%s", db_column_text(s, 9) ? db_column_text(s, 9) : "");
+		snprintf(who->plan, sizeof(who->plan), "%s",
+			 db_column_text(s, COL_PLAN) ? db_column_text(s, COL_PLAN) : "");
 		if (user_kind && strcmp(user_kind, "service_account") == 0) {
 			who->kind = PRINCIPAL_SERVICE_ACCOUNT;
 			who->auth_method = "service_account";
-			/* Scopes of service accounts are loaded by the service-account module. */
-			who->scopes = 0;
+			who->scopes = auth_scopes_parse(db_column_text(s, COL_SCOPES));
+			/* A deleted account has no service_accounts row; its tokens are dead even if a revocation was missed. */
+			if (db_column_is_null(s, COL_SCOPES))
+				ok = 0;
+			who->plan_blocked = !auth_plan_has_service_accounts(who->plan);
 		} else {
 			who->kind = PRINCIPAL_PERSON;
 			who->auth_method = "personal_access_token";
@@ -96,7 +143,7 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 		if ((kind == TOKEN_SERVICE_ACCOUNT) != (who->kind == PRINCIPAL_SERVICE_ACCOUNT))
 			ok = 0;
 	}
-	last_used = db_column_is_null(s, 5) ? 0 : db_column_int64(s, 5);
+	last_used = db_column_is_null(s, COL_LAST_USED) ? 0 : db_column_int64(s, COL_LAST_USED);
 	db_stmt_done(s);
 	sodium_memzero(presented, sizeof(presented));
 	if (!ok) {

@@ -26,6 +26,7 @@ typedef struct principal {
 	unsigned scopes;
 	char plan[24];        /* the organization's plan */
 	const char *auth_method; /* "personal_access_token", "service_account" or "cookie" */
+	int plan_blocked;     /* a service account whose organization's plan has no service accounts: answer 402 */
 } principal;
 
 /* Returns the role for its API name ("super_admin" ...), or -1. */
