@@ -1,14 +1,17 @@
 /*
  * kontor's command line: init, serve, demo, user add, user set-password,
- * token create and division add. Every option also reads an environment
- * variable (KONTOR_DB, KONTOR_LISTEN, ...); `kontor COMMAND --help` lists
- * them.
+ * token create, division add and org set-plan. Every option also reads an
+ * environment variable (KONTOR_DB, KONTOR_LISTEN, ...); `kontor COMMAND
+ * --help` lists them.
  */
 #include "api/app.h"
 #include "auth/principal.h"
 #include "auth/token.h"
 #include "http/http.h"
 #include "http/ratelimit.h"
+#include "http/static.h"
+#include "jobs/jobs.h"
+#include "jobs/node_lease.h"
 #include "store/db.h"
 #include "store/demo.h"
 #include "store/org.h"
@@ -42,6 +45,7 @@ struct options {
 	const char *size;
 	const char *pepper_file;
 	const char *division;
+	const char *web_dir;
 	int threads;
 	int pool;
 	int rate_per_minute;
@@ -96,18 +100,19 @@ static void options_defaults(struct options *o)
 	o->size = env_or("KONTOR_DEMO_SIZE", "small");
 	o->pepper_file = env_or("KONTOR_PEPPER_FILE", NULL);
 	o->division = env_or("KONTOR_DIVISION", NULL);
+	o->web_dir = env_or("KONTOR_WEB_DIR", NULL);
 	o->threads = (int)parse_number("threads", env_or("KONTOR_THREADS", "8"), 1, 256);
 	o->pool = (int)parse_number("pool", env_or("KONTOR_DB_POOL", "16"), 1, 512);
 	o->rate_per_minute = (int)parse_number("rate-limit", env_or("KONTOR_RATE_LIMIT", "1500"), 1, 10000000);
 	o->reads_in_flight = (int)parse_number("max-reads", env_or("KONTOR_MAX_READS_IN_FLIGHT", "50"), 1, 100000);
 	o->writes_in_flight = (int)parse_number("max-writes", env_or("KONTOR_MAX_WRITES_IN_FLIGHT", "15"), 1, 100000);
-	o->node_id = (int)parse_number("node-id", env_or("KONTOR_NODE_ID", "0"), 0, GID_NODE_MAX);
+	o->node_id = (int)parse_number("node-id", env_or("KONTOR_NODE_ID", "-1"), NODE_ID_AUTO, GID_NODE_MAX);
 	o->seed = (uint64_t)parse_number("seed", env_or("KONTOR_DEMO_SEED", "20261204"), 0, 0x7fffffffL);
 }
 
 enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
-	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION,
+	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
 	OPT_HELP,
 };
 
@@ -130,6 +135,7 @@ static const struct option long_options[] = {
 	{ "node-id", required_argument, NULL, OPT_NODE },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "division", required_argument, NULL, OPT_DIVISION },
+	{ "web-dir", required_argument, NULL, OPT_WEB_DIR },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -150,6 +156,7 @@ static const char *usage_text =
 	"  user set-password  set a person's password for the admin console\n"
 	"  token create  create a personal access token and print it\n"
 	"  division add  add a division to an organization\n"
+	"  org set-plan  change an organization's plan\n"
 	"\n"
 	"Run `kontor COMMAND --help` for the options of a command.\n";
 
@@ -184,6 +191,7 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 		case OPT_NODE: o->node_id = (int)parse_number("node-id", optarg, 0, GID_NODE_MAX); break;
 		case OPT_SEED: o->seed = (uint64_t)parse_number("seed", optarg, 0, 0x7fffffffL); break;
 		case OPT_DIVISION: o->division = optarg; break;
+		case OPT_WEB_DIR: o->web_dir = optarg; break;
 		case OPT_HELP: print_help(command, help); break;
 		default:
 			fprintf(stderr, "kontor %s: see `kontor %s --help`\n", command, command);
@@ -197,7 +205,6 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 	}
 	if (o->db == NULL)
 		o->db = DEFAULT_DB;
-	gid_set_node(o->node_id);
 }
 
 static void die(const char *command, const char *message)
@@ -223,14 +230,41 @@ static void load_pepper(const struct options *o, const char *command, int create
 		die(command, err);
 }
 
+/* The node-id lease of this process, held from open_db() to close_db(). */
+static struct node_lease *node_lease;
+
+static void release_node_lease(void)
+{
+	node_lease_stop(&node_lease);
+}
+
+/*
+ * Opens the database and claims a node id, so that gids minted by this
+ * process never collide with those of another process on the same database.
+ * Only serve and demo take --node-id: one-shot commands run in a node's
+ * environment would otherwise ask for the id that node holds.
+ */
 static db *open_db(const struct options *o, const char *command, int pool)
 {
+	int requested = strcmp(command, "serve") == 0 || strcmp(command, "demo") == 0 ? o->node_id : NODE_ID_AUTO;
 	char err[1024];
 	db *d = NULL;
 
-	if (db_open(o->db, pool, &d, err, sizeof(err)) != DB_OK)
+	/* Two more connections: one for the lease renewal thread and one for the job worker. */
+	if (db_open(o->db, pool + 2, &d, err, sizeof(err)) != DB_OK)
 		die(command, err);
+	node_lease = node_lease_start(d, requested, err, sizeof(err));
+	if (node_lease == NULL)
+		die(command, err);
+	/* die() exits with the database open: release the id then too. */
+	atexit(release_node_lease);
 	return d;
+}
+
+static void close_db(db **d)
+{
+	node_lease_stop(&node_lease);
+	db_close(d);
 }
 
 static db_conn *acquire(db *d, const char *command)
@@ -327,7 +361,7 @@ static int cmd_init(int argc, char **argv)
 	check_status(c, status, "init", "creating the super admin");
 	check_status(c, db_commit(c), "init", "commit");
 	db_release(d, c);
-	db_close(&d);
+	close_db(&d);
 
 	printf("Organization \"%s\" created on plan %s.\n", o.org_name, o.plan);
 	printf("Super admin: %s (gid %s)\n", o.email, gid_format(user_gid, gid_text));
@@ -387,7 +421,7 @@ static int cmd_user(int argc, char **argv)
 		db_bind_int64(s, 2, user_gid);
 		check_status(c, db_run(s), "user set-password", "updating the password");
 		db_release(d, c);
-		db_close(&d);
+		close_db(&d);
 		printf("Password set for %s.\n", o.email);
 		return 0;
 	}
@@ -420,7 +454,7 @@ static int cmd_user(int argc, char **argv)
 		     "creating the user");
 	check_status(c, db_commit(c), "user add", "commit");
 	db_release(d, c);
-	db_close(&d);
+	close_db(&d);
 	printf("%s\n", gid_format(user_gid, gid_text));
 	return 0;
 }
@@ -454,7 +488,7 @@ static int cmd_token(int argc, char **argv)
 		     "storing the token");
 	sodium_memzero(pepper, sizeof(pepper));
 	db_release(d, c);
-	db_close(&d);
+	close_db(&d);
 	printf("%s\n", token);
 	sodium_memzero(token, sizeof(token));
 	return 0;
@@ -511,8 +545,54 @@ static int cmd_division(int argc, char **argv)
 	}
 	check_status(c, db_commit(c), "division add", "commit");
 	db_release(d, c);
-	db_close(&d);
+	close_db(&d);
 	printf("%s\n", gid_format(division_gid, gid_text));
+	return 0;
+}
+
+/*
+ * Changes an organization's plan. Service-account tokens follow at once:
+ * they get 402 while the plan has no service accounts and work again after
+ * a move back, because authentication reads the plan on every request.
+ */
+static int cmd_org(int argc, char **argv)
+{
+	static const char help[] = "  --org GID            the organization\n"
+				   "  --plan PLAN          personal, starter, advanced, enterprise, enterprise_plus or\n"
+				   "                       legacy_enterprise\n";
+	struct options o;
+	int64_t org_gid;
+	db_stmt *s;
+	db_conn *c;
+	db *d;
+	int status;
+
+	if (argc < 2 || strcmp(argv[1], "set-plan") != 0)
+		die("org", "expected `org set-plan`");
+	options_defaults(&o);
+	o.plan = NULL;
+	parse_options(argc - 1, argv + 1, &o, "org set-plan", help);
+	if (o.org == NULL || o.plan == NULL)
+		die("org set-plan", "--org GID and --plan PLAN are required");
+	if (gid_parse(o.org, &org_gid) != 0)
+		die("org set-plan", "--org: not a gid");
+	if (!store_plan_valid(o.plan))
+		die("org set-plan", "--plan: expected personal, starter, advanced, enterprise, enterprise_plus or "
+				    "legacy_enterprise");
+	d = open_db(&o, "org set-plan", 1);
+	c = acquire(d, "org set-plan");
+	s = db_query(c, "UPDATE workspaces SET plan = ? WHERE gid = ?");
+	if (s == NULL)
+		die("org set-plan", db_conn_errmsg(c));
+	db_bind_text(s, 0, o.plan);
+	db_bind_int64(s, 1, org_gid);
+	status = db_run(s);
+	check_status(c, status, "org set-plan", "updating the plan");
+	if (db_changes(s) == 0)
+		die("org set-plan", "--org: no such organization");
+	db_release(d, c);
+	close_db(&d);
+	printf("Organization %s is now on plan %s.\n", o.org, o.plan);
 	return 0;
 }
 
@@ -545,13 +625,18 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	struct ratelimit_config limits = { o->rate_per_minute, o->reads_in_flight, o->writes_in_flight };
 	struct http_server_config config;
 	http_server *server = NULL;
+	struct jobs *jobs;
 	struct app app;
-	char host[256], err[512], url[320];
+	char host[256], err[512], url[320], web_dir[4096];
 	int port;
 
 	memset(&app, 0, sizeof(app));
 	app.db = d;
 	app.db_timeout_ms = 5000;
+	if (http_static_root(o->web_dir, web_dir, sizeof(web_dir)) != 0)
+		log_warn("main", "admin console directory not found; /admin/ answers 404 until it exists", "web_dir",
+			 web_dir, NULL);
+	app.web_dir = web_dir;
 	load_pepper(o, command, 0, app.pepper);
 	if (app_load_page_key(&app, err, sizeof(err)) != 0)
 		die(command, err);
@@ -575,9 +660,12 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	signal(SIGTERM, on_signal);
 	if (http_server_start(&config, &server) != 0)
 		die(command, "cannot start the HTTP server (see the log line above)");
+	jobs = jobs_start(d, err, sizeof(err));
+	if (jobs == NULL)
+		die(command, err);
 	snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
 		 http_server_port(server));
-	log_info("main", "serving", "url", url, "database", db_get_driver(d)->name, "node_id", LOG_INT(o->node_id),
+	log_info("main", "serving", "url", url, "database", db_get_driver(d)->name, "node_id", LOG_INT(gid_get_node()),
 		 "threads", LOG_INT(o->threads), NULL);
 	if (after_start_message) {
 		printf("kontor is serving %s\n%s", url, after_start_message);
@@ -589,6 +677,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 
 	log_info("main", "stopping", NULL);
 	http_server_stop(&server);
+	jobs_stop(&jobs);
 	ratelimit_free(&app.limits);
 	sodium_memzero(app.pepper, sizeof(app.pepper));
 	log_info("main", "stopped", NULL);
@@ -602,7 +691,11 @@ static const char serve_help[] =
 	"  --rate-limit N       requests per minute per token (KONTOR_RATE_LIMIT; default 1500)\n"
 	"  --max-reads N        reads in flight per token (KONTOR_MAX_READS_IN_FLIGHT; default 50)\n"
 	"  --max-writes N       writes in flight per token (KONTOR_MAX_WRITES_IN_FLIGHT; default 15)\n"
-	"  --node-id N          0..1023, unique per node sharing one database (KONTOR_NODE_ID)\n";
+	"  --node-id N          0..1023, the id in this node's gids (KONTOR_NODE_ID; default: the lowest\n"
+	"                       id no running node holds). A node refuses to start with an id another\n"
+	"                       running node holds.\n"
+	"  --web-dir DIR        the admin console's files (KONTOR_WEB_DIR; default: ../web/admin beside\n"
+	"                       the directory of the kontor binary)\n";
 
 static int cmd_serve(int argc, char **argv)
 {
@@ -614,7 +707,7 @@ static int cmd_serve(int argc, char **argv)
 	parse_options(argc, argv, &o, "serve", serve_help);
 	d = open_db(&o, "serve", o.pool);
 	result = serve(&o, d, "serve", NULL);
-	db_close(&d);
+	close_db(&d);
 	return result;
 }
 
@@ -623,6 +716,7 @@ static int cmd_demo(int argc, char **argv)
 	static const char help[] = "  --size small|large   demo size (KONTOR_DEMO_SIZE; default small)\n"
 				   "  --seed N             generator seed (KONTOR_DEMO_SEED)\n"
 				   "  --listen HOST:PORT   address to serve on (default " DEFAULT_LISTEN ")\n"
+				   "  --web-dir DIR        the admin console's files (KONTOR_WEB_DIR)\n"
 				   "Creates the demo organization \"Exempel AB\" when the database is empty, prints the\n"
 				   "URL, the super admin's e-mail and password and a token, then serves.\n";
 	struct options o;
@@ -686,7 +780,7 @@ static int cmd_demo(int argc, char **argv)
 			 o.db);
 	}
 	status = serve(&o, d, "demo", message);
-	db_close(&d);
+	close_db(&d);
 	return status;
 }
 
@@ -712,6 +806,8 @@ int main(int argc, char **argv)
 		return cmd_token(argc - 1, argv + 1);
 	if (strcmp(argv[1], "division") == 0)
 		return cmd_division(argc - 1, argv + 1);
+	if (strcmp(argv[1], "org") == 0)
+		return cmd_org(argc - 1, argv + 1);
 	fprintf(stderr, "kontor: unknown command \"%s\"\n\n%s", argv[1], usage_text);
 	return 2;
 }

@@ -16,6 +16,7 @@ struct app {
 	unsigned char page_key[APP_KEY_BYTES]; /* MAC key for pagination offsets, shared by all nodes via settings */
 	struct ratelimit *limits;
 	int db_timeout_ms;                     /* wait for a pooled connection before answering 503 */
+	const char *web_dir;                   /* the admin console's files (index.html, i18n/ ...) */
 };
 
 /* The HTTP entry point: routes /healthz, /api/1.0/... and static files. */

@@ -10,6 +10,7 @@
  * shows former members on the objects they touched.
  */
 #include "api/api.h"
+#include "api/photo_url.h"
 
 #include "util/gid.h"
 
@@ -25,13 +26,13 @@ static const struct api_type_ref user_refs[] = {
 };
 
 /* One user row, as every query in this file selects it. */
-enum { COL_GID, COL_NAME, COL_EMAIL, COL_WORKSPACE_GID, COL_WORKSPACE_NAME };
+enum { COL_GID, COL_NAME, COL_EMAIL, COL_WORKSPACE_GID, COL_WORKSPACE_NAME, COL_PHOTO_KEY };
 
 /*
  * Builds the full representation of the user in the current row of `s`,
  * whose columns follow the COL_ order. Returns a new reference.
  */
-static json_t *user_from_row(db_stmt *s)
+static json_t *user_from_row(api_ctx *ctx, db_stmt *s)
 {
 	json_t *user;
 	json_t *workspaces;
@@ -40,8 +41,7 @@ static json_t *user_from_row(db_stmt *s)
 	json_object_set_new(user, "name", api_string_or_null(db_column_text(s, COL_NAME)));
 	json_object_set_new(user, "email", api_string_or_null(db_column_text(s, COL_EMAIL)));
 
-	/* TODO: photo stays null until profile photos are stored and served, so photo_key is not read yet. */
-	json_object_set_new(user, "photo", json_null());
+	json_object_set_new(user, "photo", api_photo_json(ctx, db_column_text(s, COL_PHOTO_KEY)));
 
 	workspaces = json_array();
 	json_array_append_new(workspaces, api_ref("workspace", db_column_int64(s, COL_WORKSPACE_GID),
@@ -64,7 +64,7 @@ static int user_fetch(api_ctx *ctx, int64_t gid, json_t **user_r)
 
 	*user_r = NULL;
 	s = db_query(ctx->db,
-		     "SELECT u.gid, u.name, u.email, w.gid, w.name"
+		     "SELECT u.gid, u.name, u.email, w.gid, w.name, u.photo_key"
 		     " FROM users u JOIN workspaces w ON w.gid = u.workspace_gid"
 		     " WHERE u.gid = ? AND u.workspace_gid = ?");
 	if (s == NULL) {
@@ -75,7 +75,7 @@ static int user_fetch(api_ctx *ctx, int64_t gid, json_t **user_r)
 
 	rc = db_step(s);
 	if (rc == DB_ROW) {
-		*user_r = user_from_row(s);
+		*user_r = user_from_row(ctx, s);
 	}
 	db_stmt_done(s);
 	return rc;
@@ -128,7 +128,7 @@ static int users_reply_page(api_ctx *ctx, db_stmt *s, struct api_page *page)
 		}
 		if (fetched < page->limit) {
 			last = db_column_int64(s, COL_GID);
-			json_array_append_new(items, api_present(ctx, &api_user_type, user_from_row(s)));
+			json_array_append_new(items, api_present(ctx, &api_user_type, user_from_row(ctx, s)));
 		}
 		fetched++;
 	}
@@ -156,7 +156,7 @@ static int users_list_org(api_ctx *ctx)
 	guest = caller_is_guest(ctx);
 
 	s = db_query(ctx->db,
-		     "SELECT u.gid, u.name, u.email, w.gid, w.name"
+		     "SELECT u.gid, u.name, u.email, w.gid, w.name, u.photo_key"
 		     " FROM users u"
 		     " JOIN workspace_memberships m ON m.workspace_gid = u.workspace_gid AND m.user_gid = u.gid"
 		     " JOIN workspaces w ON w.gid = u.workspace_gid"
@@ -190,7 +190,7 @@ static int users_list_team(api_ctx *ctx, int64_t team_gid)
 	}
 
 	s = db_query(ctx->db,
-		     "SELECT u.gid, u.name, u.email, w.gid, w.name"
+		     "SELECT u.gid, u.name, u.email, w.gid, w.name, u.photo_key"
 		     " FROM team_memberships t"
 		     " JOIN users u ON u.gid = t.user_gid"
 		     " JOIN workspace_memberships m ON m.workspace_gid = u.workspace_gid AND m.user_gid = u.gid"
@@ -339,7 +339,8 @@ static int workspace_user_get(api_ctx *ctx)
 /* ---------- workspace memberships ---------- */
 
 static const char *const membership_fields[] = {
-	"user", "workspace", "is_active", "is_admin", "is_guest", "is_view_only", "vacation_dates", "created_at", NULL,
+	"user", "workspace", "is_active", "is_admin", "is_guest", "is_view_only", "vacation_dates", "created_at",
+	"role", NULL,
 };
 static const char *const membership_compact[] = { "user", "workspace", NULL };
 static const struct api_type_ref membership_refs[] = {
@@ -380,6 +381,8 @@ static json_t *membership_from_row(db_stmt *s)
 	json_object_set_new(membership, "is_view_only", json_false());
 	json_object_set_new(membership, "vacation_dates", json_null());
 	json_object_set_new(membership, "created_at", api_time(db_column_int64(s, MC_CREATED)));
+	/* kontor's extension: super_admin, admin, member or guest, as PUT /workspace_memberships/{gid} sets it. */
+	json_object_set_new(membership, "role", json_string(role));
 	return membership;
 }
 
