@@ -4,6 +4,7 @@
 #   scripts/test.sh        all parts below, in this order
 #   scripts/test.sh unit   build, then each cmocka binary in build/tests/unit/
 #   scripts/test.sh api    build, then the API tests (node --test tests/api) on SQLite
+#   scripts/test.sh browser  build, then the admin console tests in Chromium (tests/browser)
 #   scripts/test.sh pg     unit and API tests on a private PostgreSQL server
 #                          started by scripts/pg-test-server.sh
 #   scripts/test.sh san    unit and API tests with the sanitizer build (make SAN=1),
@@ -16,9 +17,9 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-all}
 case $mode in
-all | unit | api | pg | san) ;;
+all | unit | api | browser | pg | san) ;;
 *)
-	echo "usage: $0 [unit|api|pg|san]" >&2
+	echo "usage: $0 [unit|api|browser|pg|san]" >&2
 	exit 2
 	;;
 esac
@@ -100,23 +101,23 @@ run_unit() {
 	((found)) || echo "no unit test binaries in $dir/tests/unit/"
 }
 
-# Run the API tests against the binary KONTOR_BIN. Output goes to the
-# terminal (spec reporter) and to a TAP file, whose "# pass N" and
-# "# fail N" lines give the counts.
-run_api() {
-	local label=$1
-	local tap="$work_dir/api.tap" status=0 pass fail
+# Run the Node tests in DIR against the binary KONTOR_BIN. Output goes to
+# the terminal (spec reporter) and to a TAP file, whose "# pass N" and
+# "# fail N" lines give the counts. CONCURRENCY is how many files run at once.
+run_node() {
+	local dir=$1 label=$2 concurrency=$3
+	local tap="$work_dir/node.tap" status=0 pass fail
 	local files=()
 
-	part "API tests ($label): ${KONTOR_BIN}"
+	part "$dir ($label): ${KONTOR_BIN}"
 	if [[ ! -d node_modules ]]; then
 		fail_part "node_modules is missing: run scripts/deps.sh or npm ci"
 		return
 	fi
-	mapfile -t files < <(find tests/api -name '*.test.js' -not -path '*/node_modules/*' | sort)
+	mapfile -t files < <(find "$dir" -name '*.test.js' -not -path '*/node_modules/*' | sort)
 
 	rm -f "$tap"
-	node --test --test-concurrency=2 \
+	node --test --test-concurrency="$concurrency" \
 		--test-reporter=spec --test-reporter-destination=stdout \
 		--test-reporter=tap --test-reporter-destination="$tap" \
 		"${files[@]}" || status=$?
@@ -153,6 +154,10 @@ start_pg() {
 	echo "PostgreSQL test server: $pg_uri"
 }
 
+run_api() {
+	run_node tests/api "$1" 2
+}
+
 part_unit() {
 	if build; then
 		run_unit build SQLite
@@ -162,6 +167,14 @@ part_unit() {
 part_api() {
 	if build; then
 		KONTOR_BIN=build/kontor run_api SQLite
+	fi
+}
+
+# The admin console in headless Chromium, once, on SQLite. The files run
+# one after the other: they share the clipboard and take most of the CPU.
+part_browser() {
+	if build; then
+		KONTOR_BIN=build/kontor run_node tests/browser "Chromium, SQLite" 1
 	fi
 }
 
@@ -199,11 +212,13 @@ case $mode in
 all)
 	part_unit
 	part_api
+	part_browser
 	part_pg
 	part_san
 	;;
 unit) part_unit ;;
 api) part_api ;;
+browser) part_browser ;;
 pg) part_pg ;;
 san) part_san ;;
 esac
