@@ -51,6 +51,7 @@ struct options {
 	int rate_per_minute;
 	int reads_in_flight;
 	int writes_in_flight;
+	int connections_per_ip;
 	int node_id;
 	uint64_t seed;
 };
@@ -106,6 +107,8 @@ static void options_defaults(struct options *o)
 	o->rate_per_minute = (int)parse_number("rate-limit", env_or("KONTOR_RATE_LIMIT", "1500"), 1, 10000000);
 	o->reads_in_flight = (int)parse_number("max-reads", env_or("KONTOR_MAX_READS_IN_FLIGHT", "50"), 1, 100000);
 	o->writes_in_flight = (int)parse_number("max-writes", env_or("KONTOR_MAX_WRITES_IN_FLIGHT", "15"), 1, 100000);
+	o->connections_per_ip =
+		(int)parse_number("max-connections-per-ip", env_or("KONTOR_MAX_CONNECTIONS_PER_IP", "256"), 0, 100000);
 	o->node_id = (int)parse_number("node-id", env_or("KONTOR_NODE_ID", "-1"), NODE_ID_AUTO, GID_NODE_MAX);
 	o->seed = (uint64_t)parse_number("seed", env_or("KONTOR_DEMO_SEED", "20261204"), 0, 0x7fffffffL);
 }
@@ -113,6 +116,7 @@ static void options_defaults(struct options *o)
 enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
 	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
+	OPT_PER_IP,
 	OPT_HELP,
 };
 
@@ -132,6 +136,7 @@ static const struct option long_options[] = {
 	{ "rate-limit", required_argument, NULL, OPT_RATE },
 	{ "max-reads", required_argument, NULL, OPT_READS },
 	{ "max-writes", required_argument, NULL, OPT_WRITES },
+	{ "max-connections-per-ip", required_argument, NULL, OPT_PER_IP },
 	{ "node-id", required_argument, NULL, OPT_NODE },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "division", required_argument, NULL, OPT_DIVISION },
@@ -188,6 +193,9 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 		case OPT_RATE: o->rate_per_minute = (int)parse_number("rate-limit", optarg, 1, 10000000); break;
 		case OPT_READS: o->reads_in_flight = (int)parse_number("max-reads", optarg, 1, 100000); break;
 		case OPT_WRITES: o->writes_in_flight = (int)parse_number("max-writes", optarg, 1, 100000); break;
+		case OPT_PER_IP:
+			o->connections_per_ip = (int)parse_number("max-connections-per-ip", optarg, 0, 100000);
+			break;
 		case OPT_NODE: o->node_id = (int)parse_number("node-id", optarg, 0, GID_NODE_MAX); break;
 		case OPT_SEED: o->seed = (uint64_t)parse_number("seed", optarg, 0, 0x7fffffffL); break;
 		case OPT_DIVISION: o->division = optarg; break;
@@ -622,6 +630,11 @@ static void parse_listen(const char *text, char *host, size_t host_len, int *por
 
 static int serve(const struct options *o, db *d, const char *command, const char *after_start_message)
 {
+	/*
+	 * NOTE: the in-flight caps only protect other callers when they are below
+	 * --threads: with the defaults (50 reads, 8 threads) one busy token can
+	 * occupy every worker thread and slow everyone else down.
+	 */
 	struct ratelimit_config limits = { o->rate_per_minute, o->reads_in_flight, o->writes_in_flight };
 	struct http_server_config config;
 	http_server *server = NULL;
@@ -650,6 +663,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	config.port = port;
 	config.threads = o->threads;
 	config.connection_limit = 1024;
+	config.per_ip_connection_limit = o->connections_per_ip;
 	config.connection_timeout_s = 30;
 	config.body_limit = app_body_limit;
 	config.handler = app_handle;
@@ -666,7 +680,8 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
 		 http_server_port(server));
 	log_info("main", "serving", "url", url, "database", db_get_driver(d)->name, "node_id", LOG_INT(gid_get_node()),
-		 "threads", LOG_INT(o->threads), NULL);
+		 "threads", LOG_INT(o->threads), "reads_in_flight_per_token", LOG_INT(limits.reads_in_flight),
+		 "writes_in_flight_per_token", LOG_INT(limits.writes_in_flight), NULL);
 	if (after_start_message) {
 		printf("kontor is serving %s\n%s", url, after_start_message);
 		fflush(stdout);
@@ -691,6 +706,8 @@ static const char serve_help[] =
 	"  --rate-limit N       requests per minute per token (KONTOR_RATE_LIMIT; default 1500)\n"
 	"  --max-reads N        reads in flight per token (KONTOR_MAX_READS_IN_FLIGHT; default 50)\n"
 	"  --max-writes N       writes in flight per token (KONTOR_MAX_WRITES_IN_FLIGHT; default 15)\n"
+	"  --max-connections-per-ip N  open connections from one address, 0 for no limit\n"
+	"                       (KONTOR_MAX_CONNECTIONS_PER_IP; default 256)\n"
 	"  --node-id N          0..1023, the id in this node's gids (KONTOR_NODE_ID; default: the lowest\n"
 	"                       id no running node holds). A node refuses to start with an id another\n"
 	"                       running node holds.\n"

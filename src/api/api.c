@@ -75,18 +75,31 @@ static void params_clear(api_ctx *ctx)
 	ctx->param_count = 0;
 }
 
-/* Finds the route; sets *path_matched when the path exists under another method. */
-static const struct api_route *route_find(api_ctx *ctx, const char *method, const char *path, int *path_matched)
+/*
+ * Finds the route for a method and path; HEAD is served by the GET route.
+ * When the path exists under other methods only, writes them into `allow`
+ * (comma-separated) and sets *path_matched.
+ */
+static const struct api_route *route_find(api_ctx *ctx, const char *method, const char *path, int *path_matched,
+					  char *allow, size_t allow_len)
 {
+	const char *wanted = strcmp(method, "HEAD") == 0 ? "GET" : method;
+	size_t used = 0;
+
 	*path_matched = 0;
+	allow[0] = '\0';
 	for (size_t t = 0; t < sizeof(route_tables) / sizeof(route_tables[0]); t++) {
 		for (const struct api_route *r = route_tables[t]; r->method; r++) {
 			int matched = route_match(r->pattern, path, ctx);
 
-			if (matched && strcmp(r->method, method) == 0)
+			if (matched && strcmp(r->method, wanted) == 0)
 				return r;
-			if (matched)
+			if (matched) {
 				*path_matched = 1;
+				if (strstr(allow, r->method) == NULL && used + strlen(r->method) + 3 < allow_len)
+					used += (size_t)snprintf(allow + used, allow_len - used, "%s%s", used ? ", " : "",
+								 r->method);
+			}
 			params_clear(ctx);
 		}
 	}
@@ -238,6 +251,7 @@ static const char *help_for(int status)
 	case 402: return "This feature needs another plan for the organization.";
 	case 403: return "Ask a super admin of the organization for access.";
 	case 404: return "Check the gid; the object does not exist or is not visible to this token.";
+	case 405: return "Use one of the methods in the Allow header.";
 	case 409: return "The request conflicts with the current state; read the object again and retry.";
 	case 413: return "Send a smaller request body.";
 	case 429: return "Wait for the number of seconds in the Retry-After header, then retry.";
@@ -246,19 +260,17 @@ static const char *help_for(int status)
 	}
 }
 
-int api_error(api_ctx *ctx, int status, const char *fmt, ...)
+/* Replies with an error whose help text is given; api_error picks the help by status. */
+static int api_error_help_v(api_ctx *ctx, int status, const char *help, const char *fmt, va_list ap)
 {
 	json_t *document, *error;
 	char message[1024];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
 
 	error = json_object();
 	json_object_set_new(error, "message", json_string(message));
-	json_object_set_new(error, "help", json_string(help_for(status)));
+	json_object_set_new(error, "help", json_string(help));
 	if (status >= 500) {
 		char phrase[64];
 
@@ -274,6 +286,29 @@ int api_error(api_ctx *ctx, int status, const char *fmt, ...)
 	}
 	ctx->res->header_count = 0;
 	reply_json(ctx, status, document);
+	return 0;
+}
+
+int api_error(api_ctx *ctx, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_error_help_v(ctx, status, help_for(status), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int api_error_help(api_ctx *ctx, int status, const char *help, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int api_error_help(api_ctx *ctx, int status, const char *help, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_error_help_v(ctx, status, help, fmt, ap);
+	va_end(ap);
 	return 0;
 }
 
@@ -421,6 +456,12 @@ static int parse_body(api_ctx *ctx)
 		return -1;
 	}
 	ctx->document = json_loadb(ctx->req->body, ctx->req->body_len, JSON_REJECT_DUPLICATES, &error);
+	if (ctx->document == NULL && strstr(error.text, "JSON_ALLOW_NUL") != NULL) {
+		api_error(ctx, 400, "Request body contains a NUL character (\\u0000) in a string (line %d, column %d); "
+				    "remove it.",
+			  error.line, error.column);
+		return -1;
+	}
 	if (ctx->document == NULL) {
 		api_error(ctx, 400, "Request body is not valid JSON (line %d, column %d): %s. Send a JSON object like "
 				    "{\"data\": {...}} encoded in UTF-8.",
@@ -799,15 +840,21 @@ static void dispatch(api_ctx *ctx, const char *path)
 {
 	int path_matched, retry_after = 0;
 	int is_write, limited = 0;
+	char allow[64];
 	const char *pretty, *opt_fields;
 
-	ctx->route = route_find(ctx, ctx->req->method, path, &path_matched);
+	ctx->route = route_find(ctx, ctx->req->method, path, &path_matched, allow, sizeof(allow));
 	if (ctx->route == NULL) {
-		if (path_matched)
-			api_error(ctx, 405, "Method %s is not allowed on %s.", ctx->req->method, path);
-		else
-			api_error(ctx, 404, "No such endpoint: %s %s%s. Check the path against the API reference.",
-				  ctx->req->method, API_BASE_PATH, path);
+		if (path_matched) {
+			api_error(ctx, 405, "Method %s is not allowed on %s%s; this path accepts %s.", ctx->req->method,
+				  API_BASE_PATH, path, allow);
+			http_response_add_header(ctx->res, "Allow", allow);
+		} else {
+			api_error_help(ctx, 404, "kontor implements the endpoints listed in docs/api.md.",
+				       "No such endpoint: %s %s%s. Check the method and path against the Asana API "
+				       "reference.",
+				       ctx->req->method, API_BASE_PATH, path);
+		}
 		return;
 	}
 	is_write = (ctx->route->flags & API_WRITE) != 0;

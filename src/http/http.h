@@ -66,7 +66,8 @@ struct http_server_config {
 	int port;               /* 0 picks a free port */
 	int threads;            /* worker threads; each handles requests to completion */
 	int connection_limit;
-	int connection_timeout_s;
+	int per_ip_connection_limit; /* open connections from one client address; 0 means no limit */
+	int connection_timeout_s;   /* idle time before a connection is closed */
 	http_body_limit_fn body_limit;
 	http_handler handler;
 	void *app;

@@ -172,13 +172,15 @@ static enum MHD_Result send_response(struct MHD_Connection *connection, http_res
 	return result;
 }
 
-static enum MHD_Result send_error_now(struct MHD_Connection *connection, int status, const char *message)
+/* Sends an error before the application sees the request; message and help must need no JSON escaping. */
+static enum MHD_Result send_error_now(struct MHD_Connection *connection, int status, const char *message,
+				      const char *help)
 {
 	http_response res = { 0 };
 	enum MHD_Result result;
 	char body[512];
 
-	snprintf(body, sizeof(body), "{\"errors\":[{\"message\":\"%s\"}]}", message);
+	snprintf(body, sizeof(body), "{\"errors\":[{\"message\":\"%s\",\"help\":\"%s\"}]}", message, help);
 	http_response_set_text(&res, status, "application/json; charset=UTF-8", body);
 	result = send_response(connection, &res);
 	http_response_clear(&res);
@@ -248,7 +250,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 			 state->body_limit);
 		log_warn("http", "request body too large", "request_id", state->req.request_id, "method", method,
 			 "path", url, NULL);
-		return send_error_now(connection, 413, message);
+		return send_error_now(connection, 413, message, "Send a smaller request body.");
 	}
 
 	state->req.body = state->body;
@@ -320,7 +322,8 @@ int http_server_start(const struct http_server_config *config, http_server **ser
 		flags, (uint16_t)config->port, NULL, NULL, on_access, server, MHD_OPTION_SOCK_ADDR, &addr,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->threads, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)config->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)config->per_ip_connection_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 		server, MHD_OPTION_EXTERNAL_LOGGER, on_library_error, server, MHD_OPTION_LISTENING_ADDRESS_REUSE,
 		(unsigned)1, MHD_OPTION_END);
 	if (server->daemon == NULL) {
