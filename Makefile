@@ -53,7 +53,9 @@ unit-bins: $(UNIT_BIN)
 deps:
 	scripts/deps.sh
 
-run: deps all
+run:
+	scripts/deps.sh run
+	$(MAKE) all
 	$(BUILD)/kontor demo
 
 test: deps

@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Installs what kontor needs to build, run and test, from Debian's packages
-# and the npm registry. Safe to run again: it installs only what is missing.
+# Installs what kontor needs from Debian's packages and the npm registry.
+# Safe to run again: it installs only what is missing.
+#
+#   scripts/deps.sh        everything: build, run, test and benchmark
+#   scripts/deps.sh run    only what building and serving need
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scope=${1:-all}
 packages=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-	libpq-dev libsodium-dev libcurl4-openssl-dev libgd-dev zlib1g-dev libcmocka-dev
-	sqlite3 postgresql wrk nginx-light chromium curl nodejs npm)
+	libpq-dev libsodium-dev libcurl4-openssl-dev libgd-dev zlib1g-dev)
+case $scope in
+run) ;;
+all) packages+=(libcmocka-dev sqlite3 postgresql wrk nginx-light chromium curl nodejs npm) ;;
+*)
+	echo "usage: $0 [run]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,7 +37,7 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [[ -f package.json && ( ! -d node_modules || package.json -nt node_modules/.package-lock.json ) ]]; then
+if [[ $scope == all && -f package.json && ( ! -d node_modules || package.json -nt node_modules/.package-lock.json ) ]]; then
 	echo "deps: installing npm packages" >&2
 	npm ci --no-audit --no-fund --silent 2>/dev/null || npm install --no-audit --no-fund --silent
 fi

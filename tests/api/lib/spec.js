@@ -30,7 +30,10 @@ const Ajv = require('ajv');
 const addFormats = require('ajv-formats');
 
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
-const specPath = path.resolve(repoRoot, '..', 'shared', 'asana', 'asana_oas.yaml');
+// KONTOR_ASANA_SPEC points at the file; by default it sits beside the checkout.
+const specPath = process.env.KONTOR_ASANA_SPEC
+	? path.resolve(process.env.KONTOR_ASANA_SPEC)
+	: path.resolve(repoRoot, '..', 'shared', 'asana', 'asana_oas.yaml');
 
 // Ajv resolves `$ref`s of response schemas against this id, under which the
 // converted components are registered.
