@@ -242,6 +242,26 @@ int api_page_parse(api_ctx *ctx, struct api_page *page);
  */
 int api_page_rows(struct api_page *page, int fetched);
 
+/* ---------- absolute URLs ---------- */
+
+#define API_BASE_URL_MAX 320 /* bytes for api_base_url's buffer, NUL included */
+
+/*
+ * Writes the server's base URL, such as "https://kontor.example.com" (no
+ * trailing slash), into `buf` and returns `buf`. It is app->public_url when
+ * set. Otherwise it is built from the request: https on TLS (or, with
+ * app->trust_proxy, when X-Forwarded-Proto is https), and the Host header
+ * when it is a valid host[:port], else "localhost". Every absolute URL in a
+ * response starts with it. Defined in urls.c.
+ */
+char *api_base_url(api_ctx *ctx, char *buf, size_t len);
+/*
+ * Checks a --public-url value: http:// or https://, a host, an optional
+ * port, and nothing after but one optional slash. Returns 0, or -1 with a
+ * message in `err`.
+ */
+int api_public_url_check(const char *url, char *err, size_t errlen);
+
 /* ---------- authorization helpers (visibility rules) ---------- */
 
 int api_is_full_access(const api_ctx *ctx); /* a service account with `full` or `read` */

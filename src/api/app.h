@@ -17,6 +17,8 @@ struct app {
 	struct ratelimit *limits;
 	int db_timeout_ms;                     /* wait for a pooled connection before answering 503 */
 	const char *web_dir;                   /* the admin console's files (index.html, i18n/ ...) */
+	const char *public_url;                /* base of absolute URLs in responses, or NULL: see api_base_url */
+	int trust_proxy;                       /* honour X-Forwarded-Proto from the reverse proxy in front */
 };
 
 /* The HTTP entry point: routes /healthz, /api/1.0/... and static files. */

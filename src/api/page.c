@@ -187,9 +187,8 @@ static int add_param(void *opaque, const char *name, const char *value)
 
 json_t *page_next_json(api_ctx *ctx, const struct api_page *page)
 {
-	char token[PAGE_TOKEN_CHARS + 8], query[4096], path[5120], uri[6144];
+	char token[PAGE_TOKEN_CHARS + 8], query[4096], path[5120], uri[6144], base[API_BASE_URL_MAX];
 	struct query_builder b = { query, 0, sizeof(query) };
-	const char *host = http_request_header(ctx->req, "Host");
 	json_t *next;
 
 	if (!page->has_next)
@@ -200,8 +199,7 @@ json_t *page_next_json(api_ctx *ctx, const struct api_page *page)
 	http_request_query_each(ctx->req, add_param, &b);
 	snprintf(path, sizeof(path), "%s%s%soffset=%s", ctx->req->path + strlen(API_BASE_PATH), query,
 		 b.used ? "&" : "?", token);
-	snprintf(uri, sizeof(uri), "%s://%s%s%s", ctx->req->is_tls ? "https" : "http", host ? host : "localhost",
-		 API_BASE_PATH, path);
+	snprintf(uri, sizeof(uri), "%s%s%s", api_base_url(ctx, base, sizeof(base)), API_BASE_PATH, path);
 	next = json_object();
 	json_object_set_new(next, "offset", json_string(token));
 	json_object_set_new(next, "path", json_string(path));

@@ -12,8 +12,8 @@
 
 /*
  * Builds {"image_21x21": url, ..., "image_1024x1024": url} for `photo_key`,
- * or json null when the key is NULL or empty. The URLs start with the
- * request's scheme and Host header, as Asana's are absolute. Returns a new
+ * or json null when the key is NULL or empty. The URLs are absolute, as
+ * Asana's are, and start with api_base_url. Returns a new
  * reference.
  */
 json_t *api_photo_json(api_ctx *ctx, const char *photo_key);

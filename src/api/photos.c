@@ -26,7 +26,6 @@
 
 #define PHOTO_KEY_BYTES 16                    /* 128 random bits */
 #define PHOTO_KEY_CHARS (PHOTO_KEY_BYTES * 2) /* as lowercase hex */
-#define PHOTO_HOST_MAX 255
 
 /*
  * Uploads decoded at the same time, server-wide. One decode of a 4096 x 4096
@@ -40,35 +39,21 @@ static atomic_int photo_decodes;
 
 /* ---------- the photo field ---------- */
 
-/* 1 when `host` contains only characters of a host name, an IP address (v4 or bracketed v6) and a port. */
-static int host_ok(const char *host)
-{
-	size_t len = strlen(host);
-
-	if (len == 0 || len > PHOTO_HOST_MAX)
-		return 0;
-	return strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == len;
-}
-
 json_t *api_photo_json(api_ctx *ctx, const char *photo_key)
 {
-	const char *host = http_request_header(ctx->req, "Host");
+	char base[API_BASE_URL_MAX];
 	json_t *photo;
 
 	if (photo_key == NULL || photo_key[0] == '\0')
 		return json_null();
 
-	/* The Host header comes from the client: anything unusual falls back rather than shaping the URL. */
-	if (host == NULL || !host_ok(host))
-		host = "localhost";
-
+	api_base_url(ctx, base, sizeof(base));
 	photo = json_object();
 	for (int i = 0; i < PHOTO_SIZE_COUNT; i++) {
-		char field[32], url[PHOTO_HOST_MAX + 128];
+		char field[32], url[API_BASE_URL_MAX + 128];
 
 		snprintf(field, sizeof(field), "image_%dx%d", photo_sizes[i], photo_sizes[i]);
-		snprintf(url, sizeof(url), "%s://%s%s/photos/%s/%d.png", ctx->req->is_tls ? "https" : "http", host,
-			 API_BASE_PATH, photo_key, photo_sizes[i]);
+		snprintf(url, sizeof(url), "%s%s/photos/%s/%d.png", base, API_BASE_PATH, photo_key, photo_sizes[i]);
 		json_object_set_new(photo, field, json_string(url));
 	}
 	return photo;

@@ -14,6 +14,7 @@
  */
 #include "api/api.h"
 #include "api/projects.h"
+#include "api/richtext.h"
 
 #include "util/gid.h"
 #include "util/timeutil.h"
@@ -76,14 +77,13 @@ static int reply_page(api_ctx *ctx, json_t *items, struct api_page *page, int fe
 	return api_reply_list(ctx, items, page);
 }
 
-/* Builds "<scheme>://<host>/api/1.0/<collection>/<gid>", the API address of an object. */
+/* Builds "<base URL>/api/1.0/<collection>/<gid>", the API address of an object. */
 static json_t *permalink(api_ctx *ctx, const char *collection, int64_t gid)
 {
-	const char *host = http_request_header(ctx->req, "Host");
-	char gid_text[GID_STRING_MAX], url[512];
+	char gid_text[GID_STRING_MAX], base[API_BASE_URL_MAX], url[API_BASE_URL_MAX + 128];
 
-	snprintf(url, sizeof(url), "%s://%s%s/%s/%s", ctx->req->is_tls ? "https" : "http", host ? host : "localhost",
-		 API_BASE_PATH, collection, gid_format(gid, gid_text));
+	snprintf(url, sizeof(url), "%s%s/%s/%s", api_base_url(ctx, base, sizeof(base)), API_BASE_PATH, collection,
+		 gid_format(gid, gid_text));
 	return json_string(url);
 }
 
@@ -650,84 +650,6 @@ static int resolve_user_list(api_ctx *ctx, const char *field, int64_t *gids, int
 
 /* ---------- notes and html_notes ---------- */
 
-/* Returns "<body>" + notes with &, <, > and " escaped + "</body>", allocated; NULL when out of memory. */
-static char *notes_to_html(const char *notes)
-{
-	size_t len = strlen(notes), used;
-	char *html = malloc(len * 6 + sizeof("<body></body>"));
-
-	if (html == NULL)
-		return NULL;
-	memcpy(html, "<body>", 6);
-	used = 6;
-	for (const char *p = notes; *p; p++) {
-		const char *entity = NULL;
-
-		switch (*p) {
-		case '&': entity = "&amp;"; break;
-		case '<': entity = "&lt;"; break;
-		case '>': entity = "&gt;"; break;
-		case '"': entity = "&quot;"; break;
-		default: break;
-		}
-		if (entity != NULL) {
-			memcpy(html + used, entity, strlen(entity));
-			used += strlen(entity);
-		} else {
-			html[used++] = *p;
-		}
-	}
-	memcpy(html + used, "</body>", sizeof("</body>"));
-	return html;
-}
-
-/*
- * Returns the plain text of rich text: tags dropped, <br> as a newline, the
- * predefined XML entities decoded; other entities stay as written.
- * Allocated; NULL when out of memory.
- */
-static char *html_to_notes(const char *html)
-{
-	static const struct {
-		const char *entity;
-		char c;
-	} entities[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
-			 { "&#39;", '\'' } };
-	char *text = malloc(strlen(html) + 1);
-	size_t used = 0;
-	const char *p = html;
-
-	if (text == NULL)
-		return NULL;
-	while (*p) {
-		if (*p == '<') {
-			const char *close = strchr(p, '>');
-
-			if (close == NULL)
-				break;
-			if (strncmp(p, "<br", 3) == 0 && (p[3] == '>' || p[3] == '/' || p[3] == ' '))
-				text[used++] = '\n';
-			p = close + 1;
-			continue;
-		}
-		if (*p == '&') {
-			size_t i, n = sizeof(entities) / sizeof(entities[0]);
-
-			for (i = 0; i < n; i++)
-				if (strncmp(p, entities[i].entity, strlen(entities[i].entity)) == 0)
-					break;
-			if (i < n) {
-				text[used++] = entities[i].c;
-				p += strlen(entities[i].entity);
-				continue;
-			}
-		}
-		text[used++] = *p++;
-	}
-	text[used] = '\0';
-	return text;
-}
-
 /*
  * Reads notes or html_notes from the body into both forms (allocated, the
  * caller frees them), as Asana keeps them in step. Sets *given_r when either
@@ -737,7 +659,7 @@ static int notes_from_body(api_ctx *ctx, char **notes_r, char **html_r, int *giv
 {
 	const char *notes = api_body_string(ctx, "notes");
 	const char *html = api_body_string(ctx, "html_notes");
-	size_t len;
+	char err[256];
 
 	*notes_r = NULL;
 	*html_r = NULL;
@@ -747,17 +669,15 @@ static int notes_from_body(api_ctx *ctx, char **notes_r, char **html_r, int *giv
 		return -1;
 	}
 	if (html != NULL) {
-		len = strlen(html);
-		if (len < 13 || strncmp(html, "<body>", 6) != 0 || strcmp(html + len - 7, "</body>") != 0) {
-			api_error(ctx, 400, "html_notes: must be wrapped in <body> and </body>, e.g. "
-					    "\"<body>Plans for <strong>May</strong></body>\".");
+		if (richtext_check(html, RICHTEXT_NOTES, err, sizeof(err)) < 0) {
+			api_error(ctx, 400, "html_notes: %s", err);
 			return -1;
 		}
 		*html_r = strdup(html);
-		*notes_r = html_to_notes(html);
+		*notes_r = richtext_to_text(html);
 	} else if (notes != NULL) {
 		*notes_r = strdup(notes);
-		*html_r = notes_to_html(notes);
+		*html_r = richtext_from_text(notes);
 	} else {
 		return 0;
 	}

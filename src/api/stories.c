@@ -4,11 +4,12 @@
  * story that another handler records through api_story_add_system() when it
  * changes a task (type "system", resource_subtype such as "assigned").
  * Comments accept plain text or Asana's rich text, a small XML dialect rooted
- * at <body>; the rich form is checked against a list of allowed tags and
- * attributes, stored as sent, and reduced to plain text for the `text` field.
+ * at <body>; the rich form is checked against the allow-list in richtext.c,
+ * stored as sent, and reduced to plain text for the `text` field.
  * Visibility follows the task: a caller who may see the task sees its stories.
  */
 #include "api/api.h"
+#include "api/richtext.h"
 
 #include "util/gid.h"
 #include "util/timeutil.h"
@@ -17,465 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-
-#define STORY_HTML_DEPTH_MAX 32 /* nesting depth of rich-text elements */
-
-/* ---------- text buffer ---------- */
-
-/* A growing byte string; `failed` is set when an allocation failed. */
-struct text_buf {
-	char *data;
-	size_t len;
-	size_t cap;
-	bool failed;
-};
-
-static void buf_append(struct text_buf *b, const char *bytes, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *grown;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		grown = realloc(b->data, cap);
-		if (grown == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->data = grown;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, bytes, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void buf_append_str(struct text_buf *b, const char *text)
-{
-	buf_append(b, text, strlen(text));
-}
-
-/* Returns the finished string (the caller frees it), or NULL when an allocation failed. */
-static char *buf_finish(struct text_buf *b)
-{
-	if (b->failed) {
-		free(b->data);
-		return NULL;
-	}
-	if (b->data == NULL)
-		return strdup("");
-	return b->data;
-}
-
-/* ---------- rich text ---------- */
-
-/*
- * Returns "<body>text</body>" with &, <, > and " escaped, so that plain text
- * always yields well-formed rich text. The caller frees the result; NULL
- * means out of memory.
- */
-static char *story_html_from_text(const char *text)
-{
-	struct text_buf b = { 0 };
-	const char *p;
-
-	buf_append_str(&b, "<body>");
-	for (p = text; *p != '\0'; p++) {
-		switch (*p) {
-		case '&':
-			buf_append_str(&b, "&amp;");
-			break;
-		case '<':
-			buf_append_str(&b, "&lt;");
-			break;
-		case '>':
-			buf_append_str(&b, "&gt;");
-			break;
-		case '"':
-			buf_append_str(&b, "&quot;");
-			break;
-		default:
-			buf_append(&b, p, 1);
-			break;
-		}
-	}
-	buf_append_str(&b, "</body>");
-	return buf_finish(&b);
-}
-
-/*
- * The elements a comment may contain. Anything else (script, style, img,
- * event-handler attributes ...) is rejected, so stored rich text can be
- * shown by a client without further cleaning. `block` elements start a new
- * line in the plain-text form.
- */
-struct html_tag {
-	const char *name;
-	bool block;
-	bool is_link;
-};
-
-static const struct html_tag html_tags[] = {
-	{ "body", false, false },
-	{ "strong", false, false },
-	{ "em", false, false },
-	{ "u", false, false },
-	{ "s", false, false },
-	{ "code", false, false },
-	{ "a", false, true },
-	{ "pre", true, false },
-	{ "blockquote", true, false },
-	{ "ol", true, false },
-	{ "ul", true, false },
-	{ "li", true, false },
-	{ "hr", true, false },
-	{ "br", true, false },
-};
-
-#define HTML_TAG_LIST "body, strong, em, u, s, code, a, pre, blockquote, ol, ul, li, hr and br"
-
-static const struct html_tag *html_tag_find(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(html_tags) / sizeof(html_tags[0]); i++) {
-		if (strlen(html_tags[i].name) == len && memcmp(html_tags[i].name, name, len) == 0)
-			return &html_tags[i];
-	}
-	return NULL;
-}
-
-/* A link target must be a web or mail address, never javascript: or data:. */
-static bool html_href_allowed(const char *value, size_t len)
-{
-	static const char *const schemes[] = { "https://", "http://", "mailto:" };
-	size_t i;
-
-	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-		size_t n = strlen(schemes[i]);
-
-		if (len >= n && strncasecmp(value, schemes[i], n) == 0)
-			return true;
-	}
-	return false;
-}
-
-static bool html_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-}
-
-static bool html_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* Appends code point `cp` as UTF-8; returns false for values that are not characters. */
-static bool utf8_append(struct text_buf *b, unsigned long cp)
-{
-	char out[4];
-
-	if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return false;
-	if (cp < 0x20 && cp != '\n' && cp != '\t')
-		return false;
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		buf_append(b, out, 1);
-	} else if (cp < 0x800) {
-		out[0] = (char)(0xC0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, out, 2);
-	} else if (cp < 0x10000) {
-		out[0] = (char)(0xE0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, out, 3);
-	} else {
-		out[0] = (char)(0xF0 | (cp >> 18));
-		out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		out[3] = (char)(0x80 | (cp & 0x3F));
-		buf_append(b, out, 4);
-	}
-	return true;
-}
-
-/*
- * Decodes the character reference at `p` (which points at '&') into `out`.
- * Returns its length in bytes, or 0 when it is neither one of XML's five
- * named references nor a numeric reference to a character.
- */
-static size_t html_entity(const char *p, struct text_buf *out)
-{
-	static const struct {
-		const char *name;
-		char ch;
-	} named[] = { { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' } };
-	unsigned long cp = 0;
-	size_t start;
-	size_t i;
-	bool hex;
-
-	for (i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
-		size_t n = strlen(named[i].name);
-
-		if (strncmp(p + 1, named[i].name, n) == 0) {
-			buf_append(out, &named[i].ch, 1);
-			return n + 1;
-		}
-	}
-
-	if (p[1] != '#')
-		return 0;
-	hex = p[2] == 'x';
-	start = hex ? 3 : 2;
-	for (i = start; p[i] != ';'; i++) {
-		int digit;
-
-		if (p[i] >= '0' && p[i] <= '9')
-			digit = p[i] - '0';
-		else if (hex && p[i] >= 'a' && p[i] <= 'f')
-			digit = p[i] - 'a' + 10;
-		else if (hex && p[i] >= 'A' && p[i] <= 'F')
-			digit = p[i] - 'A' + 10;
-		else
-			return 0;
-		cp = cp * (hex ? 16 : 10) + (unsigned long)digit;
-		if (cp > 0x10FFFF)
-			return 0;
-	}
-	if (i == start || !utf8_append(out, cp))
-		return 0;
-	return i + 1;
-}
-
-/* Ends the current line of plain text unless it is empty or already ended. */
-static void text_break_line(struct text_buf *text)
-{
-	if (text->len > 0 && text->data[text->len - 1] != '\n')
-		buf_append(text, "\n", 1);
-}
-
-/*
- * Parses one attribute list of an element named by `tag`, from *pp up to and
- * including '>' or "/>". Sets *self_closing_r. For a self-closing link its
- * href is appended to `text`, since the link has no content of its own.
- * Returns 0, or -1 with a message in `err`.
- */
-static int html_attributes(const char **pp, const struct html_tag *tag, bool closing, bool *self_closing_r,
-			   struct text_buf *text, char *err, size_t errlen)
-{
-	const char *p = *pp;
-	const char *href = NULL;
-	size_t href_len = 0;
-
-	*self_closing_r = false;
-	for (;;) {
-		const char *name;
-		const char *value;
-		size_t name_len;
-		char quote;
-
-		while (html_space(*p))
-			p++;
-		if (*p == '>') {
-			p++;
-			break;
-		}
-		if (p[0] == '/' && p[1] == '>' && !closing) {
-			*self_closing_r = true;
-			p += 2;
-			break;
-		}
-
-		name = p;
-		while (html_name_char(*p))
-			p++;
-		name_len = (size_t)(p - name);
-		if (name_len == 0 || closing) {
-			snprintf(err, errlen, "html_text: malformed <%s%s> tag; write tags as <name attribute=\"value\">",
-				 closing ? "/" : "", tag->name);
-			return -1;
-		}
-		if (!tag->is_link || !((name_len == 4 && memcmp(name, "href", 4) == 0) ||
-				       (name_len == 14 && memcmp(name, "data-asana-gid", 14) == 0))) {
-			snprintf(err, errlen,
-				 "html_text: attribute %.*s is not allowed on <%s>; only <a> takes href and "
-				 "data-asana-gid",
-				 (int)(name_len > 40 ? 40 : name_len), name, tag->name);
-			return -1;
-		}
-
-		while (html_space(*p))
-			p++;
-		if (*p != '=') {
-			snprintf(err, errlen, "html_text: attribute %.*s has no value; write %.*s=\"value\"", (int)name_len,
-				 name, (int)name_len, name);
-			return -1;
-		}
-		p++;
-		while (html_space(*p))
-			p++;
-		quote = *p;
-		if (quote != '"' && quote != '\'') {
-			snprintf(err, errlen, "html_text: the value of %.*s must be quoted", (int)name_len, name);
-			return -1;
-		}
-		p++;
-		value = p;
-		while (*p != '\0' && *p != quote && *p != '<')
-			p++;
-		if (*p != quote) {
-			snprintf(err, errlen, "html_text: the value of %.*s has no closing quote", (int)name_len, name);
-			return -1;
-		}
-		if (name_len == 4) {
-			if (!html_href_allowed(value, (size_t)(p - value))) {
-				snprintf(err, errlen, "html_text: href must start with https://, http:// or mailto:");
-				return -1;
-			}
-			href = value;
-			href_len = (size_t)(p - value);
-		}
-		p++;
-	}
-
-	if (*self_closing_r && href != NULL)
-		buf_append(text, href, href_len);
-	*pp = p;
-	return 0;
-}
-
-/*
- * Checks rich text `html` and derives its plain text. The document must be
- * one <body> element holding only allowed elements, with balanced tags,
- * quoted attribute values and valid character references. On success
- * returns 0 and sets *text_r (the caller frees it). Otherwise returns -1
- * with a message naming the problem in `err`.
- */
-static int story_text_from_html(const char *html, char **text_r, char *err, size_t errlen)
-{
-	const struct html_tag *stack[STORY_HTML_DEPTH_MAX];
-	struct text_buf text = { 0 };
-	const char *p = html;
-	int depth = 0;
-	bool root_seen = false;
-
-	*text_r = NULL;
-	while (*p != '\0') {
-		const struct html_tag *tag;
-		const char *name;
-		bool closing;
-		bool self_closing;
-
-		if (*p != '<' && depth == 0) {
-			if (!html_space(*p)) {
-				snprintf(err, errlen, "html_text: text outside <body> at byte %zu; put all content inside "
-						      "<body>...</body>", (size_t)(p - html));
-				goto fail;
-			}
-			p++;
-			continue;
-		}
-
-		if (*p == '&') {
-			size_t n = html_entity(p, &text);
-
-			if (n == 0) {
-				snprintf(err, errlen,
-					 "html_text: invalid character reference at byte %zu; write a literal & as &amp;",
-					 (size_t)(p - html));
-				goto fail;
-			}
-			p += n;
-			continue;
-		}
-
-		if (*p != '<') {
-			buf_append(&text, p, 1);
-			p++;
-			continue;
-		}
-
-		p++;
-		closing = *p == '/';
-		if (closing)
-			p++;
-		name = p;
-		while (html_name_char(*p))
-			p++;
-		tag = html_tag_find(name, (size_t)(p - name));
-		if (tag == NULL) {
-			size_t len = (size_t)(p - name);
-
-			/* With no name, show the character that follows '<' instead. */
-			if (len == 0) {
-				name = p;
-				len = 1;
-			}
-			if (len > 40)
-				len = 40;
-			snprintf(err, errlen, "html_text: tag <%.*s> is not supported; use only " HTML_TAG_LIST, (int)len,
-				 name);
-			goto fail;
-		}
-		if (html_attributes(&p, tag, closing, &self_closing, &text, err, errlen) < 0)
-			goto fail;
-
-		/* The document is exactly one <body> element. */
-		if (depth == 0 && (root_seen || closing || self_closing || strcmp(tag->name, "body") != 0)) {
-			snprintf(err, errlen, "html_text: the text must be one <body>...</body> element");
-			goto fail;
-		}
-		if (depth > 0 && !closing && strcmp(tag->name, "body") == 0) {
-			snprintf(err, errlen, "html_text: <body> cannot be nested");
-			goto fail;
-		}
-
-		if (tag->block)
-			text_break_line(&text);
-		if (closing) {
-			if (stack[depth - 1] != tag) {
-				snprintf(err, errlen, "html_text: </%s> does not close <%s>; close tags in the order they "
-						      "were opened", tag->name, stack[depth - 1]->name);
-				goto fail;
-			}
-			depth--;
-		} else if (!self_closing && strcmp(tag->name, "hr") != 0 && strcmp(tag->name, "br") != 0) {
-			if (depth == STORY_HTML_DEPTH_MAX) {
-				snprintf(err, errlen, "html_text: elements are nested more than %d deep",
-					 STORY_HTML_DEPTH_MAX);
-				goto fail;
-			}
-			stack[depth++] = tag;
-			root_seen = true;
-		}
-	}
-
-	if (!root_seen || depth != 0) {
-		snprintf(err, errlen, "html_text: <%s> is not closed; end the text with </body>",
-			 depth > 0 ? stack[depth - 1]->name : "body");
-		goto fail;
-	}
-
-	while (text.len > 0 && html_space(text.data[text.len - 1]))
-		text.data[--text.len] = '\0';
-	*text_r = buf_finish(&text);
-	if (*text_r == NULL) {
-		snprintf(err, errlen, "html_text: out of memory");
-		return -1;
-	}
-	return 0;
-
-fail:
-	free(text.data);
-	return -1;
-}
 
 /* ---------- representation ---------- */
 
@@ -522,7 +64,7 @@ static json_t *story_from_row(api_ctx *ctx, db_stmt *s)
 	if (html != NULL) {
 		json_object_set_new(story, "html_text", json_string(html));
 	} else {
-		char *generated = story_html_from_text(text);
+		char *generated = richtext_from_text(text);
 
 		json_object_set_new(story, "html_text", json_string(generated ? generated : "<body></body>"));
 		free(generated);
@@ -689,7 +231,7 @@ int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_su
 
 	if (resource_subtype == NULL || text == NULL)
 		return DB_ERROR;
-	html = story_html_from_text(text);
+	html = richtext_from_text(text);
 	if (html == NULL)
 		return DB_ERROR;
 	rc = story_insert(ctx, gid_next(), task_gid, "system", resource_subtype, text, html, 0, time_now_us());
@@ -730,7 +272,7 @@ static void comment_text_free(struct comment_text *c)
 static bool blank(const char *text)
 {
 	for (; *text != '\0'; text++) {
-		if (!html_space(*text))
+		if (*text != ' ' && *text != '\t' && *text != '\n' && *text != '\r')
 			return false;
 	}
 	return true;
@@ -769,10 +311,15 @@ static int comment_text_parse(api_ctx *ctx, struct comment_text *out)
 			return -1;
 		}
 		out->text = strdup(text);
-		out->html = story_html_from_text(text);
+		out->html = richtext_from_text(text);
 	} else {
-		if (story_text_from_html(html, &out->text, err, sizeof(err)) < 0) {
-			api_error(ctx, 400, "%s", err);
+		if (richtext_check(html, RICHTEXT_COMMENT, err, sizeof(err)) < 0) {
+			api_error(ctx, 400, "html_text: %s", err);
+			return -1;
+		}
+		out->text = richtext_to_text(html);
+		if (out->text == NULL) {
+			api_fail_db(ctx, DB_ERROR);
 			return -1;
 		}
 		if (blank(out->text)) {

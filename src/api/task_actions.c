@@ -836,6 +836,41 @@ static int check_subtask_anchor(api_ctx *ctx, const char *field, int64_t task_gi
 	return 0;
 }
 
+/*
+ * Checks that the caller may take the task out of its current parent, which
+ * changes that parent's subtasks: it needs edit access to the parent, like
+ * to a new one. A parent the caller cannot see (in a private project, say)
+ * gives 403, since the subtask itself is visible and its parent's gid is
+ * shown. Returns 0, -1 after replying.
+ */
+static int check_old_parent(api_ctx *ctx, int64_t task_gid, int64_t new_parent_gid)
+{
+	int64_t params[] = { task_gid, ctx->who.workspace_gid };
+	enum task_access access;
+	int64_t old_parent_gid;
+	int rc;
+
+	rc = query_ref(ctx, "SELECT COALESCE(parent_gid, 0), '' FROM tasks WHERE gid = ? AND workspace_gid = ?", params,
+		       2, &old_parent_gid, NULL, 0);
+	if (rc != DB_OK) {
+		return api_fail_db(ctx, rc), -1;
+	}
+	if (old_parent_gid == 0 || old_parent_gid == new_parent_gid) {
+		return 0;
+	}
+	rc = task_access_get(ctx, old_parent_gid, &access);
+	if (rc != DB_OK) {
+		return api_fail_db(ctx, rc), -1;
+	}
+	if (access != ACCESS_EDIT) {
+		task_rollback(ctx);
+		return api_forbidden(ctx, "parent: you cannot edit this subtask's current parent task, so you cannot "
+					  "move the subtask out of it. Ask someone with edit access to the parent."),
+		       -1;
+	}
+	return 0;
+}
+
 /* POST /tasks/{task_gid}/setParent */
 int task_set_parent(api_ctx *ctx)
 {
@@ -858,11 +893,12 @@ int task_set_parent(api_ctx *ctx)
 				 before ? "insert_before" : "insert_after");
 	}
 
-	if (api_begin_write(ctx) || task_require_edit(ctx, task_gid)) {
+	if (api_begin_write(ctx) || task_require_edit(ctx, task_gid) || check_old_parent(ctx, task_gid, parent_gid)) {
 		return 0;
 	}
 	if (parent_gid != 0) {
-		if (check_ancestry(ctx, task_gid, parent_gid) || task_require_edit(ctx, parent_gid)) {
+		/* Access first, so that the ancestry messages describe only tasks the caller may see. */
+		if (task_require_edit(ctx, parent_gid) || check_ancestry(ctx, task_gid, parent_gid)) {
 			return 0;
 		}
 		if ((before != 0 && check_subtask_anchor(ctx, "insert_before", task_gid, parent_gid, before)) ||

@@ -7,6 +7,7 @@
  * its subtasks, stories, followers, tags and project links.
  */
 #include "api/api.h"
+#include "api/richtext.h"
 #include "api/task_internal.h"
 
 #include "util/gid.h"
@@ -126,97 +127,6 @@ static void bind_int_or_null(db_stmt *s, int index, int64_t value)
 	}
 }
 
-/* ---------- rich text ---------- */
-
-/* Returns notes as Asana rich text: escaped and wrapped in <body>. The caller frees it; NULL when out of memory. */
-static char *html_from_text(const char *text)
-{
-	size_t len = strlen("<body></body>") + 1;
-	char *html, *out;
-
-	for (const char *p = text; *p; p++) {
-		len += (*p == '&') ? 5 : (*p == '<' || *p == '>') ? 4 : (*p == '"') ? 6 : 1;
-	}
-	html = malloc(len);
-	if (html == NULL) {
-		return NULL;
-	}
-	out = html;
-	out += sprintf(out, "<body>");
-	for (const char *p = text; *p; p++) {
-		switch (*p) {
-		case '&':
-			out += sprintf(out, "&amp;");
-			break;
-		case '<':
-			out += sprintf(out, "&lt;");
-			break;
-		case '>':
-			out += sprintf(out, "&gt;");
-			break;
-		case '"':
-			out += sprintf(out, "&quot;");
-			break;
-		default:
-			*out++ = *p;
-		}
-	}
-	sprintf(out, "</body>");
-	return html;
-}
-
-/*
- * Returns the plain text of rich text: tags dropped, <br> as a newline, the
- * five XML entities decoded. The caller frees it; NULL when out of memory.
- */
-static char *text_from_html(const char *html)
-{
-	static const struct {
-		const char *entity;
-		char c;
-	} entities[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
-			 { "&#39;", '\'' } };
-	char *text = malloc(strlen(html) + 1), *out = text;
-	const char *p = html;
-
-	if (text == NULL) {
-		return NULL;
-	}
-	while (*p) {
-		if (*p == '<') {
-			const char *end = strchr(p, '>');
-
-			if (end == NULL) {
-				break;
-			}
-			if (strncmp(p, "<br", 3) == 0) {
-				*out++ = '\n';
-			}
-			p = end + 1;
-			continue;
-		}
-		if (*p == '&') {
-			size_t i;
-
-			for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
-				size_t n = strlen(entities[i].entity);
-
-				if (strncmp(p, entities[i].entity, n) == 0) {
-					*out++ = entities[i].c;
-					p += n;
-					break;
-				}
-			}
-			if (i < sizeof(entities) / sizeof(entities[0])) {
-				continue;
-			}
-		}
-		*out++ = *p++;
-	}
-	*out = '\0';
-	return text;
-}
-
 /* ---------- applying a request body to a task row ---------- */
 
 static const char *const subtype_values[] = { "default_task", "milestone", "approval", NULL };
@@ -296,7 +206,7 @@ static int apply_body(api_ctx *ctx, struct task_row *row)
 	}
 	text = api_body_string(ctx, "notes");
 	if (text != NULL) {
-		converted = html_from_text(text);
+		converted = richtext_from_text(text);
 		if (converted == NULL || set_owned(&row->notes, text)) {
 			free(converted);
 			goto oom;
@@ -306,14 +216,13 @@ static int apply_body(api_ctx *ctx, struct task_row *row)
 	}
 	text = api_body_string(ctx, "html_notes");
 	if (text != NULL) {
-		size_t len = strlen(text);
+		char err[256];
 
-		if (len < 13 || strncmp(text, "<body>", 6) != 0 || strcmp(text + len - 7, "</body>") != 0) {
-			api_error(ctx, 400, "html_notes: must be rich text wrapped in <body>...</body>; send plain text in "
-					    "notes instead if you have no markup.");
+		if (richtext_check(text, RICHTEXT_NOTES, err, sizeof(err)) < 0) {
+			api_error(ctx, 400, "html_notes: %s", err);
 			goto fail;
 		}
-		converted = text_from_html(text);
+		converted = richtext_to_text(text);
 		if (converted == NULL || set_owned(&row->html_notes, text)) {
 			free(converted);
 			goto oom;
@@ -955,6 +864,104 @@ static const char *const delete_sql[] = {
 	DOOMED_TASKS "DELETE FROM tasks WHERE gid IN (SELECT gid FROM doomed)",
 };
 
+/*
+ * Checks that deleting the task changes only projects the caller may edit.
+ * The task and its subtasks leave every project they are in, and without
+ * this check a task shared with a private project would let a non-member
+ * remove it from that project. Returns 0, -1 after replying.
+ */
+static int check_projects_editable(api_ctx *ctx, int64_t gid)
+{
+	int64_t project_gid = 0;
+
+	if (api_is_full_access(ctx)) {
+		return 0;
+	}
+
+	/* One project per query, in gid order, since the access check runs its own queries. */
+	for (;;) {
+		enum task_access access;
+		db_stmt *s;
+		int rc;
+
+		s = db_query(ctx->db, DOOMED_TASKS "SELECT tp.project_gid FROM task_projects tp"
+						   " WHERE tp.task_gid IN (SELECT gid FROM doomed) AND tp.project_gid > ?"
+						   " ORDER BY tp.project_gid LIMIT 1");
+		if (s == NULL) {
+			return api_fail_db(ctx, DB_ERROR), -1;
+		}
+		db_bind_int64(s, 0, gid);
+		db_bind_int64(s, 1, ctx->who.workspace_gid);
+		db_bind_int64(s, 2, project_gid);
+		rc = db_step(s);
+		if (rc == DB_ROW) {
+			project_gid = db_column_int64(s, 0);
+		}
+		db_stmt_done(s);
+		if (rc == DB_DONE) {
+			return 0;
+		}
+		if (rc != DB_ROW) {
+			return api_fail_db(ctx, rc), -1;
+		}
+
+		rc = task_project_access(ctx, project_gid, &access);
+		if (rc != DB_OK) {
+			return api_fail_db(ctx, rc), -1;
+		}
+		if (access != ACCESS_EDIT) {
+			task_rollback(ctx);
+			return api_forbidden(ctx, "This task or one of its subtasks is also in a project you cannot edit, so "
+						  "deleting it would change that project. Remove the task from your projects "
+						  "with removeProject instead, or ask that project's admin to delete it."),
+			       -1;
+		}
+	}
+}
+
+/*
+ * Checks that the caller may edit the parent of a subtask, because deleting
+ * the subtask changes the parent's subtasks, as setParent does when it
+ * moves a subtask out. Returns 0, -1 after replying.
+ */
+static int check_parent_editable(api_ctx *ctx, int64_t gid)
+{
+	enum task_access access;
+	int64_t parent_gid = 0;
+	db_stmt *s;
+	int rc;
+
+	s = db_query(ctx->db, "SELECT COALESCE(parent_gid, 0) FROM tasks WHERE gid = ? AND workspace_gid = ?");
+	if (s == NULL) {
+		return api_fail_db(ctx, DB_ERROR), -1;
+	}
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		parent_gid = db_column_int64(s, 0);
+	}
+	db_stmt_done(s);
+	if (rc != DB_ROW && rc != DB_DONE) {
+		return api_fail_db(ctx, rc), -1;
+	}
+	if (parent_gid == 0) {
+		return 0;
+	}
+
+	rc = task_access_get(ctx, parent_gid, &access);
+	if (rc != DB_OK) {
+		return api_fail_db(ctx, rc), -1;
+	}
+	if (access != ACCESS_EDIT) {
+		task_rollback(ctx);
+		return api_forbidden(ctx, "You cannot edit this subtask's parent task, so you cannot delete the subtask. "
+					  "Ask someone with edit access to the parent."),
+		       -1;
+	}
+	return 0;
+}
+
 /* DELETE /tasks/{task_gid} */
 int task_delete(api_ctx *ctx)
 {
@@ -963,7 +970,8 @@ int task_delete(api_ctx *ctx)
 	if (api_param_gid(ctx, "task_gid", &gid)) {
 		return 0;
 	}
-	if (api_begin_write(ctx) || task_require_edit(ctx, gid)) {
+	if (api_begin_write(ctx) || task_require_edit(ctx, gid) || check_parent_editable(ctx, gid) ||
+	    check_projects_editable(ctx, gid)) {
 		return 0;
 	}
 

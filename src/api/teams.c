@@ -15,6 +15,7 @@
  * keyset pagination stays exact.
  */
 #include "api/api.h"
+#include "api/richtext.h"
 
 #include "util/gid.h"
 #include "util/log.h"
@@ -345,98 +346,6 @@ static int caller_manages_team(api_ctx *ctx, int64_t team_gid, int *is_member_r)
 
 /* ---------- descriptions ---------- */
 
-/* Returns `text` with &, < and > escaped and wrapped in <body>, as a new string the caller frees. */
-static char *description_to_html(const char *text)
-{
-	size_t len = strlen(text);
-	char *html;
-	char *out;
-
-	/* "&amp;" is the longest escape: 5 bytes per input byte, plus the tags and the NUL. */
-	html = malloc(len * 5 + sizeof("<body></body>"));
-	if (html == NULL) {
-		return NULL;
-	}
-	out = html;
-	memcpy(out, "<body>", 6);
-	out += 6;
-	for (const char *p = text; *p != '\0'; p++) {
-		const char *escape = NULL;
-
-		if (*p == '&') {
-			escape = "&amp;";
-		} else if (*p == '<') {
-			escape = "&lt;";
-		} else if (*p == '>') {
-			escape = "&gt;";
-		}
-		if (escape != NULL) {
-			size_t n = strlen(escape);
-
-			memcpy(out, escape, n);
-			out += n;
-		} else {
-			*out++ = *p;
-		}
-	}
-	memcpy(out, "</body>", sizeof("</body>"));
-	return html;
-}
-
-/*
- * Returns the plain text of an HTML description: tags dropped, the five
- * XML entities decoded, other entities kept as written. A new string the
- * caller frees; the text is never longer than the HTML.
- */
-static char *html_to_description(const char *html)
-{
-	static const struct {
-		const char *entity;
-		char ch;
-	} entities[] = {
-		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' }, { "&#39;", '\'' },
-	};
-	char *text;
-	char *out;
-	const char *p = html;
-
-	text = malloc(strlen(html) + 1);
-	if (text == NULL) {
-		return NULL;
-	}
-	out = text;
-	while (*p != '\0') {
-		size_t i;
-
-		if (*p == '<') {
-			const char *end = strchr(p, '>');
-
-			if (end == NULL) {
-				break;
-			}
-			p = end + 1;
-			continue;
-		}
-		if (*p == '&') {
-			for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
-				size_t n = strlen(entities[i].entity);
-
-				if (strncmp(p, entities[i].entity, n) == 0) {
-					*out++ = entities[i].ch;
-					p += n;
-					break;
-				}
-			}
-			if (i < sizeof(entities) / sizeof(entities[0])) {
-				continue;
-			}
-		}
-		*out++ = *p++;
-	}
-	*out = '\0';
-	return text;
-}
-
 /*
  * Asana stores a team's description twice, as text and as HTML, and
  * derives whichever one the client leaves out. Sets *text_r and *html_r to
@@ -447,29 +356,24 @@ static int read_descriptions(api_ctx *ctx, char **text_r, char **html_r)
 {
 	const char *text = api_body_string(ctx, "description");
 	const char *html = api_body_string(ctx, "html_description");
-	size_t len;
+	char err[256];
 
 	*text_r = NULL;
 	*html_r = NULL;
-	if (html != NULL) {
-		len = strlen(html);
-		if (len < 13 || strncmp(html, "<body>", 6) != 0 || strcmp(html + len - 7, "</body>") != 0) {
-			api_error(ctx, 400,
-				  "html_description: invalid HTML, the text must be wrapped in <body> and </body>."
-				  " Send <body>...</body>.");
-			return -1;
-		}
+	if (html != NULL && richtext_check(html, RICHTEXT_NOTES, err, sizeof(err)) < 0) {
+		api_error(ctx, 400, "html_description: %s", err);
+		return -1;
 	}
 
 	if (text != NULL) {
 		*text_r = strdup(text);
 	} else if (html != NULL) {
-		*text_r = html_to_description(html);
+		*text_r = richtext_to_text(html);
 	}
 	if (html != NULL) {
 		*html_r = strdup(html);
 	} else if (text != NULL) {
-		*html_r = description_to_html(text);
+		*html_r = richtext_from_text(text);
 	}
 
 	if ((text != NULL || html != NULL) && (*text_r == NULL || *html_r == NULL)) {

@@ -25,6 +25,38 @@ static const struct api_type_ref user_refs[] = {
 	{ NULL, NULL },
 };
 
+/*
+ * Whom a guest may see: themselves and the people they share a team or a
+ * project with, as Asana shows guests only what they were added to.
+ * Members and full-access service accounts see the whole organization.
+ * `u` is the user gid column. Six parameters, bound by bind_guest_sees.
+ */
+#define GUEST_SEES_USER_SQL(u)                                                                                 \
+	"(? = 0 OR " u " = ? OR EXISTS (SELECT 1 FROM team_memberships mine"                                   \
+	" JOIN team_memberships theirs ON theirs.team_gid = mine.team_gid"                                      \
+	" WHERE mine.workspace_gid = ? AND mine.user_gid = ? AND theirs.user_gid = " u ")"                      \
+	" OR EXISTS (SELECT 1 FROM project_memberships pmine"                                                   \
+	" JOIN project_memberships ptheirs ON ptheirs.project_gid = pmine.project_gid"                          \
+	" WHERE pmine.workspace_gid = ? AND pmine.user_gid = ? AND ptheirs.user_gid = " u "))"
+
+/* 1 when what the caller sees of users is narrowed by GUEST_SEES_USER_SQL. */
+static int caller_is_guest(api_ctx *ctx)
+{
+	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
+}
+
+/* Binds the six parameters of GUEST_SEES_USER_SQL from `index` on; returns the index after them. */
+static int bind_guest_sees(api_ctx *ctx, db_stmt *s, int index)
+{
+	db_bind_int64(s, index, caller_is_guest(ctx));
+	db_bind_int64(s, index + 1, ctx->who.user_gid);
+	db_bind_int64(s, index + 2, ctx->who.workspace_gid);
+	db_bind_int64(s, index + 3, ctx->who.user_gid);
+	db_bind_int64(s, index + 4, ctx->who.workspace_gid);
+	db_bind_int64(s, index + 5, ctx->who.user_gid);
+	return index + 6;
+}
+
 /* One user row, as every query in this file selects it. */
 enum { COL_GID, COL_NAME, COL_EMAIL, COL_WORKSPACE_GID, COL_WORKSPACE_NAME, COL_PHOTO_KEY };
 
@@ -54,8 +86,9 @@ static json_t *user_from_row(api_ctx *ctx, db_stmt *s)
 }
 
 /*
- * Loads one user of the caller's organization, active or not, into *user_r.
- * Returns DB_ROW when found, DB_DONE when not, or an error status.
+ * Loads one user of the caller's organization, active or not, into *user_r,
+ * when the caller may see them (GUEST_SEES_USER_SQL). Returns DB_ROW when
+ * found, DB_DONE when not, or an error status.
  */
 static int user_fetch(api_ctx *ctx, int64_t gid, json_t **user_r)
 {
@@ -66,12 +99,13 @@ static int user_fetch(api_ctx *ctx, int64_t gid, json_t **user_r)
 	s = db_query(ctx->db,
 		     "SELECT u.gid, u.name, u.email, w.gid, w.name, u.photo_key"
 		     " FROM users u JOIN workspaces w ON w.gid = u.workspace_gid"
-		     " WHERE u.gid = ? AND u.workspace_gid = ?");
+		     " WHERE u.gid = ? AND u.workspace_gid = ? AND " GUEST_SEES_USER_SQL("u.gid"));
 	if (s == NULL) {
 		return DB_ERROR;
 	}
 	db_bind_int64(s, 0, gid);
 	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	bind_guest_sees(ctx, s, 2);
 
 	rc = db_step(s);
 	if (rc == DB_ROW) {
@@ -81,7 +115,7 @@ static int user_fetch(api_ctx *ctx, int64_t gid, json_t **user_r)
 	return rc;
 }
 
-/* Every user of the organization is visible to its members, guests included. */
+/* Members see every user of the organization, guests only those GUEST_SEES_USER_SQL allows. */
 static json_t *user_load(api_ctx *ctx, int64_t gid)
 {
 	json_t *user;
@@ -99,15 +133,6 @@ const struct api_type api_user_type = {
 	.refs = user_refs,
 	.load = user_load,
 };
-
-/*
- * 1 when lists must be narrowed to the people the caller shares a team
- * with: Asana's guests see only what they were added to.
- */
-static int caller_is_guest(api_ctx *ctx)
-{
-	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
-}
 
 /*
  * Replies with the page of users that the executed statement `s` returns
@@ -148,12 +173,10 @@ static int users_list_org(api_ctx *ctx)
 {
 	struct api_page page;
 	db_stmt *s;
-	int guest;
 
 	if (api_page_parse(ctx, &page)) {
 		return 0;
 	}
-	guest = caller_is_guest(ctx);
 
 	s = db_query(ctx->db,
 		     "SELECT u.gid, u.name, u.email, w.gid, w.name, u.photo_key"
@@ -161,21 +184,14 @@ static int users_list_org(api_ctx *ctx)
 		     " JOIN workspace_memberships m ON m.workspace_gid = u.workspace_gid AND m.user_gid = u.gid"
 		     " JOIN workspaces w ON w.gid = u.workspace_gid"
 		     " WHERE u.workspace_gid = ? AND m.is_active = 1 AND u.gid > ?"
-		     " AND (? = 0 OR u.gid = ? OR EXISTS ("
-		     "   SELECT 1 FROM team_memberships mine"
-		     "   JOIN team_memberships theirs ON theirs.team_gid = mine.team_gid"
-		     "   WHERE mine.workspace_gid = ? AND mine.user_gid = ? AND theirs.user_gid = u.gid))"
+		     " AND " GUEST_SEES_USER_SQL("u.gid")
 		     " ORDER BY u.gid LIMIT ?");
 	if (s == NULL) {
 		return api_fail_db(ctx, DB_ERROR);
 	}
 	db_bind_int64(s, 0, ctx->who.workspace_gid);
 	db_bind_int64(s, 1, page.after);
-	db_bind_int64(s, 2, guest);
-	db_bind_int64(s, 3, ctx->who.user_gid);
-	db_bind_int64(s, 4, ctx->who.workspace_gid);
-	db_bind_int64(s, 5, ctx->who.user_gid);
-	db_bind_int64(s, 6, (int64_t)page.limit + 1);
+	db_bind_int64(s, bind_guest_sees(ctx, s, 2), (int64_t)page.limit + 1);
 	return users_reply_page(ctx, s, &page);
 }
 
@@ -287,14 +303,57 @@ static int team_users_list(api_ctx *ctx)
 	return users_list_team(ctx, team_gid);
 }
 
-/* Replies with the user that path parameter user_gid names: a gid, "me" or an e-mail address. */
+/*
+ * Resolves `ref` (a gid, "me" or an e-mail address that the client sent in
+ * `field`) to a user the caller may see. A user hidden from a guest gets the
+ * same 404 as a missing one, so a guest cannot probe gids or e-mail
+ * addresses. Returns 0 and sets *gid_r, or -1 after replying.
+ */
+static int resolve_visible_user(api_ctx *ctx, const char *field, const char *ref, int64_t *gid_r)
+{
+	db_stmt *s;
+	int rc;
+
+	if (api_resolve_user(ctx, field, ref, gid_r)) {
+		return -1;
+	}
+	if (!caller_is_guest(ctx)) {
+		return 0;
+	}
+
+	s = db_query(ctx->db, "SELECT 1 FROM users u WHERE u.gid = ? AND u.workspace_gid = ? AND "
+			      GUEST_SEES_USER_SQL("u.gid"));
+	if (s == NULL) {
+		api_fail_db(ctx, DB_ERROR);
+		return -1;
+	}
+	db_bind_int64(s, 0, *gid_r);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	bind_guest_sees(ctx, s, 2);
+	rc = db_step(s);
+	db_stmt_done(s);
+	if (rc == DB_ROW) {
+		return 0;
+	}
+	if (rc != DB_DONE) {
+		api_fail_db(ctx, rc);
+		return -1;
+	}
+	/* The wording of api_resolve_user's 404, so hidden and missing users read alike. */
+	api_error(ctx, 404, "%s: user not found: \"%.60s\". Check the gid or e-mail address; users of other "
+			    "organizations are not found either.",
+		  field, ref);
+	return -1;
+}
+
+/* Replies with the user that path parameter user_gid names. */
 static int user_reply(api_ctx *ctx)
 {
 	int64_t gid;
 	json_t *user;
 	int rc;
 
-	if (api_resolve_user(ctx, "user_gid", api_param(ctx, "user_gid"), &gid)) {
+	if (resolve_visible_user(ctx, "user_gid", api_param(ctx, "user_gid"), &gid)) {
 		return 0;
 	}
 
@@ -351,7 +410,7 @@ static const struct api_type_ref membership_refs[] = {
 
 /*
  * Columns every membership query selects, in this order. A guest sees the
- * memberships of people they share a team with, and their own.
+ * memberships of the users GUEST_SEES_USER_SQL allows.
  */
 enum { MC_GID, MC_USER_GID, MC_USER_NAME, MC_WORKSPACE_GID, MC_WORKSPACE_NAME, MC_ROLE, MC_ACTIVE, MC_CREATED };
 
@@ -398,20 +457,13 @@ static int membership_fetch(api_ctx *ctx, int64_t gid, json_t **membership_r)
 		     " FROM workspace_memberships m"
 		     " JOIN users u ON u.gid = m.user_gid"
 		     " JOIN workspaces w ON w.gid = m.workspace_gid"
-		     " WHERE m.gid = ? AND m.workspace_gid = ?"
-		     " AND (? = 0 OR m.user_gid = ? OR EXISTS ("
-		     "   SELECT 1 FROM team_memberships mine"
-		     "   JOIN team_memberships theirs ON theirs.team_gid = mine.team_gid"
-		     "   WHERE mine.workspace_gid = ? AND mine.user_gid = ? AND theirs.user_gid = m.user_gid))");
+		     " WHERE m.gid = ? AND m.workspace_gid = ? AND " GUEST_SEES_USER_SQL("m.user_gid"));
 	if (s == NULL) {
 		return DB_ERROR;
 	}
 	db_bind_int64(s, 0, gid);
 	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	db_bind_int64(s, 2, caller_is_guest(ctx));
-	db_bind_int64(s, 3, ctx->who.user_gid);
-	db_bind_int64(s, 4, ctx->who.workspace_gid);
-	db_bind_int64(s, 5, ctx->who.user_gid);
+	bind_guest_sees(ctx, s, 2);
 
 	rc = db_step(s);
 	if (rc == DB_ROW) {
@@ -464,10 +516,7 @@ static int memberships_list(api_ctx *ctx, int64_t user_gid)
 		     " JOIN users u ON u.gid = m.user_gid"
 		     " JOIN workspaces w ON w.gid = m.workspace_gid"
 		     " WHERE m.workspace_gid = ? AND m.user_gid > ? AND (? = 0 OR m.user_gid = ?)"
-		     " AND (? = 0 OR m.user_gid = ? OR EXISTS ("
-		     "   SELECT 1 FROM team_memberships mine"
-		     "   JOIN team_memberships theirs ON theirs.team_gid = mine.team_gid"
-		     "   WHERE mine.workspace_gid = ? AND mine.user_gid = ? AND theirs.user_gid = m.user_gid))"
+		     " AND " GUEST_SEES_USER_SQL("m.user_gid")
 		     " ORDER BY m.user_gid LIMIT ?");
 	if (s == NULL) {
 		return api_fail_db(ctx, DB_ERROR);
@@ -477,11 +526,7 @@ static int memberships_list(api_ctx *ctx, int64_t user_gid)
 	/* A 0/1 flag rather than the gid itself, because PostgreSQL types the parameter of `? = 0` as integer. */
 	db_bind_int64(s, 2, user_gid != 0);
 	db_bind_int64(s, 3, user_gid);
-	db_bind_int64(s, 4, caller_is_guest(ctx));
-	db_bind_int64(s, 5, ctx->who.user_gid);
-	db_bind_int64(s, 6, ctx->who.workspace_gid);
-	db_bind_int64(s, 7, ctx->who.user_gid);
-	db_bind_int64(s, 8, (int64_t)page.limit + 1);
+	db_bind_int64(s, bind_guest_sees(ctx, s, 4), (int64_t)page.limit + 1);
 
 	items = json_array();
 	for (;;) {
@@ -520,7 +565,7 @@ static int workspace_memberships_list(api_ctx *ctx)
 		return 0;
 	}
 	user = api_query(ctx, "user");
-	if (user != NULL && api_resolve_user(ctx, "user", user, &user_gid)) {
+	if (user != NULL && resolve_visible_user(ctx, "user", user, &user_gid)) {
 		return 0;
 	}
 	return memberships_list(ctx, user_gid);
@@ -531,7 +576,7 @@ static int user_memberships_list(api_ctx *ctx)
 {
 	int64_t user_gid;
 
-	if (api_resolve_user(ctx, "user_gid", api_param(ctx, "user_gid"), &user_gid)) {
+	if (resolve_visible_user(ctx, "user_gid", api_param(ctx, "user_gid"), &user_gid)) {
 		return 0;
 	}
 	return memberships_list(ctx, user_gid);

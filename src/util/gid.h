@@ -24,7 +24,7 @@ int64_t gid_next(void);
 char *gid_format(int64_t gid, char *buf);
 
 /*
- * Parses a decimal gid: 1 to 19 digits, no sign, no spaces, > 0.
+ * Parses a decimal gid: 1 to 19 digits, no sign, no spaces, no leading zero, > 0.
  * Returns 0 on success, -1 on anything else.
  */
 int gid_parse(const char *text, int64_t *gid_r);

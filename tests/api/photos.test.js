@@ -13,6 +13,7 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { startServer, api, binaryPath } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
+const { rawGet } = require('./lib/rawhttp');
 
 const SIZES = [21, 27, 36, 60, 128, 1024];
 const PHOTO_BODY_MAX = 5 * 1024 * 1024;
@@ -179,6 +180,20 @@ test('photo URLs serve PNGs without a token', async (t) => {
 		assert.equal(image.headers['cache-control'], 'public, max-age=31536000, immutable');
 		assert.equal(image.headers['x-content-type-options'], 'nosniff');
 		assert.deepEqual(pngSize(image.bytes), { width: size, height: size });
+	}
+});
+
+test('photo URLs ignore a malformed Host', async (t) => {
+	if (skipReason) return t.skip(skipReason);
+	const res = await upload(server.adminToken, saGid, png(30, 30));
+	assert.equal(res.status, 200, res.text);
+	const key = assertPhotoUrls(res.body.data.photo);
+	for (const host of ['evil.example/steal?x=', 'evil.example:0', 'a b']) {
+		const user = await rawGet(`${server.base}/users/${saGid}`, { host, authorization: `Bearer ${server.adminToken}` });
+		assert.equal(user.status, 200, user.text);
+		for (const size of SIZES) {
+			assert.equal(user.body.data.photo[`image_${size}x${size}`], `http://localhost/api/1.0/photos/${key}/${size}.png`, host);
+		}
 	}
 });
 

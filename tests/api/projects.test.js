@@ -9,6 +9,7 @@ const { execFile } = require('node:child_process');
 const path = require('node:path');
 const { startServer, api, binaryPath } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
+const { UNSAFE_RICH_TEXT } = require('./lib/richtext');
 
 let server;
 let admin; // api client of the super admin, who creates the team and is a member of it
@@ -208,6 +209,28 @@ test('create rejects bad input', async () => {
 		assert.match(res.body.errors[0].message, message, JSON.stringify(data).slice(0, 120));
 		assertMatchesSpec('POST', '/projects', res);
 	}
+});
+
+test('html_notes rejects unsafe markup', async () => {
+	const p = await createProject(admin, { name: 'Safe notes', html_notes: '<body>Kept</body>' });
+	for (const [html, message] of UNSAFE_RICH_TEXT) {
+		const created = await admin.post('/projects', { name: 'X', team: teamGid, html_notes: html });
+		assert.equal(created.status, 400, `POST ${html}: ${created.text}`);
+		assertMatchesSpec('POST', '/projects', created);
+		assert.match(created.body.errors[0].message, /^html_notes: /, html);
+		assert.match(created.body.errors[0].message, message, html);
+
+		const updated = await admin.put(`/projects/${p.gid}`, { html_notes: html });
+		assert.equal(updated.status, 400, `PUT ${html}: ${updated.text}`);
+		assert.match(updated.body.errors[0].message, message, html);
+	}
+	const read = await admin.get(`/projects/${p.gid}`, { opt_fields: 'html_notes,notes' });
+	assert.equal(read.body.data.html_notes, '<body>Kept</body>');
+	assert.equal(read.body.data.notes, 'Kept');
+
+	const headed = await admin.put(`/projects/${p.gid}`, { html_notes: '<body><h2>Goal</h2>Ship <em>it</em></body>' });
+	assert.equal(headed.status, 200, headed.text);
+	assert.equal(headed.body.data.notes, 'Goal\nShip it');
 });
 
 test('update rejects create-only fields', async () => {

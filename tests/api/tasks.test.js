@@ -10,6 +10,8 @@ const { execFile } = require('node:child_process');
 const { promisify } = require('node:util');
 const { startServer, api, binaryPath } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
+const { UNSAFE_RICH_TEXT } = require('./lib/richtext');
+const { rawGet } = require('./lib/rawhttp');
 
 let server;
 let admin;
@@ -150,7 +152,7 @@ test('task create returns full task', async () => {
 	assert.deepEqual(task.likes, []);
 	assert.equal(task.workspace.gid, server.orgGid);
 	assert.equal(task.created_at, task.modified_at);
-	assert.ok(task.permalink_url.endsWith(`/task/${task.gid}`), task.permalink_url);
+	assert.equal(task.permalink_url, `${server.base}/tasks/${task.gid}`);
 	assert.equal('approval_status' in task, false);
 
 	const read = await mia.client.get(`/tasks/${task.gid}`);
@@ -286,6 +288,40 @@ test('html_notes sets notes', async () => {
 	assert.equal(bare.status, 400, bare.text);
 	const both = await mia.client.post('/tasks', { workspace: server.orgGid, notes: 'a', html_notes: '<body>b</body>' });
 	assert.equal(both.status, 400, both.text);
+});
+
+test('html_notes rejects unsafe markup', async () => {
+	const task = await createTask(mia.client, { name: 'Safe', html_notes: '<body>Kept</body>' });
+	for (const [html, message] of UNSAFE_RICH_TEXT) {
+		const created = await mia.client.post('/tasks', { workspace: server.orgGid, name: 'X', html_notes: html });
+		assert.equal(created.status, 400, `POST ${html}: ${created.text}`);
+		assertMatchesSpec('POST', '/tasks', created);
+		assert.match(created.body.errors[0].message, /^html_notes: /, html);
+		assert.match(created.body.errors[0].message, message, html);
+
+		const updated = await mia.client.put(`/tasks/${task.gid}`, { html_notes: html });
+		assert.equal(updated.status, 400, `PUT ${html}: ${updated.text}`);
+		assert.match(updated.body.errors[0].message, message, html);
+
+		const subtask = await mia.client.post(`/tasks/${task.gid}/subtasks`, { name: 'Sub', html_notes: html });
+		assert.equal(subtask.status, 400, `subtask ${html}: ${subtask.text}`);
+	}
+	const read = await mia.client.get(`/tasks/${task.gid}`, { opt_fields: 'html_notes,notes,num_subtasks' });
+	assert.equal(read.body.data.html_notes, '<body>Kept</body>');
+	assert.equal(read.body.data.notes, 'Kept');
+	assert.equal(read.body.data.num_subtasks, 0);
+});
+
+test('html_notes headings and lists', async () => {
+	const html = '<body><h1>Plan</h1><ul><li>one</li><li><a href="https://example.test/x">two</a></li></ul></body>';
+	const task = await createTask(mia.client, { name: 'Headed', html_notes: html });
+	assert.equal(task.html_notes, html);
+	assert.equal(task.notes, 'Plan\none\ntwo');
+
+	// Comments keep the smaller set of elements.
+	const comment = await mia.client.post(`/tasks/${task.gid}/stories`, { html_text: '<body><h1>x</h1></body>' });
+	assert.equal(comment.status, 400, comment.text);
+	assert.match(comment.body.errors[0].message, /^html_text: tag <h1> is not supported/);
 });
 
 test('milestone and start dates', async () => {
@@ -679,6 +715,108 @@ test('private project hides its tasks', async () => {
 	assert.equal(res.status, 404, res.text);
 });
 
+test('private parent stays hidden from subtask', async () => {
+	const secret = await createProject(bob.client, { name: 'Bob private', privacy_setting: 'private' });
+	const open = await createProject(bob.client, { name: 'Bob open', privacy_setting: 'public_to_workspace' });
+	const parent = await createTask(bob.client, { name: 'Secret parent', notes: 'classified', projects: [secret.gid] });
+	const child = await createTask(bob.client, { name: 'Open child', projects: [open.gid] });
+	const moved = await bob.client.post(`/tasks/${child.gid}/setParent`, { parent: parent.gid });
+	assert.equal(moved.status, 200, moved.text);
+	assert.equal(moved.body.data.parent.name, 'Secret parent');
+
+	assert.equal((await mia.client.get(`/tasks/${parent.gid}`)).status, 404);
+	const hiddenRef = { gid: parent.gid, resource_type: 'task' };
+
+	// The full task, opt_fields and dotted opt_fields all give only the parent's gid.
+	let res = await mia.client.get(`/tasks/${child.gid}`);
+	assert.equal(res.status, 200, res.text);
+	assertMatchesSpec('GET', '/tasks/{task_gid}', res);
+	assert.deepEqual(res.body.data.parent, hiddenRef);
+	for (const fields of ['parent', 'parent.name', 'parent.name,parent.notes', 'parent.resource_subtype']) {
+		res = await mia.client.get(`/tasks/${child.gid}`, { opt_fields: fields });
+		assert.equal(res.status, 200, res.text);
+		assert.deepEqual(res.body.data.parent, hiddenRef, fields);
+	}
+	res = await mia.client.get(`/projects/${open.gid}/tasks`, { opt_fields: 'name,parent.name' });
+	assert.equal(res.status, 200, res.text);
+	assert.deepEqual(res.body.data.find((t) => t.gid === child.gid).parent, hiddenRef);
+	assert.ok(!res.text.includes('Secret parent'), res.text);
+
+	// A story's target is expanded through the task type too.
+	const comment = await bob.client.post(`/tasks/${child.gid}/stories`, { text: 'note' });
+	assert.equal(comment.status, 201, comment.text);
+	res = await mia.client.get(`/stories/${comment.body.data.gid}`, { opt_fields: 'target.parent.name' });
+	assert.equal(res.status, 200, res.text);
+	assert.deepEqual(res.body.data.target.parent, hiddenRef);
+
+	// The owner of the parent still sees its name.
+	res = await bob.client.get(`/tasks/${child.gid}`, { opt_fields: 'parent.name' });
+	assert.equal(res.body.data.parent.name, 'Secret parent');
+
+	// Mia may edit the child through the open project, but not take it out of the hidden parent.
+	res = await mia.client.put(`/tasks/${child.gid}`, { name: 'Open child, edited' });
+	assert.equal(res.status, 200, res.text);
+	res = await mia.client.post(`/tasks/${child.gid}/setParent`, { parent: null });
+	assert.equal(res.status, 403, res.text);
+	assertMatchesSpec('POST', '/tasks/{task_gid}/setParent', res);
+	assert.match(res.body.errors[0].message, /parent/);
+	assert.ok(!res.text.includes('Secret parent'), res.text);
+	const other = await createTask(mia.client, { name: 'Mia parent' });
+	res = await mia.client.post(`/tasks/${child.gid}/setParent`, { parent: other.gid });
+	assert.equal(res.status, 403, res.text);
+	res = await mia.client.del(`/tasks/${child.gid}`);
+	assert.equal(res.status, 403, res.text);
+	res = await bob.client.get(`/tasks/${parent.gid}/subtasks`);
+	assert.deepEqual(gids(res.body.data), [child.gid]);
+
+	// Bob, who can edit the parent, can detach the child.
+	res = await bob.client.post(`/tasks/${child.gid}/setParent`, { parent: null });
+	assert.equal(res.status, 200, res.text);
+	assert.equal(res.body.data.parent, null);
+});
+
+test('delete keeps private project intact', async () => {
+	const secret = await createProject(bob.client, { name: 'Bob private 2', privacy_setting: 'private' });
+	const open = await createProject(bob.client, { name: 'Bob open 2', privacy_setting: 'public_to_workspace' });
+	const shared = await createTask(bob.client, { name: 'In both', projects: [open.gid, secret.gid] });
+	const parent = await createTask(bob.client, { name: 'Open parent', projects: [open.gid] });
+	const sub = await bob.client.post(`/tasks/${parent.gid}/subtasks`, { name: 'Sub in private' });
+	assert.equal(sub.status, 201, sub.text);
+	const added = await bob.client.post(`/tasks/${sub.body.data.gid}/addProject`, { project: secret.gid });
+	assert.equal(added.status, 200, added.text);
+
+	// Mia sees both tasks through the open project, but only the open project in them.
+	let res = await mia.client.get(`/tasks/${shared.gid}`, { opt_fields: 'projects.name,memberships.project.name' });
+	assert.equal(res.status, 200, res.text);
+	assert.deepEqual(res.body.data.projects.map((p) => p.gid), [open.gid]);
+	assert.deepEqual(res.body.data.memberships.map((m) => m.project.gid), [open.gid]);
+
+	// Deleting would take the task, or a subtask, out of the private project.
+	for (const gid of [shared.gid, parent.gid]) {
+		res = await mia.client.del(`/tasks/${gid}`);
+		assert.equal(res.status, 403, res.text);
+		assertMatchesSpec('DELETE', '/tasks/{task_gid}', res);
+		assert.match(res.body.errors[0].message, /project you cannot edit/);
+		assert.ok(!res.text.includes('Bob private'), res.text);
+	}
+	res = await bob.client.get(`/projects/${secret.gid}/tasks`);
+	assert.deepEqual(gids(res.body.data).sort(), [shared.gid, sub.body.data.gid].sort());
+
+	// Removing it from the open project is Mia's to do; the private one is not found for her.
+	res = await mia.client.post(`/tasks/${shared.gid}/removeProject`, { project: secret.gid });
+	assert.equal(res.status, 404, res.text);
+	res = await mia.client.post(`/tasks/${shared.gid}/removeProject`, { project: open.gid });
+	assert.equal(res.status, 200, res.text);
+
+	// A project member deletes both.
+	for (const gid of [shared.gid, parent.gid]) {
+		res = await bob.client.del(`/tasks/${gid}`);
+		assert.equal(res.status, 200, res.text);
+	}
+	res = await bob.client.get(`/projects/${secret.gid}/tasks`);
+	assert.deepEqual(res.body.data, []);
+});
+
 test('guest sees only what was shared', async () => {
 	const project = await createProject(mia.client, { name: 'Guest free', privacy_setting: 'public_to_workspace' });
 	const task = await createTask(mia.client, { name: 'Internal', projects: [project.gid] });
@@ -692,11 +830,110 @@ test('guest sees only what was shared', async () => {
 	assert.equal(res.status, 200, res.text);
 });
 
+// ---------- absolute URLs ----------
+
+// GET `path` below /api/1.0 of `target` as `token` with extra headers, which may include Host.
+function getWithHeaders(target, token, path, headers) {
+	return rawGet(`${target.base}${path}`, { authorization: `Bearer ${token}`, ...headers });
+}
+
+test('permalink_url is the task API address', async () => {
+	const task = await createTask(mia.client, { name: 'Linked' });
+	assert.equal(task.permalink_url, `${server.base}/tasks/${task.gid}`);
+	const res = await fetch(task.permalink_url, { headers: { authorization: `Bearer ${mia.token}` } });
+	assert.equal(res.status, 200);
+	assert.equal((await res.json()).data.gid, task.gid);
+});
+
+test('malformed Host header gives localhost', async () => {
+	const task = await createTask(mia.client, { name: 'Host check', assignee: 'me' });
+	await createTask(mia.client, { name: 'Host check 2', assignee: 'me' });
+	const list = `/tasks?assignee=me&workspace=${server.orgGid}&limit=1`;
+	const forged = ['evil.example/x?', 'evil.example:99999', 'user@evil.example', 'evil example', '-evil.example', '[evil]'];
+	for (const host of forged) {
+		const one = await getWithHeaders(server, mia.token, `/tasks/${task.gid}`, { host });
+		assert.equal(one.status, 200, `${host}: ${one.text}`);
+		assert.equal(one.body.data.permalink_url, `http://localhost/api/1.0/tasks/${task.gid}`, host);
+		const page = await getWithHeaders(server, mia.token, list, { host });
+		assert.equal(page.status, 200, `${host}: ${page.text}`);
+		assert.ok(page.body.next_page.uri.startsWith('http://localhost/api/1.0/tasks?'), `${host}: ${page.body.next_page.uri}`);
+	}
+
+	// A well-formed Host is used when no public URL is set; X-Forwarded-Proto needs --trust-proxy.
+	const named = await getWithHeaders(server, mia.token, `/tasks/${task.gid}`, {
+		host: 'kontor.test:8443',
+		'x-forwarded-proto': 'https',
+	});
+	assert.equal(named.body.data.permalink_url, `http://kontor.test:8443/api/1.0/tasks/${task.gid}`);
+});
+
+test('public URL wins over Host header', async () => {
+	const other = await startServer({ org: 'URL Org', env: { KONTOR_PUBLIC_URL: 'https://kontor.example.com/' } });
+	try {
+		const client = api(other, other.adminToken);
+		const created = [];
+		for (const name of ['one', 'two']) {
+			const res = await client.post('/tasks', { workspace: other.orgGid, name, assignee: 'me' });
+			assert.equal(res.status, 201, res.text);
+			created.push(res.body.data);
+		}
+		assert.equal(created[0].permalink_url, `https://kontor.example.com/api/1.0/tasks/${created[0].gid}`);
+
+		const headers = { host: 'evil.example', 'x-forwarded-proto': 'http' };
+		const one = await getWithHeaders(other, other.adminToken, `/tasks/${created[0].gid}`, headers);
+		assert.equal(one.status, 200, one.text);
+		assert.equal(one.body.data.permalink_url, `https://kontor.example.com/api/1.0/tasks/${created[0].gid}`);
+		const page = await getWithHeaders(other, other.adminToken, `/tasks?assignee=me&workspace=${other.orgGid}&limit=1`, headers);
+		assert.equal(page.status, 200, page.text);
+		assert.ok(page.body.next_page.uri.startsWith('https://kontor.example.com/api/1.0/tasks?'), page.body.next_page.uri);
+		assert.ok(!page.text.includes('evil.example'), page.text);
+	} finally {
+		await other.stop();
+	}
+});
+
+test('trusted proxy sets the scheme', async () => {
+	const other = await startServer({ org: 'Proxy Org', env: { KONTOR_TRUST_PROXY: '1' } });
+	try {
+		const res = await api(other, other.adminToken).post('/tasks', { workspace: other.orgGid, name: 'Proxied' });
+		assert.equal(res.status, 201, res.text);
+		const gid = res.body.data.gid;
+		const cases = [
+			['https', 'https'],
+			['HTTPS', 'https'],
+			['https, http', 'https'],
+			['http', 'http'],
+			['gopher', 'http'],
+		];
+		for (const [proto, scheme] of cases) {
+			const one = await getWithHeaders(other, other.adminToken, `/tasks/${gid}`, { host: 'kontor.test', 'x-forwarded-proto': proto });
+			assert.equal(one.body.data.permalink_url, `${scheme}://kontor.test/api/1.0/tasks/${gid}`, proto);
+		}
+	} finally {
+		await other.stop();
+	}
+});
+
+test('invalid public URL stops serve', async () => {
+	for (const url of ['https://kontor.example.com/api', 'ftp://kontor.example.com', 'https://user@kontor.example.com', 'https://kontor.example.com:0']) {
+		await assert.rejects(
+			promisify(execFile)(binaryPath(), ['serve', '--db', server.db, '--listen', '127.0.0.1:0', '--public-url', url], {
+				env: server.env,
+				timeout: 10000,
+			}),
+			(err) => err.code === 2 && /--public-url \(KONTOR_PUBLIC_URL\): ".*" must/.test(err.stderr),
+			url,
+		);
+	}
+});
+
 // ---------- rejected input ----------
 
 test('task create rejects bad input', async () => {
 	const cases = [
 		['invalid date', { due_on: '2024-02-30' }, /due_on/],
+		['year 0 date', { due_on: '0000-01-01' }, /due_on/],
+		['year 0 start date', { start_on: '0000-12-31', due_on: '2030-01-01' }, /start_on/],
 		['due_on and due_at', { due_on: '2024-02-01', due_at: '2024-02-01T10:00:00Z' }, /due_on/],
 		['invalid date-time', { due_at: 'tomorrow' }, /due_at/],
 		['unknown field', { colour: 'red' }, /colour/],
@@ -812,6 +1049,19 @@ test('other organization is not found', async () => {
 
 test('task paths reject bad gids', async () => {
 	let res = await mia.client.get('/tasks/abc');
+	assert.equal(res.status, 400, res.text);
+
+	// One object has one gid string: a leading zero is not another name for it.
+	const task = await createTask(mia.client, { name: 'Zero padded' });
+	for (const padded of [`0${task.gid}`, `00${task.gid}`]) {
+		res = await mia.client.get(`/tasks/${padded}`);
+		assert.equal(res.status, 400, `${padded}: ${res.text}`);
+		assert.match(res.body.errors[0].message, /task_gid/);
+		res = await mia.client.post('/tasks', { workspace: server.orgGid, name: 'Child', parent: padded });
+		assert.equal(res.status, 400, `parent ${padded}: ${res.text}`);
+		assert.match(res.body.errors[0].message, /parent/);
+	}
+	res = await mia.client.get('/tasks/007');
 	assert.equal(res.status, 400, res.text);
 	res = await mia.client.get('/tasks/99999');
 	assert.equal(res.status, 404, res.text);

@@ -7,6 +7,7 @@ const { test, before, after } = require('node:test');
 const assert = require('node:assert');
 const { startServer, api } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
+const { UNSAFE_RICH_TEXT } = require('./lib/richtext');
 
 let server;
 let admin; // super admin, creator of the organization
@@ -120,6 +121,24 @@ test('create team from html_description', async () => {
 	const team = await createTeam(owner, { html_description: '<body><em>Fast</em> &amp; calm</body>' });
 	assert.equal(team.html_description, '<body><em>Fast</em> &amp; calm</body>');
 	assert.equal(team.description, 'Fast & calm');
+});
+
+test('html_description rejects unsafe markup', async () => {
+	const team = await createTeam(owner, { name: 'Safe description', html_description: '<body>Kept</body>' });
+	for (const [html, message] of UNSAFE_RICH_TEXT) {
+		const created = await owner.post('/teams', { name: 'X', organization: server.orgGid, html_description: html });
+		assert.equal(created.status, 400, `POST ${html}: ${created.text}`);
+		assertMatchesSpec('POST', '/teams', created);
+		assert.match(errorText(created), /^html_description: /, html);
+		assert.match(errorText(created), message, html);
+
+		const updated = await owner.put(`/teams/${team.gid}`, { html_description: html });
+		assert.equal(updated.status, 400, `PUT ${html}: ${updated.text}`);
+		assert.match(errorText(updated), message, html);
+	}
+	const read = await owner.get(`/teams/${team.gid}`, { opt_fields: 'html_description,description' });
+	assert.equal(read.body.data.html_description, '<body>Kept</body>');
+	assert.equal(read.body.data.description, 'Kept');
 });
 
 test('get team returns full record', async () => {

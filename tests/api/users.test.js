@@ -217,8 +217,12 @@ test('guest lists only itself without teams', async () => {
 	const res = await api(server, guest.token).get('/users');
 	assert.equal(res.status, 200, res.text);
 	assert.deepEqual(res.body.data.map((u) => u.gid), [guest.gid]);
+	// A guest reads only the users it shares a team or project with, so a member is not found yet.
 	const single = await api(server, guest.token).get(`/users/${member.gid}`);
-	assert.equal(single.status, 200, single.text);
+	assert.equal(single.status, 404, single.text);
+	assertMatchesSpec('GET', '/users/{user_gid}', single);
+	const self = await api(server, guest.token).get(`/users/${guest.gid}`);
+	assert.equal(self.status, 200, self.text);
 });
 
 test('deactivated user resolves but is not listed', async () => {
@@ -270,4 +274,63 @@ test('team users and the team filter', async (t) => {
 	assert.equal(foreign.status, 404, foreign.text);
 	const unknown = await admin.get('/teams/12345/users');
 	assert.equal(unknown.status, 404, unknown.text);
+});
+
+test('guest reads only users it shares with', async () => {
+	const gwen = await server.addUser({ email: 'gwen@elsewhere.test', name: 'Gwen Guest', role: 'guest' });
+	const pal = await server.addUser({ email: 'pal@example.test', name: 'Pal Partner' });
+	const gwenClient = api(server, gwen.token);
+	const adminGid = (await admin.get('/users/me')).body.data.gid;
+
+	// Hidden users answer exactly like missing ones, by gid and by e-mail address.
+	const hidden = [
+		[`/users/${pal.gid}`, `/users/9${pal.gid.slice(1)}`],
+		['/users/pal@example.test', '/users/nobody@example.test'],
+		['/users/PAL@example.test', '/users/NOBODY@example.test'],
+		[`/users/${adminGid}`, '/users/123456789'],
+		[`/workspaces/${server.orgGid}/users/${pal.gid}`, `/workspaces/${server.orgGid}/users/123456789`],
+		[`/users/${pal.gid}/workspace_memberships`, '/users/123456789/workspace_memberships'],
+	];
+	const messageOf = (res, ref) => res.body.errors[0].message.replace(ref, 'REF');
+	for (const [hiddenPath, missingPath] of hidden) {
+		const res = await gwenClient.get(hiddenPath);
+		assert.equal(res.status, 404, `${hiddenPath}: ${res.text}`);
+		assert.ok(!res.text.includes('Pal Partner'), `${hiddenPath}: ${res.text}`);
+		const missing = await gwenClient.get(missingPath);
+		assert.equal(missing.status, 404, `${missingPath}: ${missing.text}`);
+		const hiddenRef = hiddenPath.split('/').find((part) => /^\d{6,}$|@/.test(part) && part !== server.orgGid);
+		const missingRef = missingPath.split('/').find((part) => /^\d{6,}$|@/.test(part) && part !== server.orgGid);
+		assert.equal(messageOf(res, hiddenRef), messageOf(missing, missingRef), hiddenPath);
+	}
+	const byQuery = await gwenClient.get(`/workspaces/${server.orgGid}/workspace_memberships`, { user: 'pal@example.test' });
+	assert.equal(byQuery.status, 404, byQuery.text);
+
+	// Members still read everyone.
+	const seenByMember = await api(server, member.token).get('/users/pal@example.test');
+	assert.equal(seenByMember.status, 200, seenByMember.text);
+	assert.equal(seenByMember.body.data.gid, pal.gid);
+
+	// Sharing a project is enough: the guest then reads the user and lists it.
+	const team = await admin.post('/teams', { name: 'Partner team', organization: server.orgGid });
+	assert.equal(team.status, 201, team.text);
+	const project = await admin.post('/projects', { name: 'Partner project', team: team.body.data.gid, privacy_setting: 'private' });
+	assert.equal(project.status, 201, project.text);
+	const added = await admin.post(`/projects/${project.body.data.gid}/addMembers`, { members: [gwen.gid, pal.gid] });
+	assert.equal(added.status, 200, added.text);
+
+	const res = await gwenClient.get(`/users/${pal.gid}`, { opt_fields: 'name,email' });
+	assert.equal(res.status, 200, res.text);
+	assertMatchesSpec('GET', '/users/{user_gid}', res);
+	assert.equal(res.body.data.email, 'pal@example.test');
+	const byEmail = await gwenClient.get('/users/pal@example.test');
+	assert.equal(byEmail.status, 200, byEmail.text);
+	const list = await gwenClient.get('/users');
+	assert.equal(list.status, 200, list.text);
+	assert.ok(list.body.data.some((u) => u.gid === pal.gid), list.text);
+	const memberships = await gwenClient.get(`/users/${pal.gid}/workspace_memberships`);
+	assert.equal(memberships.status, 200, memberships.text);
+	assert.equal(memberships.body.data.length, 1);
+
+	// Users outside the shared project stay hidden.
+	assert.equal((await gwenClient.get('/users/extra0@example.test')).status, 404);
 });

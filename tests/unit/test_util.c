@@ -137,6 +137,9 @@ static void gid_parse_rejects_invalid(void **state)
 		"-1",
 		"+1",
 		"01a",
+		"01",                    /* leading zeros would give one object several names */
+		"007",
+		"0916791964010020905",
 		"1a",
 		"a1",
 		" 1",
@@ -342,11 +345,13 @@ static void time_round_trip(void **state)
 
 static void time_check_date_cases(void **state)
 {
-	const char *valid[] = { "2024-02-29", "2000-02-29", "2023-12-31", "1970-01-01", "2019-04-30", "0001-01-01" };
+	const char *valid[] = { "2024-02-29", "2000-02-29", "2023-12-31", "1970-01-01", "2019-04-30", "0001-01-01",
+				"9999-12-31" };
 	const char *invalid[] = {
 		"",           "2023-02-29", "1900-02-29", "2024-02-30", "2019-04-31", "2019-13-01",
 		"2019-00-01", "2019-01-00", "2019-01-32", "2019-1-01",  "2019-01-1",  "19-01-01",
 		"2019-01-01T", "2019-01-01 ", " 2019-01-01", "2019/01/01", "2019-01-01Z", "abcd-ef-gh",
+		"0000-01-01", "0000-12-31", /* year 0 is outside the years 1 to 9999 that date-times accept */
 	};
 
 	(void)state;

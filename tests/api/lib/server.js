@@ -139,6 +139,8 @@ async function waitHealthy(url, child, logs) {
 //   org         organization name (default "Test Org")
 //   plan        plan of the organization (default enterprise_plus)
 //   adminEmail  email of the first super admin (default admin@example.test)
+//   env         extra environment variables for every kontor command, such as
+//               { KONTOR_PUBLIC_URL: 'https://kontor.example.com' }
 // Returns {url, base, orgGid, db, adminEmail, adminPassword, adminToken,
 // logPath, logs(), addUser(), stop(), restart()}; `base` is url + '/api/1.0'
 // and logs() returns the server's stdout and stderr so far.
@@ -160,7 +162,7 @@ async function startServer(opts = {}) {
 	const db = database.db;
 	// Every command of this server uses the same token-hash key file; with
 	// PostgreSQL there is no database file to keep it beside.
-	const env = { ...process.env, KONTOR_PEPPER_FILE: path.join(tmpDir, 'kontor.pepper') };
+	const env = { ...process.env, ...(opts.env || {}), KONTOR_PEPPER_FILE: path.join(tmpDir, 'kontor.pepper') };
 
 	let child = null;
 	let url = null;
