@@ -96,11 +96,10 @@ static json_t *token_fetch(api_ctx *ctx, int64_t sa_gid, int64_t token_gid)
 	return token;
 }
 
-/* For opt_fields expansion: only callers who may manage service accounts see tokens. */
+/* For opt_fields expansion: only super admins see tokens, on any plan like GET .../tokens. */
 static json_t *token_load(api_ctx *ctx, int64_t gid)
 {
-	if (ctx->who.kind != PRINCIPAL_PERSON || ctx->who.role != ROLE_SUPER_ADMIN ||
-	    !auth_plan_has_service_accounts(ctx->who.plan))
+	if (ctx->who.kind != PRINCIPAL_PERSON || ctx->who.role != ROLE_SUPER_ADMIN)
 		return NULL;
 	return token_fetch(ctx, 0, gid);
 }
@@ -245,7 +244,7 @@ int sa_tokens_list(api_ctx *ctx)
 	db_stmt *s;
 	int fetched = 0, status;
 
-	if (sa_require_manager(ctx))
+	if (sa_require_manager_any_plan(ctx))
 		return 0;
 	if (api_param_gid(ctx, "service_account_gid", &sa_gid) || sa_require_target(ctx, sa_gid))
 		return 0;
@@ -555,6 +554,41 @@ static int account_lock(api_ctx *ctx, int64_t sa_gid)
 	return status;
 }
 
+/*
+ * Reads whether the account's membership is active, inside the open
+ * transaction, after taking the membership's row lock. On PostgreSQL a
+ * concurrent removeUser, which updates that row first, then either waits
+ * until this rotation commits and revokes its new token too, or commits
+ * first so that this read sees the deactivation. Returns DB_ROW with
+ * *active_r set, DB_DONE when it has no membership, or an error status.
+ */
+static int account_active(api_ctx *ctx, int64_t sa_gid, int *active_r)
+{
+	db_stmt *s;
+	int status;
+
+	*active_r = 0;
+	s = db_query(ctx->db, "UPDATE workspace_memberships SET is_active = is_active WHERE workspace_gid = ? AND user_gid = ?");
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, sa_gid);
+	status = db_run(s);
+	if (status != DB_OK)
+		return status;
+
+	s = db_query(ctx->db, "SELECT is_active FROM workspace_memberships WHERE workspace_gid = ? AND user_gid = ?");
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, sa_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		*active_r = db_column_int64(s, 0) != 0;
+	db_stmt_done(s);
+	return status;
+}
+
 /* ---------- POST /service_accounts/{service_account_gid}/tokens ---------- */
 
 static const struct api_field rotate_fields[] = {
@@ -566,17 +600,19 @@ static const struct api_field rotate_fields[] = {
 /*
  * Mints a new token. With an Idempotency-Key, a retry of the same request
  * within 24 hours returns the token of the first try instead of minting
- * another; the same key with a different request gets 409.
+ * another; the same key with a different request gets 409. A deactivated
+ * account (removed with removeUser) gets 409 before the key is looked up,
+ * because authentication would reject any token it has.
  */
 int sa_token_rotate(api_ctx *ctx)
 {
 	char route[96], hash[2 * REQUEST_HASH_BYTES + 1], token[TOKEN_MAX], name[1025] = "", sa_name[1024] = "";
-	char gid_text[GID_STRING_MAX];
+	char gid_text[GID_STRING_MAX], workspace_text[GID_STRING_MAX];
 	int64_t sa_gid, expires_at, token_gid, live;
 	struct stored_rotation stored;
 	const char *key;
 	json_t *details;
-	int status, stored_now;
+	int status, stored_now, active;
 
 	if (sa_require_manager(ctx))
 		return 0;
@@ -596,6 +632,10 @@ int sa_token_rotate(api_ctx *ctx)
 
 	if (api_begin_write(ctx))
 		return 0;
+	/* The membership row is locked before the account row, in the order DELETE /service_accounts/{gid} takes them. */
+	status = account_active(ctx, sa_gid, &active);
+	if (status != DB_ROW && status != DB_DONE)
+		return api_fail_db(ctx, status);
 	status = account_lock(ctx, sa_gid);
 	if (status == DB_DONE) {
 		db_rollback(ctx->db);
@@ -603,6 +643,13 @@ int sa_token_rotate(api_ctx *ctx)
 	}
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
+	if (!active) {
+		db_rollback(ctx->db);
+		return api_error(ctx, 409, "This service account is deactivated (removed from the organization), so it "
+					   "cannot get tokens. Reactivate it first with POST /workspaces/%s/addUser and "
+					   "{\"data\": {\"user\": \"%s\"}}, then rotate again.",
+				 gid_format(ctx->who.workspace_gid, workspace_text), gid_text);
+	}
 
 	if (key != NULL) {
 		status = idempotency_purge(ctx);
@@ -679,7 +726,7 @@ int sa_token_revoke(api_ctx *ctx)
 	db_stmt *s;
 	int status, changed;
 
-	if (sa_require_manager(ctx))
+	if (sa_require_manager_any_plan(ctx))
 		return 0;
 	if (api_param_gid(ctx, "service_account_gid", &sa_gid) || sa_require_target(ctx, sa_gid))
 		return 0;
@@ -742,7 +789,7 @@ int sa_deauthorize(api_ctx *ctx)
 	json_t *revoked = NULL, *details, *account;
 	int status;
 
-	if (sa_require_manager(ctx))
+	if (sa_require_manager_any_plan(ctx))
 		return 0;
 	if (api_param_gid(ctx, "service_account_gid", &sa_gid) || sa_require_target(ctx, sa_gid))
 		return 0;

@@ -5,9 +5,11 @@
  * first. A service account is a user of its organization (users.kind
  * 'service_account', an active `member` membership, no password) plus a
  * service_accounts row holding its scopes. Its tokens are handled in
- * service_account_tokens.c and its photo in photos.c. Only super admins of
- * organizations on an enterprise plan manage service accounts, and every
- * change writes its audit record in the transaction that makes it.
+ * service_account_tokens.c and its photo in photos.c. Only super admins
+ * manage service accounts. Creating them, changing them and minting tokens
+ * needs an enterprise plan, but reading, revoking tokens, deauthorizing and
+ * deleting work on any plan. Every change writes its audit record in the
+ * transaction that makes it.
  */
 #include "api/service_accounts.h"
 #include "api/photo_url.h"
@@ -238,9 +240,10 @@ static int is_division_admin(api_ctx *ctx)
 
 /*
  * The role is checked before the plan, so people who may not manage
- * service accounts get the same 403 on every plan.
+ * service accounts get the same 403 on every plan. `check_plan` 0 skips the
+ * plan check for the endpoints that only read or take access away.
  */
-int sa_require_manager(api_ctx *ctx)
+static int require_manager(api_ctx *ctx, int check_plan)
 {
 	int status;
 
@@ -264,6 +267,8 @@ int sa_require_manager(api_ctx *ctx)
 			  role_name(ctx->who.role));
 		return -1;
 	}
+	if (!check_plan)
+		return 0;
 
 	status = plan_load(ctx);
 	if (status != DB_OK) {
@@ -275,6 +280,16 @@ int sa_require_manager(api_ctx *ctx)
 		return -1;
 	}
 	return 0;
+}
+
+int sa_require_manager(api_ctx *ctx)
+{
+	return require_manager(ctx, 1);
+}
+
+int sa_require_manager_any_plan(api_ctx *ctx)
+{
+	return require_manager(ctx, 0);
 }
 
 int sa_require_target(api_ctx *ctx, int64_t sa_gid)
@@ -372,10 +387,11 @@ int sa_audit(api_ctx *ctx, const char *event_type, int64_t sa_gid, const char *s
 /* ---------- representation ---------- */
 
 static const char *const sa_fields[] = {
-	"name", "email", "photo", "permissions", "workspace", "created_by", "created_at", "modified_at",
+	"name", "email", "photo", "permissions", "is_active", "workspace", "created_by", "created_at", "modified_at",
 	"last_used_at", "last_used_ip", "tokens", NULL,
 };
-static const char *const sa_compact[] = { "name", "photo", "permissions", NULL };
+/* is_active is compact too, so a default list tells a deactivated account from an active one. */
+static const char *const sa_compact[] = { "name", "photo", "permissions", "is_active", NULL };
 static const struct api_type_ref sa_refs[] = {
 	{ "workspace", &api_workspace_type },
 	{ "created_by", &api_user_type },
@@ -386,14 +402,15 @@ static const struct api_type_ref sa_refs[] = {
 /* The columns every account query selects, in SC_ order. */
 #define SA_COLUMNS \
 	"u.gid, u.name, u.email, u.photo_key, sa.scopes, sa.created_by, cb.name, sa.created_at, sa.modified_at," \
-	" u.modified_at, w.gid, w.name"
+	" u.modified_at, w.gid, w.name, COALESCE(m.is_active, 0)"
 #define SA_FROM \
 	" FROM service_accounts sa" \
 	" JOIN users u ON u.gid = sa.user_gid" \
 	" JOIN workspaces w ON w.gid = sa.workspace_gid" \
-	" LEFT JOIN users cb ON cb.gid = sa.created_by"
+	" LEFT JOIN users cb ON cb.gid = sa.created_by" \
+	" LEFT JOIN workspace_memberships m ON m.workspace_gid = sa.workspace_gid AND m.user_gid = sa.user_gid"
 enum { SC_GID, SC_NAME, SC_EMAIL, SC_PHOTO_KEY, SC_SCOPES, SC_CREATED_BY, SC_CREATED_BY_NAME, SC_CREATED_AT,
-       SC_SA_MODIFIED_AT, SC_USER_MODIFIED_AT, SC_WORKSPACE_GID, SC_WORKSPACE_NAME };
+       SC_SA_MODIFIED_AT, SC_USER_MODIFIED_AT, SC_WORKSPACE_GID, SC_WORKSPACE_NAME, SC_IS_ACTIVE };
 
 /*
  * Builds an account from the current row, with last use and tokens left
@@ -412,6 +429,8 @@ static json_t *sa_from_row(api_ctx *ctx, db_stmt *s)
 	json_object_set_new(account, "email", api_string_or_null(db_column_text(s, SC_EMAIL)));
 	json_object_set_new(account, "photo", api_photo_json(ctx, db_column_text(s, SC_PHOTO_KEY)));
 	json_object_set_new(account, "permissions", permissions_json(auth_scopes_parse(db_column_text(s, SC_SCOPES))));
+	/* False after POST /workspaces/{gid}/removeUser: its tokens are revoked and new ones are refused. */
+	json_object_set_new(account, "is_active", json_boolean(db_column_int64(s, SC_IS_ACTIVE) != 0));
 	json_object_set_new(account, "workspace", api_ref("workspace", db_column_int64(s, SC_WORKSPACE_GID),
 							  db_column_text(s, SC_WORKSPACE_NAME)));
 	json_object_set_new(account, "created_by",
@@ -546,11 +565,13 @@ json_t *sa_present(api_ctx *ctx, int64_t sa_gid)
 	return account;
 }
 
-/* For opt_fields expansion: only callers who may manage service accounts see them, and nothing is replied. */
+/*
+ * For opt_fields expansion: only super admins see service accounts, on any
+ * plan like GET /service_accounts/{gid}, and nothing is replied.
+ */
 static json_t *sa_load(api_ctx *ctx, int64_t gid)
 {
-	if (ctx->who.kind != PRINCIPAL_PERSON || ctx->who.role != ROLE_SUPER_ADMIN ||
-	    !auth_plan_has_service_accounts(ctx->who.plan))
+	if (ctx->who.kind != PRINCIPAL_PERSON || ctx->who.role != ROLE_SUPER_ADMIN)
 		return NULL;
 	return sa_present(ctx, gid);
 }
@@ -583,7 +604,7 @@ static int sa_list(api_ctx *ctx)
 	int fetched = 0, count = 0, status;
 	db_stmt *s;
 
-	if (sa_require_manager(ctx))
+	if (sa_require_manager_any_plan(ctx))
 		return 0;
 	if (api_param_gid(ctx, "workspace_gid", &workspace_gid) || check_workspace(ctx, workspace_gid))
 		return 0;
@@ -773,7 +794,7 @@ static int sa_get(api_ctx *ctx)
 {
 	int64_t sa_gid;
 
-	if (sa_require_manager(ctx))
+	if (sa_require_manager_any_plan(ctx))
 		return 0;
 	if (api_param_gid(ctx, "service_account_gid", &sa_gid) || sa_require_target(ctx, sa_gid))
 		return 0;
@@ -923,7 +944,7 @@ static int sa_delete(api_ctx *ctx)
 	db_stmt *s;
 	int status;
 
-	if (sa_require_manager(ctx))
+	if (sa_require_manager_any_plan(ctx))
 		return 0;
 	if (api_param_gid(ctx, "service_account_gid", &sa_gid))
 		return 0;

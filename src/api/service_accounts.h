@@ -17,9 +17,19 @@
  * service account) who is a super admin of an organization whose plan has
  * service accounts. Returns 0 when allowed. Otherwise replies 403 (service
  * account, division admin, admin, member or guest) or 402 (plan) and
- * returns -1; the handler then returns 0.
+ * returns -1; the handler then returns 0. Endpoints that create tokens or
+ * change an account call it.
  */
 int sa_require_manager(api_ctx *ctx);
+
+/*
+ * Checks the caller like sa_require_manager, but on any plan. The endpoints
+ * that read accounts and tokens, revoke a token, deauthorize or delete an
+ * account call it. A super admin can then end a leaked token's access while
+ * the organization is on a plan without service accounts, instead of seeing
+ * every old token work again when the plan returns.
+ */
+int sa_require_manager_any_plan(api_ctx *ctx);
 
 /*
  * Checks that `sa_gid` is a service account of the caller's organization.

@@ -3,12 +3,16 @@
  * organization, and any other workspace gid gets 404. Admins and super admins
  * rename the organization and add or remove people (POST addUser and
  * removeUser). Removing deactivates the membership and revokes the person's
- * tokens, so their name stays on the objects they touched. Divisions are
- * kontor's read-only view of an organization's divisions, with their teams
- * and division admins. Workspace memberships live in users.c.
+ * tokens, so their name stays on the objects they touched. Deactivating and
+ * reactivating write audit records (user_deactivated, user_reactivated).
+ * Divisions are kontor's read-only view of an organization's divisions,
+ * with their teams and division admins. Workspace memberships live in
+ * users.c.
  */
 #include "api/api.h"
+#include "api/service_accounts.h"
 
+#include "store/audit.h"
 #include "store/org.h"
 #include "util/timeutil.h"
 
@@ -382,6 +386,70 @@ static int membership_set_active(api_ctx *ctx, int64_t user_gid, int active)
 	return db_run(s);
 }
 
+/* Lists the gids of a user's unrevoked tokens into a new JSON array (*gids_r, set even on failure). Returns a db status. */
+static int unrevoked_token_gids(api_ctx *ctx, int64_t user_gid, json_t **gids_r)
+{
+	db_stmt *s;
+	int rc;
+
+	*gids_r = json_array();
+	s = db_query(ctx->db, "SELECT gid FROM tokens WHERE workspace_gid = ? AND user_gid = ? AND revoked_at IS NULL ORDER BY gid");
+	if (s == NULL) {
+		return DB_ERROR;
+	}
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, user_gid);
+	for (;;) {
+		rc = db_step(s);
+		if (rc != DB_ROW) {
+			break;
+		}
+		json_array_append_new(*gids_r, api_gid(db_column_int64(s, 0)));
+	}
+	db_stmt_done(s);
+	return rc == DB_DONE ? DB_OK : rc;
+}
+
+/*
+ * Appends a user_access audit record ("user_deactivated", "user_reactivated")
+ * about `user_gid` inside the open transaction, and copies the user's name
+ * into `name` (`name_len` bytes) for a second record. Borrows `details` (NULL
+ * writes {}). Returns a db status.
+ */
+static int membership_audit(api_ctx *ctx, const char *event_type, int64_t user_gid, const struct member_state *state,
+			    json_t *details, char *name, size_t name_len)
+{
+	struct audit_event event;
+	db_stmt *s;
+	int rc;
+
+	name[0] = '\0';
+	s = db_query(ctx->db, "SELECT name FROM users WHERE gid = ? AND workspace_gid = ?");
+	if (s == NULL) {
+		return DB_ERROR;
+	}
+	db_bind_int64(s, 0, user_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		snprintf(name, name_len, "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+	}
+	db_stmt_done(s);
+	if (rc != DB_ROW) {
+		return rc == DB_DONE ? DB_ERROR : rc;
+	}
+
+	memset(&event, 0, sizeof(event));
+	event.event_type = event_type;
+	event.event_category = "user_access";
+	event.resource_type = "user";
+	event.resource_subtype = state->is_service_account ? "service_account" : NULL;
+	event.resource_gid = user_gid;
+	event.resource_name = name;
+	event.details = details;
+	return api_audit(ctx, &event);
+}
+
 static const struct api_field user_ref_fields[] = {
 	{ "user", AF_GID, AF_REQUIRED | AF_USER, 0, NULL },
 	{ NULL, AF_ANY, 0, 0, NULL },
@@ -433,6 +501,7 @@ static int workspace_add_user(api_ctx *ctx)
 	int64_t workspace_gid;
 	int64_t user_gid = 0;
 	struct member_state state;
+	char name[1024];
 	json_t *user;
 	int rc;
 
@@ -464,6 +533,9 @@ static int workspace_add_user(api_ctx *ctx)
 			return api_forbidden(ctx, "Only super admins can add back super admins and service accounts.");
 		}
 		rc = membership_set_active(ctx, user_gid, 1);
+		if (rc == DB_OK) {
+			rc = membership_audit(ctx, "user_reactivated", user_gid, &state, NULL, name, sizeof(name));
+		}
 		if (rc != DB_OK) {
 			return api_fail_db(ctx, rc);
 		}
@@ -486,6 +558,9 @@ static int workspace_remove_user(api_ctx *ctx)
 	int64_t workspace_gid;
 	int64_t user_gid;
 	struct member_state state;
+	char name[1024];
+	json_t *revoked = NULL;
+	json_t *details;
 	db_stmt *s;
 	int rc;
 
@@ -522,7 +597,11 @@ static int workspace_remove_user(api_ctx *ctx)
 	}
 
 	rc = membership_set_active(ctx, user_gid, 0);
+	if (rc == DB_OK) {
+		rc = unrevoked_token_gids(ctx, user_gid, &revoked);
+	}
 	if (rc != DB_OK) {
+		json_decref(revoked);
 		return api_fail_db(ctx, rc);
 	}
 
@@ -533,12 +612,36 @@ static int workspace_remove_user(api_ctx *ctx)
 	s = db_query(ctx->db,
 		     "UPDATE tokens SET revoked_at = ? WHERE workspace_gid = ? AND user_gid = ? AND revoked_at IS NULL");
 	if (s == NULL) {
+		json_decref(revoked);
 		return api_fail_db(ctx, DB_ERROR);
 	}
 	db_bind_int64(s, 0, time_now_us());
 	db_bind_int64(s, 1, ctx->who.workspace_gid);
 	db_bind_int64(s, 2, user_gid);
 	rc = db_run(s);
+	if (rc != DB_OK) {
+		json_decref(revoked);
+		return api_fail_db(ctx, rc);
+	}
+
+	/*
+	 * Removing a user who is already inactive and has no live token changes
+	 * nothing and writes no record. A service account gets two records: the
+	 * deactivation, like a person's, and service_account_deauthorized, the
+	 * record that the deauthorize endpoint also writes when it revokes
+	 * every token of an account.
+	 */
+	details = json_object();
+	json_object_set_new(details, "revoked_token_gids", revoked);
+	rc = DB_OK;
+	if (state.is_active || json_array_size(revoked) > 0) {
+		rc = membership_audit(ctx, "user_deactivated", user_gid, &state, details, name, sizeof(name));
+		if (rc == DB_OK && state.is_service_account) {
+			json_object_set_new(details, "reason", json_string("user_deactivated"));
+			rc = sa_audit(ctx, "service_account_deauthorized", user_gid, name, json_incref(details));
+		}
+	}
+	json_decref(details);
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);
 	}

@@ -203,6 +203,68 @@ describe('rotation', () => {
 	});
 });
 
+describe('deactivated accounts', () => {
+	test('rotation is 409 until addUser', async () => {
+		const bot = await createAccount('Sleeping bot');
+		let res = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: bot.gid });
+		assert.equal(res.status, 200, res.text);
+		assert.equal(liveTokenCount(bot.gid), 0, 'removeUser revoked the token');
+
+		const tokensBefore = sql(`SELECT COUNT(*) AS n FROM tokens WHERE user_gid = ${bot.gid}`)[0].n;
+		for (const key of [undefined, 'sleeping-bot-1']) {
+			res = await rotate(bot.gid, {}, key);
+			assert.equal(res.status, 409, res.text);
+			assert.match(res.body.errors[0].message, /deactivated/);
+			assert.match(res.body.errors[0].message, new RegExp(`Reactivate it first with POST /workspaces/${server.orgGid}/addUser`));
+			assert.ok(res.body.errors[0].message.includes(bot.gid), 'the message names the account');
+			assert.ok(!res.text.includes('kontor_sa_'));
+		}
+		assert.equal(sql(`SELECT COUNT(*) AS n FROM tokens WHERE user_gid = ${bot.gid}`)[0].n, tokensBefore, 'no token was stored');
+		const rotated = auditEvents(bot.gid).filter((e) => e.event_type === 'service_account_token_rotated');
+		assert.equal(rotated.length, 0);
+
+		// Revoking and deauthorizing still work on a deactivated account.
+		res = await admin.del(`/service_accounts/${bot.gid}/tokens/${bot.tokenGid}`);
+		assert.equal(res.status, 200, res.text);
+		res = await admin.post(`/service_accounts/${bot.gid}/deauthorize`, {});
+		assert.equal(res.status, 200, res.text);
+		assert.equal(res.body.data.is_active, false);
+
+		res = await admin.post(`/workspaces/${server.orgGid}/addUser`, { user: bot.gid });
+		assert.equal(res.status, 200, res.text);
+		assert.equal((await api(server, bot.token).get('/users/me')).status, 401, 'the old token stays revoked');
+		res = await rotate(bot.gid, {}, 'sleeping-bot-2');
+		assert.equal(res.status, 201, res.text);
+		assert.equal(res.body.data.status, 'active');
+		assert.equal((await api(server, res.body.data.token).get('/users/me')).status, 200);
+	});
+
+	test('rotation racing removeUser leaves no live token', async () => {
+		for (let round = 0; round < 8; round++) {
+			const bot = await createAccount(`Racing bot ${round}`);
+			const [rotated, removed] = await Promise.all([
+				rotate(bot.gid, {}),
+				admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: bot.gid }),
+			]);
+			assert.equal(removed.status, 200, removed.text);
+			assert.ok([201, 409].includes(rotated.status), rotated.text);
+			assert.equal(liveTokenCount(bot.gid), 0, `round ${round}: rotation answered ${rotated.status}`);
+		}
+	});
+
+	test('retry after removeUser is 409, not a replay', async () => {
+		const bot = await createAccount('Removed between retries');
+		let res = await rotate(bot.gid, {}, 'removed-between-retries');
+		assert.equal(res.status, 201, res.text);
+		res = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: bot.gid });
+		assert.equal(res.status, 200, res.text);
+		res = await rotate(bot.gid, {}, 'removed-between-retries');
+		assert.equal(res.status, 409, res.text);
+		assert.match(res.body.errors[0].message, /deactivated/);
+		assert.ok(!res.text.includes('kontor_sa_'), 'the revoked token is not returned again');
+	});
+});
+
 describe('expiry', () => {
 	test('token stops working when it expires', async () => {
 		const bot = await createAccount('Short-lived bot');

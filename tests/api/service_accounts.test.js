@@ -270,10 +270,12 @@ describe('plans', () => {
 			let res = await client.post(`/workspaces/${small.orgGid}/service_accounts`, { name: 'Bot', permissions: 'full' });
 			assert.equal(res.status, 402, res.text);
 			assert.match(res.body.errors[0].message, /enterprise, enterprise_plus or legacy_enterprise/);
+			// Reading works on any plan, so the list is empty rather than refused.
 			res = await client.get(`/workspaces/${small.orgGid}/service_accounts`);
-			assert.equal(res.status, 402, res.text);
+			assert.equal(res.status, 200, res.text);
+			assert.deepEqual(res.body.data, []);
 			res = await client.get('/service_accounts/12345');
-			assert.equal(res.status, 402, res.text);
+			assert.equal(res.status, 404, res.text);
 			// Refused people still get 403 on any plan.
 			const member = await small.addUser({ email: 'm@small.test', name: 'M' });
 			res = await api(small, member.token).get(`/workspaces/${small.orgGid}/service_accounts`);
@@ -295,7 +297,7 @@ describe('plans', () => {
 			assert.match(res.body.errors[0].message, /enterprise, enterprise_plus or legacy_enterprise/);
 			res = await client.post('/tasks', { workspace: server.orgGid, name: 'blocked' });
 			assert.equal(res.status, 402, res.text);
-			res = await admin.get(`/service_accounts/${bot.gid}`);
+			res = await admin.post(`/service_accounts/${bot.gid}/tokens`, {});
 			assert.equal(res.status, 402, res.text);
 			// People keep working.
 			res = await admin.get('/users/me');
@@ -306,6 +308,68 @@ describe('plans', () => {
 		assert.equal((await client.get('/users/me')).status, 200);
 		assert.equal((await admin.get(`/service_accounts/${bot.gid}`)).status, 200);
 		await server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', 'enterprise_plus']);
+	});
+
+	test('ineligible plan still allows reads and revocation', async () => {
+		const leaky = await createAccount('Leaky bot', 'full');
+		const second = await admin.post(`/service_accounts/${leaky.gid}/tokens`, {});
+		assert.equal(second.status, 201, second.text);
+		minted.push(second.body.data.token);
+		const deauthorized = await createAccount('Deauthorized on starter', ['read']);
+		const doomed = await createAccount('Deleted on starter', 'full');
+		const png = solidPng(8, 8);
+
+		await server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', 'starter']);
+		try {
+			// Reading works, so a super admin can find the token to revoke.
+			let res = await admin.get(`/workspaces/${server.orgGid}/service_accounts`, { opt_fields: 'name,is_active,tokens.status' });
+			assert.equal(res.status, 200, res.text);
+			assert.ok(res.body.data.some((a) => a.gid === leaky.gid));
+			res = await admin.get(`/service_accounts/${leaky.gid}`);
+			assert.equal(res.status, 200, res.text);
+			assert.equal(res.body.data.tokens.length, 2);
+			res = await admin.get(`/service_accounts/${leaky.gid}/tokens`);
+			assert.equal(res.status, 200, res.text);
+			assert.equal(res.body.data.length, 2);
+
+			// Creating, changing and minting stay behind the plan.
+			const refused = [
+				['POST', `/workspaces/${server.orgGid}/service_accounts`, () => admin.post(`/workspaces/${server.orgGid}/service_accounts`, { name: 'Nope', permissions: 'full' })],
+				['PUT name', `/service_accounts/${leaky.gid}`, () => admin.put(`/service_accounts/${leaky.gid}`, { name: 'Renamed' })],
+				['PUT permissions', `/service_accounts/${leaky.gid}`, () => admin.put(`/service_accounts/${leaky.gid}`, { permissions: ['read'] })],
+				['PUT photo', `/service_accounts/${leaky.gid}/photo`, () => admin.raw('PUT', `/service_accounts/${leaky.gid}/photo`, { headers: { 'content-type': 'image/png' }, body: png })],
+				['DELETE photo', `/service_accounts/${leaky.gid}/photo`, () => admin.del(`/service_accounts/${leaky.gid}/photo`)],
+				['POST tokens', `/service_accounts/${leaky.gid}/tokens`, () => admin.post(`/service_accounts/${leaky.gid}/tokens`, {})],
+			];
+			for (const [label, path, send] of refused) {
+				res = await send();
+				assert.equal(res.status, 402, `${label} ${path}: ${res.text}`);
+				assert.match(res.body.errors[0].message, /enterprise, enterprise_plus or legacy_enterprise/);
+			}
+
+			// Taking access away works.
+			res = await admin.del(`/service_accounts/${leaky.gid}/tokens/${leaky.tokenGid}`);
+			assert.equal(res.status, 200, res.text);
+			res = await admin.post(`/service_accounts/${deauthorized.gid}/deauthorize`, {});
+			assert.equal(res.status, 200, res.text);
+			assert.deepEqual(res.body.data.tokens.map((t) => t.status), ['revoked']);
+			res = await admin.del(`/service_accounts/${doomed.gid}`);
+			assert.equal(res.status, 200, res.text);
+		} finally {
+			await server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', 'enterprise_plus']);
+		}
+
+		// Back on an eligible plan, only the tokens that were not revoked work again.
+		assert.equal((await api(server, leaky.token).get('/users/me')).status, 401, 'revoked token');
+		assert.equal((await api(server, second.body.data.token).get('/users/me')).status, 200, 'token left alone');
+		assert.equal((await api(server, deauthorized.token).get('/users/me')).status, 401, 'deauthorized account');
+		assert.equal((await api(server, doomed.token).get('/users/me')).status, 401, 'deleted account');
+		const renamed = await admin.get(`/service_accounts/${leaky.gid}`);
+		assert.equal(renamed.body.data.name, 'Leaky bot');
+		assert.equal(renamed.body.data.permissions, 'full');
+		assert.equal(renamed.body.data.photo, null);
+		const events = auditRows(leaky.gid).map((r) => r.event_type);
+		assert.ok(events.includes('service_account_token_revoked'), events.join(', '));
 	});
 
 	test('org set-plan rejects unknown plans and organizations', async () => {
@@ -326,6 +390,7 @@ describe('create, read, update, delete', () => {
 		assert.equal(sa.email, `sa.${sa.gid}@service-accounts.kontor.invalid`);
 		assert.equal(sa.photo, null);
 		assert.deepEqual(sa.permissions, ['read', 'scim']);
+		assert.equal(sa.is_active, true);
 		assert.deepEqual(sa.workspace, { gid: server.orgGid, resource_type: 'workspace', name: 'Service Org' });
 		assert.equal(sa.created_by.name, 'admin');
 		assert.equal(sa.last_used_at, null);
@@ -361,7 +426,8 @@ describe('create, read, update, delete', () => {
 		let res = await admin.get(`/workspaces/${server.orgGid}/service_accounts`);
 		assert.equal(res.status, 200, res.text);
 		for (const item of res.body.data) {
-			assert.deepEqual(Object.keys(item).sort(), ['gid', 'name', 'permissions', 'photo', 'resource_type']);
+			assert.deepEqual(Object.keys(item).sort(), ['gid', 'is_active', 'name', 'permissions', 'photo', 'resource_type']);
+			assert.equal(typeof item.is_active, 'boolean');
 		}
 		const all = res.body.data.map((a) => a.gid);
 		assert.ok(all.includes(accounts.full.gid));
@@ -484,10 +550,22 @@ describe('create, read, update, delete', () => {
 		const users = await admin.get('/users', { workspace: server.orgGid });
 		assert.ok(!users.body.data.some((u) => u.gid === bot.gid), 'inactive users are not listed');
 
-		// Reactivating the membership through addUser does not bring the tokens back.
+		// addUser reactivates the membership of the deleted account's user, but no access comes back:
+		// its tokens stay revoked, and without its service_accounts row it gets no new token.
 		const readd = await admin.post(`/workspaces/${server.orgGid}/addUser`, { user: bot.gid });
-		assert.ok([200, 400, 403, 404].includes(readd.status), readd.text);
+		assert.equal(readd.status, 200, readd.text);
 		assert.equal((await botClient.get('/users/me')).status, 401);
+		assert.equal((await api(server, second.body.data.token).get('/users/me')).status, 401);
+		assert.equal((await admin.get(`/service_accounts/${bot.gid}`)).status, 404);
+		assert.equal((await admin.post(`/service_accounts/${bot.gid}/tokens`, {})).status, 404);
+		const tokens = sql(`SELECT COUNT(*) AS n FROM tokens WHERE user_gid = ${bot.gid}`);
+		assert.equal(Number(tokens[0].n), 2, 'no token was minted');
+		const signIn = await fetch(`${server.url}/admin/session`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ email: `sa.${bot.gid}@service-accounts.kontor.invalid`, password: 'anything at all' }),
+		});
+		assert.equal(signIn.status, 401);
 
 		const rows = auditRows(bot.gid).filter((r) => r.event_type === 'service_account_deleted');
 		assert.equal(rows.length, 1);
@@ -514,6 +592,69 @@ describe('create, read, update, delete', () => {
 		assert.equal(res.status, 404, res.text);
 		res = await api(server, other.token).get(`/service_accounts/${other.saGid}`);
 		assert.equal(res.body.data.name, 'Other bot');
+	});
+});
+
+describe('deactivation with removeUser', () => {
+	test('removeUser deactivates and audits twice', async () => {
+		const bot = await createAccount('Removed bot', ['read']);
+		const second = await admin.post(`/service_accounts/${bot.gid}/tokens`, {});
+		assert.equal(second.status, 201, second.text);
+		minted.push(second.body.data.token);
+
+		// Only super admins remove service accounts.
+		let res = await api(server, people.admin.token).post(`/workspaces/${server.orgGid}/removeUser`, { user: bot.gid });
+		assert.equal(res.status, 403, res.text);
+		res = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: bot.gid });
+		assert.equal(res.status, 200, res.text);
+		assert.equal((await api(server, bot.token).get('/users/me')).status, 401);
+		assert.equal((await api(server, second.body.data.token).get('/users/me')).status, 401);
+
+		res = await admin.get(`/service_accounts/${bot.gid}`);
+		assert.equal(res.status, 200, res.text);
+		assert.equal(res.body.data.is_active, false);
+		assert.deepEqual(res.body.data.tokens.map((t) => t.status), ['revoked', 'revoked']);
+		const list = await admin.get(`/workspaces/${server.orgGid}/service_accounts`);
+		assert.equal(list.body.data.find((a) => a.gid === bot.gid).is_active, false, 'the compact form shows it');
+		assert.equal(list.body.data.find((a) => a.gid === accounts.full.gid).is_active, true);
+
+		const me = (await admin.get('/users/me')).body.data;
+		const revoked = [bot.tokenGid, second.body.data.gid].sort();
+		let rows = auditRows(bot.gid).filter((r) => !r.event_type.startsWith('service_account_token_') && r.event_type !== 'service_account_created');
+		assert.deepEqual(rows.map((r) => [r.event_type, r.event_category]), [
+			['user_deactivated', 'user_access'],
+			['service_account_deauthorized', 'access_control'],
+		]);
+		for (const row of rows) {
+			assert.equal(row.actor_gid, me.gid);
+			assert.equal(row.resource_type, 'user');
+			assert.equal(row.resource_subtype, 'service_account');
+			assert.equal(row.resource_name, 'Removed bot');
+			assert.equal(row.auth_method, 'personal_access_token');
+			assert.equal(row.client_ip, '127.0.0.1');
+		}
+		assert.deepEqual(JSON.parse(rows[0].details).revoked_token_gids.sort(), revoked);
+		const deauthorized = JSON.parse(rows[1].details);
+		assert.deepEqual(deauthorized.revoked_token_gids.sort(), revoked);
+		assert.equal(deauthorized.reason, 'user_deactivated');
+
+		// Removing it again changes nothing and writes nothing.
+		const recorded = auditRows(bot.gid).length;
+		res = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: bot.gid });
+		assert.equal(res.status, 200, res.text);
+		assert.equal(auditRows(bot.gid).length, recorded);
+
+		res = await admin.post(`/workspaces/${server.orgGid}/addUser`, { user: bot.gid });
+		assert.equal(res.status, 200, res.text);
+		rows = auditRows(bot.gid);
+		const last = rows[rows.length - 1];
+		assert.equal(last.event_type, 'user_reactivated');
+		assert.equal(last.event_category, 'user_access');
+		assert.equal(last.resource_subtype, 'service_account');
+		assert.equal(last.actor_gid, me.gid);
+		res = await admin.get(`/service_accounts/${bot.gid}`);
+		assert.equal(res.body.data.is_active, true);
+		assert.equal((await api(server, bot.token).get('/users/me')).status, 401, 'reactivation revives no token');
 	});
 });
 
@@ -619,7 +760,7 @@ describe('service accounts in the data', () => {
 	});
 
 	test('GET /users/{gid} of a service account', async () => {
-		const res = await api(server, people.guest.token).get(`/users/${accounts.full.gid}`);
+		const res = await api(server, people.member.token).get(`/users/${accounts.full.gid}`);
 		assert.equal(res.status, 200, res.text);
 		assert.equal(res.body.data.resource_type, 'user');
 		assert.equal(res.body.data.name, 'Full bot');

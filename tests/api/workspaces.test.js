@@ -19,6 +19,26 @@ let guest;
 let other; // a second organization in the same database: {orgGid, token}
 let kontorEnv;
 
+// Returns the audit records about `resourceGid` of the given event types, oldest first.
+function auditRows(resourceGid, eventTypes) {
+	const query = `SELECT event_type, event_category, actor_type, CAST(actor_gid AS TEXT) AS actor_gid,
+		resource_type, resource_subtype, CAST(resource_gid AS TEXT) AS resource_gid, resource_name, details,
+		auth_method, client_ip FROM audit_log WHERE resource_gid = ${resourceGid}
+		AND event_type IN (${eventTypes.map((type) => `'${type}'`).join(', ')}) ORDER BY gid`;
+	if (/^postgres(ql)?:\/\//.test(server.db)) {
+		const out = execFileSync('psql', [server.db, '-At', '-v', 'ON_ERROR_STOP=1', '-c',
+			`SELECT COALESCE(json_agg(row_to_json(q)), '[]'::json) FROM (${query}) q`], { encoding: 'utf8' });
+		return JSON.parse(out.trim() || '[]');
+	}
+	const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', server.db, query], { encoding: 'utf8' });
+	return out.trim() ? JSON.parse(out) : [];
+}
+
+// The gid embedded in a token: 16 hex digits after the kind prefix.
+function tokenGid(token) {
+	return BigInt(`0x${token.replace(/^kontor_(pat|sa)_/, '').slice(0, 16)}`).toString();
+}
+
 function kontor(args, env = kontorEnv) {
 	const out = execFileSync(binaryPath(), args, { env, encoding: 'utf8' });
 	const lines = out.trim().split('\n');
@@ -224,6 +244,52 @@ test('removeUser deactivates and addUser restores', async () => {
 	assert.equal(after.body.data[0].is_active, true);
 	// Removal revoked the old token; coming back does not revive it.
 	assert.equal((await leaverClient.get('/users/me')).status, 401);
+});
+
+test('removeUser and addUser are audited', async () => {
+	const leaver = await server.addUser({ email: 'audited.leaver@example.test', name: 'Audrey Audited' });
+	const events = ['user_deactivated', 'user_reactivated'];
+
+	let res = await api(server, admin.token).post(`/workspaces/${server.orgGid}/removeUser`, { user: leaver.gid });
+	assert.equal(res.status, 200, res.text);
+	let rows = auditRows(leaver.gid, events);
+	assert.equal(rows.length, 1);
+	const deactivated = rows[0];
+	assert.equal(deactivated.event_type, 'user_deactivated');
+	assert.equal(deactivated.event_category, 'user_access');
+	assert.equal(deactivated.actor_type, 'user');
+	assert.equal(deactivated.actor_gid, admin.gid);
+	assert.equal(deactivated.resource_type, 'user');
+	assert.equal(deactivated.resource_subtype, null);
+	assert.equal(deactivated.resource_name, 'Audrey Audited');
+	assert.equal(deactivated.auth_method, 'personal_access_token');
+	assert.equal(deactivated.client_ip, '127.0.0.1');
+	assert.deepEqual(JSON.parse(deactivated.details), { revoked_token_gids: [tokenGid(leaver.token)] });
+	assert.equal(auditRows(leaver.gid, ['service_account_deauthorized']).length, 0, 'a person gets no service-account record');
+
+	// A repeated removal changes nothing and writes no second record.
+	res = await superAdmin.post(`/workspaces/${server.orgGid}/removeUser`, { user: leaver.gid });
+	assert.equal(res.status, 200, res.text);
+	assert.equal(auditRows(leaver.gid, events).length, 1);
+
+	res = await superAdmin.post(`/workspaces/${server.orgGid}/addUser`, { user: leaver.email });
+	assert.equal(res.status, 200, res.text);
+	rows = auditRows(leaver.gid, events);
+	assert.deepEqual(rows.map((row) => row.event_type), ['user_deactivated', 'user_reactivated']);
+	assert.equal(rows[1].event_category, 'user_access');
+	assert.equal(rows[1].actor_gid, superAdminGid);
+	assert.equal(rows[1].resource_name, 'Audrey Audited');
+	assert.deepEqual(JSON.parse(rows[1].details), {});
+
+	// Adding an active member again is no reactivation.
+	res = await superAdmin.post(`/workspaces/${server.orgGid}/addUser`, { user: leaver.gid });
+	assert.equal(res.status, 200, res.text);
+	assert.equal(auditRows(leaver.gid, events).length, 2);
+
+	// A refused removal writes nothing.
+	res = await api(server, member.token).post(`/workspaces/${server.orgGid}/removeUser`, { user: leaver.gid });
+	assert.equal(res.status, 403, res.text);
+	assert.equal(auditRows(leaver.gid, events).length, 2);
 });
 
 test('removeUser protects super admins and the caller', async () => {

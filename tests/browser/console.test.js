@@ -3,8 +3,10 @@
 // language signs in, manages a member, adds a service account, copies its
 // token and uses it through the API. It then renames the account, uploads a
 // photo, rotates and revokes tokens, deauthorizes and deletes the account,
-// and opens and closes the add dialog by keyboard alone. Every step saves a
-// screenshot in build/test-output/screenshots/.
+// and opens and closes the add dialog by keyboard alone. It also checks the
+// badge and the hidden Rotate of a deactivated account, and the name limit
+// in characters with emoji. Every step saves a screenshot in
+// build/test-output/screenshots/.
 //
 // Run: make && node --test tests/browser/
 
@@ -49,8 +51,9 @@ function row(page, name) {
 
 // Opens the row menu of `name` with the keyboard and chooses `itemName`,
 // checking the menu button's ARIA state and arrow-key movement on the way.
-async function chooseFromMenu(page, t, name, itemName) {
-	const button = row(page, name).getByRole('button', { name: t('sa.actions_for', { name }), exact: true });
+// `rowName` is the row header's accessible name when a badge follows the name.
+async function chooseFromMenu(page, t, name, itemName, rowName = name) {
+	const button = row(page, rowName).getByRole('button', { name: t('sa.actions_for', { name }), exact: true });
 	assert.equal(await button.getAttribute('aria-haspopup'), 'menu');
 	assert.equal(await button.getAttribute('aria-expanded'), 'false');
 	await button.focus();
@@ -347,6 +350,55 @@ for (const { lang, locale, other } of LANGUAGES) {
 			const account = await api(server, server.adminToken).get(`/service_accounts/${accountGid}`);
 			assert.equal(account.status, 404, account.text);
 			await screenshot(page, lang, '17-deleted');
+		});
+
+		it('marks a deactivated account and hides Rotate', async () => {
+			const admin = api(server, server.adminToken);
+			const sleeperName = lang === 'sv' ? 'Vilande' : 'Sleeper';
+			const created = await admin.post(`/workspaces/${server.orgGid}/service_accounts`, { name: sleeperName, permissions: ['read'] });
+			assert.equal(created.status, 201, created.text);
+			const sleeperGid = created.body.data.gid;
+			const removed = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: sleeperGid });
+			assert.equal(removed.status, 200, removed.text);
+
+			await page.reload();
+			await page.getByRole('tab', { name: t('tabs.apps'), exact: true }).click();
+			const sleeperRow = page.locator(`#panel-apps tbody tr[data-gid="${sleeperGid}"]`);
+			const badge = sleeperRow.getByRole('rowheader').getByText(t('sa.deactivated'), { exact: true });
+			await badge.waitFor();
+			await screenshot(page, lang, '18-deactivated');
+
+			await chooseFromMenu(page, t, sleeperName, t('sa.edit'), `${sleeperName} ${t('sa.deactivated')}`);
+			const edit = dialogOf(page, 'sa-edit-dialog');
+			await edit.getByText(t('token.rotate_inactive', { workspace: server.orgGid, gid: sleeperGid }), { exact: true }).waitFor();
+			assert.equal(await edit.getByRole('button', { name: t('token.rotate'), exact: true }).count(), 0, 'Rotate is hidden');
+			await screenshot(page, lang, '19-deactivated-edit');
+
+			// The name limit counts characters as the server does: 255 emoji (510 UTF-16 units) pass, 256 do not.
+			const nameInput = edit.getByLabel(t('sa.name'), { exact: true });
+			await nameInput.fill('🤖'.repeat(256));
+			await edit.getByRole('button', { name: t('sa.save'), exact: true }).click();
+			await edit.getByText(t('sa.name_too_long', { max: 255 }), { exact: true }).waitFor();
+			assert.equal((await admin.get(`/service_accounts/${sleeperGid}`)).body.data.name, sleeperName, 'nothing was sent');
+			await nameInput.fill(`  ${'🤖'.repeat(255)}  `);
+			await edit.getByRole('button', { name: t('sa.save'), exact: true }).click();
+			await edit.waitFor({ state: 'detached' });
+			const saved = await admin.get(`/service_accounts/${sleeperGid}`);
+			assert.equal(saved.body.data.name, '🤖'.repeat(255));
+			assert.equal(saved.body.data.is_active, false);
+
+			const reactivated = await admin.post(`/workspaces/${server.orgGid}/addUser`, { user: sleeperGid });
+			assert.equal(reactivated.status, 200, reactivated.text);
+			await page.reload();
+			await page.getByRole('tab', { name: t('tabs.apps'), exact: true }).click();
+			await sleeperRow.waitFor();
+			assert.equal(await sleeperRow.getByText(t('sa.deactivated'), { exact: true }).count(), 0, 'the badge is gone');
+			await chooseFromMenu(page, t, '🤖'.repeat(255), t('sa.edit'));
+			await dialogOf(page, 'sa-edit-dialog').getByRole('button', { name: t('token.rotate'), exact: true }).waitFor();
+			await dialogOf(page, 'sa-edit-dialog').getByRole('button', { name: t('dialog.cancel'), exact: true }).click();
+
+			const deleted = await admin.del(`/service_accounts/${sleeperGid}`);
+			assert.equal(deleted.status, 200, deleted.text);
 		});
 
 		it('switches language and remembers the choice', async () => {

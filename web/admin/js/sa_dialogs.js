@@ -13,6 +13,11 @@ import { t, formatDate, formatDateTime } from './i18n.js';
 const SCOPES = ['read', 'scim', 'exports', 'audit_logs'];
 const PHOTO_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
 const PHOTO_MAX_BYTES = 5 * 1024 * 1024;
+// The server's limit: 255 Unicode characters (code points) after it trims
+// surrounding spaces (U+0020 only). The name inputs have no maxlength
+// attribute, because it counts UTF-16 code units and surrounding spaces, so
+// it would cut off emoji names that the server accepts. nameProblem()
+// checks the length on submit instead.
 const NAME_MAX_LENGTH = 255;
 
 /* ---------- shared pieces ---------- */
@@ -263,11 +268,18 @@ function readExpiry(input) {
 	return { iso };
 }
 
+// Trims the name the way the server does: spaces only, so a tab or another
+// control character still reaches the server, which rejects it with a message.
+function trimName(value) {
+	return value.replace(/^ +| +$/g, '');
+}
+
 function nameProblem(name) {
 	if (!name) {
 		return t('sa.name_missing');
 	}
-	if (name.length > NAME_MAX_LENGTH) {
+	// Spreading a string splits it into code points, which is what the server counts.
+	if ([...name].length > NAME_MAX_LENGTH) {
 		return t('sa.name_too_long', { max: NAME_MAX_LENGTH });
 	}
 	return null;
@@ -374,7 +386,7 @@ export function openAddDialog(context) {
 
 	const name = field({
 		label: t('sa.name'),
-		input: h('input', { type: 'text', maxlength: NAME_MAX_LENGTH, required: true, autocomplete: 'off', spellcheck: 'false' }),
+		input: h('input', { type: 'text', required: true, autocomplete: 'off', spellcheck: 'false' }),
 		hint: t('sa.name_hint'),
 	});
 	const photo = photoField({ label: t('photo.label_optional'), hint: t('photo.hint') });
@@ -402,7 +414,7 @@ export function openAddDialog(context) {
 		errors.textContent = '';
 		name.input.removeAttribute('aria-invalid');
 
-		const accountName = name.input.value.trim();
+		const accountName = trimName(name.input.value);
 		const problem = nameProblem(accountName);
 		if (problem) {
 			name.input.setAttribute('aria-invalid', 'true');
@@ -499,7 +511,7 @@ export async function openEditDialog(context, gid) {
 
 	const name = field({
 		label: t('sa.name'),
-		input: h('input', { type: 'text', maxlength: NAME_MAX_LENGTH, required: true, autocomplete: 'off', spellcheck: 'false' }),
+		input: h('input', { type: 'text', required: true, autocomplete: 'off', spellcheck: 'false' }),
 		hint: t('sa.name_hint'),
 	});
 	name.input.value = account.name;
@@ -542,6 +554,13 @@ export async function openEditDialog(context, gid) {
 	const tokensHost = h('div', { class: 'tokens-host' });
 	const rotateExpiry = field({ label: t('token.new_expiry_optional'), input: expiryInput(), hint: t('token.expiry_hint') });
 	const rotateButton = h('button', { type: 'button', class: 'button', text: t('token.rotate') });
+	const rotateRow = h('div', { class: 'rotate-row' }, rotateExpiry.element, rotateButton);
+	const rotateHint = h('p', { class: 'hint', text: t('token.rotate_hint') });
+	const inactiveNotice = h('p', {
+		class: 'notice notice-info',
+		dataset: { reason: 'inactive' },
+		text: t('token.rotate_inactive', { workspace: context.workspaceGid, gid }),
+	});
 	const tokenErrors = errorRegion();
 	const tokensSection = h(
 		'section',
@@ -549,8 +568,9 @@ export async function openEditDialog(context, gid) {
 		h('h3', { class: 'subsection-title', id: `${formId}-tokens`, text: t('token.heading') }),
 		h('p', { class: 'hint', text: t('token.immediate') }),
 		tokensHost,
-		h('div', { class: 'rotate-row' }, rotateExpiry.element, rotateButton),
-		h('p', { class: 'hint', text: t('token.rotate_hint') }),
+		inactiveNotice,
+		rotateRow,
+		rotateHint,
 		tokenErrors,
 	);
 
@@ -622,10 +642,21 @@ export async function openEditDialog(context, gid) {
 		);
 	}
 
+	// A deactivated account cannot get tokens (the server answers 409), so
+	// Rotate gives way to a notice on how to reactivate it.
+	function renderRotateState() {
+		const inactive = account.is_active === false;
+		rotateRow.hidden = inactive;
+		rotateHint.hidden = inactive;
+		rotateButton.disabled = inactive;
+		inactiveNotice.hidden = !inactive;
+	}
+
 	// Reloads the account for its token list, and the table behind the dialog.
 	async function refresh() {
 		account = (await get(`${API}/service_accounts/${gid}`)).data;
 		renderTokens();
+		renderRotateState();
 		await context.reload();
 	}
 
@@ -673,7 +704,7 @@ export async function openEditDialog(context, gid) {
 			message: t('token.revoke_message', { date: formatDateTime(token.created_at), name: account.name }),
 			confirmLabel: t('token.revoke'),
 			danger: true,
-			returnFocus: () => rotateButton,
+			returnFocus: () => (rotateRow.hidden ? null : rotateButton),
 		});
 		if (!confirmed) {
 			return;
@@ -695,7 +726,7 @@ export async function openEditDialog(context, gid) {
 		errors.textContent = '';
 		name.input.removeAttribute('aria-invalid');
 
-		const accountName = name.input.value.trim();
+		const accountName = trimName(name.input.value);
 		const problem = nameProblem(accountName);
 		if (problem) {
 			name.input.setAttribute('aria-invalid', 'true');
@@ -753,5 +784,6 @@ export async function openEditDialog(context, gid) {
 	});
 
 	renderTokens();
+	renderRotateState();
 	d.open(name.input);
 }

@@ -16,6 +16,7 @@ const LIST_FIELDS = [
 	'name',
 	'photo',
 	'permissions',
+	'is_active',
 	'created_by',
 	'created_by.name',
 	'created_at',
@@ -177,6 +178,21 @@ function renderServiceAccounts(root, session) {
 		);
 	}
 
+	// The name, and for an account removed with removeUser a "Deactivated"
+	// badge, which screen readers then read as part of the row header.
+	function nameCell(account) {
+		if (account.is_active !== false) {
+			return h('th', { scope: 'row', class: 'cell-name', text: account.name });
+		}
+		return h(
+			'th',
+			{ scope: 'row', class: 'cell-name' },
+			account.name,
+			' ',
+			h('span', { class: 'badge badge-off', dataset: { state: 'inactive' }, text: t('sa.deactivated') }),
+		);
+	}
+
 	function rowMenu(account) {
 		return menuButton({
 			label: t('sa.actions_for', { name: account.name }),
@@ -201,7 +217,7 @@ function renderServiceAccounts(root, session) {
 				'tr',
 				{ dataset: { gid: account.gid } },
 				h('td', { class: 'cell-photo' }, avatar(account, 36)),
-				h('th', { scope: 'row', class: 'cell-name', text: account.name }),
+				nameCell(account),
 				h('td', {}, permissionsSummary(account.permissions)),
 				createdCell(account),
 				lastUsedCell(account),
