@@ -4,6 +4,7 @@
  * environment variable (KONTOR_DB, KONTOR_LISTEN, ...); `kontor COMMAND
  * --help` lists them.
  */
+#include "api/api.h"
 #include "api/app.h"
 #include "auth/principal.h"
 #include "auth/token.h"
@@ -12,6 +13,7 @@
 #include "http/static.h"
 #include "jobs/jobs.h"
 #include "jobs/node_lease.h"
+#include "store/audit.h"
 #include "store/db.h"
 #include "store/demo.h"
 #include "store/org.h"
@@ -46,6 +48,8 @@ struct options {
 	const char *pepper_file;
 	const char *division;
 	const char *web_dir;
+	const char *public_url;
+	int trust_proxy;
 	int threads;
 	int pool;
 	int rate_per_minute;
@@ -87,6 +91,18 @@ static long parse_number(const char *option, const char *text, long min, long ma
 	return value;
 }
 
+/* Checks a --public-url value before anything starts; exits with a message on bad input. */
+static const char *checked_public_url(const char *url)
+{
+	char err[512];
+
+	if (url != NULL && api_public_url_check(url, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kontor: %s\n", err);
+		exit(2);
+	}
+	return url;
+}
+
 static void options_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -102,7 +118,11 @@ static void options_defaults(struct options *o)
 	o->pepper_file = env_or("KONTOR_PEPPER_FILE", NULL);
 	o->division = env_or("KONTOR_DIVISION", NULL);
 	o->web_dir = env_or("KONTOR_WEB_DIR", NULL);
-	o->threads = (int)parse_number("threads", env_or("KONTOR_THREADS", "8"), 1, 256);
+	o->public_url = checked_public_url(env_or("KONTOR_PUBLIC_URL", NULL));
+	o->trust_proxy = (int)parse_number("trust-proxy", env_or("KONTOR_TRUST_PROXY", "0"), 0, 1);
+	/* Unless given, serve() picks the count for the database driver and the cores. */
+	if (env_or("KONTOR_THREADS", NULL) != NULL)
+		o->threads = (int)parse_number("threads", env_or("KONTOR_THREADS", NULL), 1, 256);
 	o->pool = (int)parse_number("pool", env_or("KONTOR_DB_POOL", "16"), 1, 512);
 	o->rate_per_minute = (int)parse_number("rate-limit", env_or("KONTOR_RATE_LIMIT", "1500"), 1, 10000000);
 	o->reads_in_flight = (int)parse_number("max-reads", env_or("KONTOR_MAX_READS_IN_FLIGHT", "50"), 1, 100000);
@@ -116,7 +136,7 @@ static void options_defaults(struct options *o)
 enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
 	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
-	OPT_PER_IP,
+	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY,
 	OPT_HELP,
 };
 
@@ -141,6 +161,8 @@ static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "division", required_argument, NULL, OPT_DIVISION },
 	{ "web-dir", required_argument, NULL, OPT_WEB_DIR },
+	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
+	{ "trust-proxy", no_argument, NULL, OPT_TRUST_PROXY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -200,6 +222,8 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 		case OPT_SEED: o->seed = (uint64_t)parse_number("seed", optarg, 0, 0x7fffffffL); break;
 		case OPT_DIVISION: o->division = optarg; break;
 		case OPT_WEB_DIR: o->web_dir = optarg; break;
+		case OPT_PUBLIC_URL: o->public_url = checked_public_url(optarg); break;
+		case OPT_TRUST_PROXY: o->trust_proxy = 1; break;
 		case OPT_HELP: print_help(command, help); break;
 		default:
 			fprintf(stderr, "kontor %s: see `kontor %s --help`\n", command, command);
@@ -219,6 +243,13 @@ static void die(const char *command, const char *message)
 {
 	fprintf(stderr, "kontor %s: %s\n", command, message);
 	exit(1);
+}
+
+/* Rolls back the open transaction first, so the exit handlers' writes do not wait for its lock. */
+static void die_rollback(db_conn *c, const char *command, const char *message)
+{
+	db_rollback(c);
+	die(command, message);
 }
 
 /* Loads the token pepper; creates it beside a SQLite file when missing and `create` is set. */
@@ -293,6 +324,8 @@ static void check_status(db_conn *c, int status, const char *command, const char
 	snprintf(message, sizeof(message), "%s failed: %s", what,
 		 status == DB_CONSTRAINT ? "it conflicts with existing data (is the e-mail address already used?)"
 					 : db_conn_errmsg(c));
+	if (db_in_transaction(c))
+		die_rollback(c, command, message);
 	die(command, message);
 }
 
@@ -322,6 +355,29 @@ static void admin_password(char *password, size_t len, int *generated_r)
 		generate_password(password, GENERATED_PASSWORD_CHARS);
 	else
 		snprintf(password, len, "%s", given);
+}
+
+/*
+ * Audits a change made on the command line. The actor is the operator at
+ * the server, which Asana's audit log calls an external administrator.
+ */
+static int audit_cli(db_conn *c, int64_t org_gid, const char *event_type, const char *category,
+		     const char *resource_type, int64_t resource_gid, const char *resource_name, json_t *details)
+{
+	struct audit_event event = {
+		.workspace_gid = org_gid,
+		.event_type = event_type,
+		.event_category = category,
+		.actor_type = "external_administrator",
+		.actor_name = "kontor command line",
+		.resource_type = resource_type,
+		.resource_gid = resource_gid,
+		.resource_name = resource_name,
+		.details = details,
+		.auth_method = "command_line",
+	};
+
+	return store_audit_append(c, &event);
 }
 
 static int cmd_init(int argc, char **argv)
@@ -421,6 +477,7 @@ static int cmd_user(int argc, char **argv)
 		c = acquire(d, "user set-password");
 		if (store_user_find_by_email(c, o.email, &user_gid, &found_org) != DB_ROW)
 			die("user set-password", "no user with that e-mail address");
+		check_status(c, db_begin_write(c), "user set-password", "begin");
 		s = db_query(c, "UPDATE users SET password_hash = ?, modified_at = ? WHERE gid = ? AND kind = 'person'");
 		if (s == NULL)
 			die("user set-password", db_conn_errmsg(c));
@@ -428,6 +485,13 @@ static int cmd_user(int argc, char **argv)
 		db_bind_int64(s, 1, time_now_us());
 		db_bind_int64(s, 2, user_gid);
 		check_status(c, db_run(s), "user set-password", "updating the password");
+		if (db_changes(s) == 0)
+			die_rollback(c, "user set-password", "that e-mail address belongs to a service account: service "
+							      "accounts have no password and can never sign in");
+		check_status(c, audit_cli(c, found_org, "user_password_changed", "user_access", "user", user_gid,
+					  o.email, NULL),
+			     "user set-password", "writing the audit record");
+		check_status(c, db_commit(c), "user set-password", "commit");
 		db_release(d, c);
 		close_db(&d);
 		printf("Password set for %s.\n", o.email);
@@ -574,6 +638,8 @@ static int cmd_org(int argc, char **argv)
 	db_conn *c;
 	db *d;
 	int status;
+	char old_plan[32] = "";
+	json_t *details;
 
 	if (argc < 2 || strcmp(argv[1], "set-plan") != 0)
 		die("org", "expected `org set-plan`");
@@ -589,6 +655,18 @@ static int cmd_org(int argc, char **argv)
 				    "legacy_enterprise");
 	d = open_db(&o, "org set-plan", 1);
 	c = acquire(d, "org set-plan");
+	check_status(c, db_begin_write(c), "org set-plan", "begin");
+	s = db_query(c, "SELECT plan FROM workspaces WHERE gid = ?");
+	if (s == NULL)
+		die("org set-plan", db_conn_errmsg(c));
+	db_bind_int64(s, 0, org_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		snprintf(old_plan, sizeof(old_plan), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+	db_stmt_done(s);
+	if (status == DB_DONE)
+		die_rollback(c, "org set-plan", "--org: no such organization");
+	check_status(c, status, "org set-plan", "reading the plan");
 	s = db_query(c, "UPDATE workspaces SET plan = ? WHERE gid = ?");
 	if (s == NULL)
 		die("org set-plan", db_conn_errmsg(c));
@@ -596,8 +674,11 @@ static int cmd_org(int argc, char **argv)
 	db_bind_int64(s, 1, org_gid);
 	status = db_run(s);
 	check_status(c, status, "org set-plan", "updating the plan");
-	if (db_changes(s) == 0)
-		die("org set-plan", "--org: no such organization");
+	details = json_pack("{s:s, s:s}", "old_plan", old_plan, "new_plan", o.plan);
+	status = audit_cli(c, org_gid, "workspace_plan_changed", "admin_settings", "workspace", org_gid, NULL, details);
+	json_decref(details);
+	check_status(c, status, "org set-plan", "writing the audit record");
+	check_status(c, db_commit(c), "org set-plan", "commit");
 	db_release(d, c);
 	close_db(&d);
 	printf("Organization %s is now on plan %s.\n", o.org, o.plan);
@@ -628,12 +709,36 @@ static void parse_listen(const char *text, char *host, size_t host_len, int *por
 	host[len] = '\0';
 }
 
+/*
+ * The worker threads when --threads is not given. SQLite work runs on the
+ * CPU inside the process, so more than two threads per core only add
+ * context switches and lock waits. PostgreSQL requests wait on the network,
+ * so four threads per core (at least 8) keep the cores busy, up to the
+ * connection pool, since a thread without a connection only waits.
+ */
+static int default_threads(const db *d, int pool)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long threads;
+
+	if (cores < 1)
+		cores = 1;
+	if (db_get_driver(d) == &db_sqlite_driver) {
+		threads = 2 * cores;
+	} else {
+		threads = 4 * cores < 8 ? 8 : 4 * cores;
+		if (threads > pool)
+			threads = pool;
+	}
+	return (int)(threads > 256 ? 256 : threads);
+}
+
 static int serve(const struct options *o, db *d, const char *command, const char *after_start_message)
 {
 	/*
 	 * NOTE: the in-flight caps only protect other callers when they are below
-	 * --threads: with the defaults (50 reads, 8 threads) one busy token can
-	 * occupy every worker thread and slow everyone else down.
+	 * the thread count: with the defaults (50 reads, 2 or 4 threads per core)
+	 * one busy token can occupy every worker thread and slow everyone else down.
 	 */
 	struct ratelimit_config limits = { o->rate_per_minute, o->reads_in_flight, o->writes_in_flight };
 	struct http_server_config config;
@@ -650,6 +755,8 @@ static int serve(const struct options *o, db *d, const char *command, const char
 		log_warn("main", "admin console directory not found; /admin/ answers 404 until it exists", "web_dir",
 			 web_dir, NULL);
 	app.web_dir = web_dir;
+	app.public_url = o->public_url;
+	app.trust_proxy = o->trust_proxy;
 	load_pepper(o, command, 0, app.pepper);
 	if (app_load_page_key(&app, err, sizeof(err)) != 0)
 		die(command, err);
@@ -661,7 +768,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	memset(&config, 0, sizeof(config));
 	config.host = host;
 	config.port = port;
-	config.threads = o->threads;
+	config.threads = o->threads ? o->threads : default_threads(d, o->pool);
 	config.connection_limit = 1024;
 	config.per_ip_connection_limit = o->connections_per_ip;
 	config.connection_timeout_s = 30;
@@ -680,7 +787,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
 		 http_server_port(server));
 	log_info("main", "serving", "url", url, "database", db_get_driver(d)->name, "node_id", LOG_INT(gid_get_node()),
-		 "threads", LOG_INT(o->threads), "reads_in_flight_per_token", LOG_INT(limits.reads_in_flight),
+		 "threads", LOG_INT(config.threads), "reads_in_flight_per_token", LOG_INT(limits.reads_in_flight),
 		 "writes_in_flight_per_token", LOG_INT(limits.writes_in_flight), NULL);
 	if (after_start_message) {
 		printf("kontor is serving %s\n%s", url, after_start_message);
@@ -701,7 +808,8 @@ static int serve(const struct options *o, db *d, const char *command, const char
 
 static const char serve_help[] =
 	"  --listen HOST:PORT   address to serve on (KONTOR_LISTEN; default " DEFAULT_LISTEN ")\n"
-	"  --threads N          worker threads (KONTOR_THREADS; default 8)\n"
+	"  --threads N          worker threads (KONTOR_THREADS; default 2 per core on SQLite,\n"
+	"                       4 per core and at least 8 on PostgreSQL, at most --pool)\n"
 	"  --pool N             database connections (KONTOR_DB_POOL; default 16)\n"
 	"  --rate-limit N       requests per minute per token (KONTOR_RATE_LIMIT; default 1500)\n"
 	"  --max-reads N        reads in flight per token (KONTOR_MAX_READS_IN_FLIGHT; default 50)\n"
@@ -712,7 +820,12 @@ static const char serve_help[] =
 	"                       id no running node holds). A node refuses to start with an id another\n"
 	"                       running node holds.\n"
 	"  --web-dir DIR        the admin console's files (KONTOR_WEB_DIR; default: ../web/admin beside\n"
-	"                       the directory of the kontor binary)\n";
+	"                       the directory of the kontor binary)\n"
+	"  --public-url URL     base of the absolute URLs in responses (next_page.uri, photos,\n"
+	"                       permalink_url), such as https://kontor.example.com (KONTOR_PUBLIC_URL;\n"
+	"                       default: the request's Host header when it is a valid HOST[:PORT])\n"
+	"  --trust-proxy        use X-Forwarded-Proto from the reverse proxy in front; set it only when\n"
+	"                       every request comes through that proxy (KONTOR_TRUST_PROXY=1)\n";
 
 static int cmd_serve(int argc, char **argv)
 {

@@ -30,15 +30,26 @@ struct db_stmt {
 	void *native;
 };
 
+/*
+ * The last statements looked up, by the address of their SQL: a hit skips
+ * hashing the text, which for a long query costs more than running it.
+ */
+#define STMT_RECENT 64
+
 struct db_conn {
 	db *pool;
 	void *native;
 	int in_transaction;
+	int in_read; /* a db_begin_read snapshot is open */
 	int busy;
 	char errmsg[1024];
 	db_stmt **cache;    /* capacity entries, NULL where empty */
 	size_t capacity;    /* a power of two */
 	size_t cached;
+	struct {
+		const char *sql;
+		db_stmt *stmt;
+	} recent[STMT_RECENT];
 };
 
 /*
@@ -93,6 +104,7 @@ static void conn_clear_cache(db_conn *c)
 	c->cache = NULL;
 	c->capacity = 0;
 	c->cached = 0;
+	memset(c->recent, 0, sizeof(c->recent));
 }
 
 static int conn_connect(db_conn *c)
@@ -116,6 +128,7 @@ static void conn_disconnect(db_conn *c)
 		c->pool->driver->disconnect(c->native);
 	c->native = NULL;
 	c->in_transaction = 0;
+	c->in_read = 0;
 }
 
 int db_open(const char *location, int pool_size, db **db_r, char *err, size_t errlen)
@@ -300,6 +313,8 @@ void db_release(db *d, db_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->in_read)
+		db_end_read(c);
 	if (c->in_transaction)
 		db_rollback(c);
 	pthread_mutex_lock(&d->lock);
@@ -365,6 +380,7 @@ static int cache_reserve(db_conn *c)
 db_stmt *db_query(db_conn *c, const char *sql)
 {
 	const struct db_driver *drv = c->pool->driver;
+	size_t recent = ((uintptr_t)sql >> 3) % STMT_RECENT;
 	db_stmt *s;
 	void *native;
 	size_t slot;
@@ -373,6 +389,10 @@ db_stmt *db_query(db_conn *c, const char *sql)
 		snprintf(c->errmsg, sizeof(c->errmsg), "not connected");
 		return NULL;
 	}
+	if (c->recent[recent].sql == sql) {
+		drv->reset(c->recent[recent].stmt->native);
+		return c->recent[recent].stmt;
+	}
 	if (cache_reserve(c) != 0) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "out of memory");
 		return NULL;
@@ -380,6 +400,8 @@ db_stmt *db_query(db_conn *c, const char *sql)
 	slot = cache_slot(c, sql);
 	if (c->cache[slot] != NULL) {
 		drv->reset(c->cache[slot]->native);
+		c->recent[recent].sql = sql;
+		c->recent[recent].stmt = c->cache[slot];
 		return c->cache[slot];
 	}
 
@@ -402,6 +424,8 @@ db_stmt *db_query(db_conn *c, const char *sql)
 	s->native = native;
 	c->cache[slot] = s;
 	c->cached++;
+	c->recent[recent].sql = sql;
+	c->recent[recent].stmt = s;
 	return s;
 }
 
@@ -457,7 +481,13 @@ int db_bind_gid(db_stmt *s, int index, int64_t gid)
 
 int db_step(db_stmt *s)
 {
-	int status = s->conn->pool->driver->step(s->native);
+	const struct db_driver *drv = s->conn->pool->driver;
+	int status;
+
+	/* A write leaves the read snapshot, so it never fails for a snapshot that went stale. */
+	if (s->conn->in_read && !drv->stmt_readonly(s->native))
+		db_end_read(s->conn);
+	status = drv->step(s->native);
 
 	if (status < 0)
 		conn_set_error(s->conn, "statement failed");
@@ -529,7 +559,11 @@ int db_exec(db_conn *c, const char *sql)
 
 int db_begin(db_conn *c)
 {
-	int status = db_exec(c, "BEGIN");
+	int status;
+
+	if (c->in_read)
+		db_end_read(c);
+	status = db_exec(c, "BEGIN");
 
 	if (status == DB_OK)
 		c->in_transaction = 1;
@@ -538,7 +572,11 @@ int db_begin(db_conn *c)
 
 int db_begin_write(db_conn *c)
 {
-	int status = db_exec(c, c->pool->driver->begin_write_sql);
+	int status;
+
+	if (c->in_read)
+		db_end_read(c);
+	status = db_exec(c, c->pool->driver->begin_write_sql);
 
 	if (status == DB_OK)
 		c->in_transaction = 1;
@@ -568,12 +606,49 @@ int db_rollback(db_conn *c)
 	if (c->native)
 		status = c->pool->driver->exec(c->native, "ROLLBACK");
 	c->in_transaction = 0;
+	c->in_read = 0;
 	return status;
 }
 
 int db_in_transaction(const db_conn *c)
 {
 	return c->in_transaction;
+}
+
+/* Runs BEGIN or COMMIT through the statement cache: they run on every request, so they are not parsed each time. */
+static int run_cached(db_conn *c, const char *sql)
+{
+	db_stmt *s = db_query(c, sql);
+
+	if (s == NULL)
+		return DB_ERROR;
+	return db_run(s);
+}
+
+int db_begin_read(db_conn *c)
+{
+	int status;
+
+	if (!c->pool->driver->reads_in_transaction || c->in_transaction || c->in_read)
+		return DB_OK;
+	status = run_cached(c, "BEGIN");
+	if (status == DB_OK)
+		c->in_read = 1;
+	return status;
+}
+
+int db_end_read(db_conn *c)
+{
+	int status;
+
+	if (!c->in_read)
+		return DB_OK;
+	c->in_read = 0;
+	status = run_cached(c, "COMMIT");
+	/* A snapshot that cannot commit (a statement left running) must not outlive the request. */
+	if (status != DB_OK && c->native)
+		c->pool->driver->exec(c->native, "ROLLBACK");
+	return status;
 }
 
 static int migration_applied(db_conn *c, int version, int *applied_r)

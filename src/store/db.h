@@ -77,6 +77,15 @@ struct db_driver {
 	int (*is_broken)(void *native);
 	/* SQL that starts a write transaction ("BEGIN IMMEDIATE" or "BEGIN"). */
 	const char *begin_write_sql;
+	/*
+	 * Nonzero when the reads of one request should share one transaction
+	 * (db_begin_read). An embedded engine then takes its snapshot and locks
+	 * once instead of once per statement. A server would pay two more round
+	 * trips per request, so its driver leaves this 0.
+	 */
+	int reads_in_transaction;
+	/* Nonzero when the statement cannot change the database; needed with reads_in_transaction. */
+	int (*stmt_readonly)(void *stmt);
 };
 
 extern const struct db_driver db_sqlite_driver;
@@ -156,6 +165,17 @@ int db_begin_write(db_conn *c);
 int db_commit(db_conn *c);
 int db_rollback(db_conn *c);
 int db_in_transaction(const db_conn *c);
+
+/*
+ * A read snapshot around the statements of one request, on drivers that set
+ * reads_in_transaction; elsewhere both calls do nothing. The snapshot ends
+ * at db_end_read or db_release, and before anything that writes: db_begin,
+ * db_begin_write, or a statement that can change the database (such as
+ * recording a token's last use), which then runs on its own as it would
+ * without the snapshot. db_in_transaction does not count the snapshot.
+ */
+int db_begin_read(db_conn *c);
+int db_end_read(db_conn *c);
 
 /* Applies the schema migrations not yet recorded in schema_migrations. */
 int db_migrate(db_conn *c, char *err, size_t errlen);

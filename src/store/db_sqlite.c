@@ -6,6 +6,7 @@
  */
 #include "store/db.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,11 +36,23 @@ static int map_status(int rc)
 	}
 }
 
+/*
+ * Process-wide settings, which SQLite accepts only before its first use.
+ * Memory statistics are off: they take a global mutex on every allocation,
+ * which all request threads would contend for.
+ */
+static void configure_library(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_connect(const char *location, void **native_r, char *err, size_t errlen)
 {
+	static pthread_once_t configured = PTHREAD_ONCE_INIT;
 	sqlite3 *handle = NULL;
 	int rc;
 
+	pthread_once(&configured, configure_library);
 	rc = sqlite3_open_v2(location, &handle,
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -169,6 +182,11 @@ static const char *sq_errmsg(void *native)
 	return sqlite3_errmsg(native);
 }
 
+static int sq_stmt_readonly(void *stmt)
+{
+	return sqlite3_stmt_readonly(stmt);
+}
+
 static int sq_is_broken(void *native)
 {
 	(void)native;
@@ -199,4 +217,6 @@ const struct db_driver db_sqlite_driver = {
 	.errmsg = sq_errmsg,
 	.is_broken = sq_is_broken,
 	.begin_write_sql = "BEGIN IMMEDIATE",
+	.reads_in_transaction = 1,
+	.stmt_readonly = sq_stmt_readonly,
 };

@@ -24,19 +24,88 @@ int64_t time_mono_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Writes `value` as exactly `width` decimal digits. */
+static char *put_digits(char *p, int64_t value, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + value % 10);
+		value /= 10;
+	}
+	return p + width;
+}
+
+/*
+ * Converts days since 1970-01-01 to a proleptic Gregorian date. Counting
+ * from 0000-03-01 puts the leap day at the end of each year, so a year of
+ * the 400-year cycle follows from the day with integer division alone.
+ */
+static void date_from_days(int64_t days, int64_t *year_r, int *month_r, int *day_r)
+{
+	int64_t shifted = days + 719468; /* days from 0000-03-01 to 1970-01-01 */
+	int64_t cycle = (shifted >= 0 ? shifted : shifted - 146096) / 146097;
+	int64_t day_of_cycle = shifted - cycle * 146097;
+	int64_t year_of_cycle =
+		(day_of_cycle - day_of_cycle / 1460 + day_of_cycle / 36524 - day_of_cycle / 146096) / 365;
+	int64_t day_of_year = day_of_cycle - (365 * year_of_cycle + year_of_cycle / 4 - year_of_cycle / 100);
+	int64_t month_from_march = (5 * day_of_year + 2) / 153;
+
+	*day_r = (int)(day_of_year - (153 * month_from_march + 2) / 5 + 1);
+	*month_r = (int)(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
+	*year_r = year_of_cycle + cycle * 400 + (*month_r <= 2);
+}
+
+/*
+ * Computed rather than through gmtime_r and snprintf: a response formats
+ * several times, and glibc's gmtime_r takes its process-wide time-zone lock
+ * on every call.
+ */
 char *time_format_iso(int64_t us, char *buf, size_t len)
 {
-	time_t secs = (time_t)(us / 1000000);
-	int64_t ms = (us % 1000000) / 1000;
-	struct tm tm;
+	int64_t secs = us / 1000000, micros = us % 1000000, days, second_of_day, year;
+	char text[32], *p = text;
+	int month, day;
+	size_t n;
 
-	if (us < 0 && us % 1000000 != 0) {
+	if (micros < 0) {
 		secs -= 1;
-		ms = (1000000 + us % 1000000) / 1000;
+		micros += 1000000;
 	}
-	gmtime_r(&secs, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+	days = secs / 86400;
+	second_of_day = secs % 86400;
+	if (second_of_day < 0) {
+		days -= 1;
+		second_of_day += 86400;
+	}
+	date_from_days(days, &year, &month, &day);
+	if (year < 0 || year > 9999) {
+		/* Outside four-digit years: the sign and extra digits printf would give. */
+		n = (size_t)snprintf(text, sizeof(text), "%04lld", (long long)year);
+		p = text + (n < sizeof(text) ? n : sizeof(text) - 1);
+	} else {
+		p = put_digits(p, year, 4);
+	}
+	*p++ = '-';
+	p = put_digits(p, month, 2);
+	*p++ = '-';
+	p = put_digits(p, day, 2);
+	*p++ = 'T';
+	p = put_digits(p, second_of_day / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, second_of_day / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, second_of_day % 60, 2);
+	*p++ = '.';
+	p = put_digits(p, micros / 1000, 3);
+	*p++ = 'Z';
+
+	/* Truncates like snprintf when buf is short. */
+	if (len == 0)
+		return buf;
+	n = (size_t)(p - text);
+	if (n > len - 1)
+		n = len - 1;
+	memcpy(buf, text, n);
+	buf[n] = '\0';
 	return buf;
 }
 
@@ -83,6 +152,10 @@ int time_check_date(const char *text)
 	const char *p = text;
 
 	if (parse_date(&p, &tm) != 0)
+		return -1;
+
+	/* The years 1 to 9999, as for date-times, so every date has an instant and formats back alike. */
+	if (tm.tm_year + 1900 < 1)
 		return -1;
 	return *p == '\0' ? 0 : -1;
 }
