@@ -40,9 +40,10 @@ async function killDuringLoad(t, driver) {
 	let node;
 	let restarted;
 	try {
-		server = await startServer();
-		// The writers send more than the default 1,500 requests a minute; this test is about durability, not limits.
-		node = await startNode(server, { env: { KONTOR_RATE_LIMIT: '1000000' } });
+		// The writers, and the check that reads every task back, send more than the default
+		// 1,500 requests a minute; this test is about durability, not limits.
+		server = await startServer({ env: { KONTOR_RATE_LIMIT: '1000000' } });
+		node = await startNode(server);
 
 		const writers = Array.from({ length: WRITERS }, (_, w) => writeUntilDown(node, server, w));
 		await new Promise((resolve) => setTimeout(resolve, LOAD_MS));
