@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_DB "kontor.db"
@@ -256,6 +257,7 @@ static void die_rollback(db_conn *c, const char *command, const char *message)
 static void load_pepper(const struct options *o, const char *command, int create, unsigned char *pepper)
 {
 	char path[4096], err[512];
+	struct stat info;
 
 	if (o->pepper_file != NULL) {
 		snprintf(path, sizeof(path), "%s", o->pepper_file);
@@ -267,10 +269,21 @@ static void load_pepper(const struct options *o, const char *command, int create
 	}
 	if (token_pepper_load(path, create, pepper, err, sizeof(err)) != 0)
 		die(command, err);
+	if (stat(path, &info) == 0 && (info.st_mode & 077) != 0)
+		log_warn("main", "the pepper file is readable by other users; restrict it with chmod 600", "path", path,
+			 NULL);
 }
+
 
 /* The node-id lease of this process, held from open_db() to close_db(). */
 static struct node_lease *node_lease;
+
+/*
+ * Connections of the lease renewal thread and the job worker, apart from the
+ * request pool, so that requests holding every pooled connection can never
+ * keep the lease from being renewed.
+ */
+static db *background_db;
 
 static void release_node_lease(void)
 {
@@ -289,10 +302,12 @@ static db *open_db(const struct options *o, const char *command, int pool)
 	char err[1024];
 	db *d = NULL;
 
-	/* Two more connections: one for the lease renewal thread and one for the job worker. */
-	if (db_open(o->db, pool + 2, &d, err, sizeof(err)) != DB_OK)
+	if (db_open(o->db, pool, &d, err, sizeof(err)) != DB_OK)
 		die(command, err);
-	node_lease = node_lease_start(d, requested, err, sizeof(err));
+	/* Two connections: one for the lease renewal thread and one for the job worker. */
+	if (db_open(o->db, 2, &background_db, err, sizeof(err)) != DB_OK)
+		die(command, err);
+	node_lease = node_lease_start(background_db, requested, err, sizeof(err));
 	if (node_lease == NULL)
 		die(command, err);
 	/* die() exits with the database open: release the id then too. */
@@ -303,6 +318,7 @@ static db *open_db(const struct options *o, const char *command, int pool)
 static void close_db(db **d)
 {
 	node_lease_stop(&node_lease);
+	db_close(&background_db);
 	db_close(d);
 }
 
@@ -327,6 +343,42 @@ static void check_status(db_conn *c, int status, const char *command, const char
 	if (db_in_transaction(c))
 		die_rollback(c, command, message);
 	die(command, message);
+}
+
+/*
+ * Checks that `pepper` is the key this database's tokens were hashed with,
+ * by a fingerprint kept in the settings table (stored on first use). A wrong
+ * pepper file would otherwise start a server that rejects every token.
+ */
+static void check_pepper(db *d, const unsigned char *pepper, const char *command)
+{
+	static const char label[] = "kontor pepper fingerprint";
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	char fingerprint[sizeof(mac) * 2 + 1];
+	db_conn *c = acquire(d, command);
+	db_stmt *s;
+	int status, matches = 0;
+
+	crypto_auth_hmacsha256(mac, (const unsigned char *)label, sizeof(label) - 1, pepper);
+	sodium_bin2hex(fingerprint, sizeof(fingerprint), mac, sizeof(mac));
+	s = db_query(c, "INSERT INTO settings (key, value) VALUES ('pepper_fingerprint', ?) ON CONFLICT (key) DO NOTHING");
+	if (s == NULL)
+		die(command, db_conn_errmsg(c));
+	db_bind_text(s, 0, fingerprint);
+	check_status(c, db_run(s), command, "storing the pepper fingerprint");
+	s = db_query(c, "SELECT value FROM settings WHERE key = 'pepper_fingerprint'");
+	if (s == NULL)
+		die(command, db_conn_errmsg(c));
+	status = db_step(s);
+	if (status == DB_ROW && db_column_text(s, 0) != NULL)
+		matches = sodium_memcmp(db_column_text(s, 0), fingerprint, sizeof(fingerprint) - 1) == 0 &&
+			  strlen(db_column_text(s, 0)) == sizeof(fingerprint) - 1;
+	db_stmt_done(s);
+	check_status(c, status, command, "reading the pepper fingerprint");
+	db_release(d, c);
+	if (!matches)
+		die(command, "the pepper file does not belong to this database: every token would be rejected. Use "
+			     "the pepper file that was created with the database (--pepper-file or KONTOR_PEPPER_FILE)");
 }
 
 static void generate_password(char *out, size_t chars)
@@ -407,7 +459,6 @@ static int cmd_init(int argc, char **argv)
 	if (strchr(o.email, '@') == NULL)
 		die("init", "--admin-email: not an e-mail address");
 	load_pepper(&o, "init", 1, pepper);
-	sodium_memzero(pepper, sizeof(pepper));
 
 	admin_password(password, sizeof(password), &generated);
 	if (hash_password(password, hash) != 0)
@@ -418,6 +469,8 @@ static int cmd_init(int argc, char **argv)
 		snprintf(name, sizeof(name), "%.*s", (int)strcspn(o.email, "@"), o.email);
 
 	d = open_db(&o, "init", 1);
+	check_pepper(d, pepper, "init");
+	sodium_memzero(pepper, sizeof(pepper));
 	c = acquire(d, "init");
 	check_status(c, db_begin_write(c), "init", "begin");
 	check_status(c, store_org_create(c, o.org_name, o.plan, &org_gid), "init", "creating the organization");
@@ -553,6 +606,7 @@ static int cmd_token(int argc, char **argv)
 		die("token create", "--email is required");
 	load_pepper(&o, "token create", 0, pepper);
 	d = open_db(&o, "token create", 1);
+	check_pepper(d, pepper, "token create");
 	c = acquire(d, "token create");
 	if (store_user_find_by_email(c, o.email, &user_gid, &org_gid) != DB_ROW)
 		die("token create", "no user with that e-mail address");
@@ -758,6 +812,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	app.public_url = o->public_url;
 	app.trust_proxy = o->trust_proxy;
 	load_pepper(o, command, 0, app.pepper);
+	check_pepper(d, app.pepper, command);
 	if (app_load_page_key(&app, err, sizeof(err)) != 0)
 		die(command, err);
 	app.limits = ratelimit_new(&limits);
@@ -781,7 +836,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	signal(SIGTERM, on_signal);
 	if (http_server_start(&config, &server) != 0)
 		die(command, "cannot start the HTTP server (see the log line above)");
-	jobs = jobs_start(d, err, sizeof(err));
+	jobs = jobs_start(background_db, err, sizeof(err));
 	if (jobs == NULL)
 		die(command, err);
 	snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,

@@ -541,6 +541,10 @@ int api_fail_db(api_ctx *ctx, int status)
 {
 	const char *detail = ctx->db ? db_conn_errmsg(ctx->db) : "no connection";
 
+	/* Handlers pass DB_ERROR when db_query returned NULL; a timeout or lost connection there is still 503. */
+	if (status == DB_ERROR && ctx->db && db_conn_last_status(ctx->db) == DB_UNAVAILABLE)
+		status = DB_UNAVAILABLE;
+
 	if (ctx->db && db_in_transaction(ctx->db))
 		db_rollback(ctx->db);
 	if (status == DB_UNAVAILABLE) {

@@ -352,14 +352,14 @@ int http_server_start(const struct http_server_config *config, http_server **ser
 	if (server == NULL)
 		return -1;
 	server->config = *config;
+	/* The logger comes first: libmicrohttpd warns about options it reads before it. */
 	server->daemon = MHD_start_daemon(
-		flags, (uint16_t)config->port, NULL, NULL, on_access, server, MHD_OPTION_SOCK_ADDR, &addr,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->threads, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)config->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->connection_timeout_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned)config->per_ip_connection_limit, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		server, MHD_OPTION_EXTERNAL_LOGGER, on_library_error, server, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-		(unsigned)1, MHD_OPTION_END);
+		flags, (uint16_t)config->port, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, on_library_error,
+		server, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)config->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)config->per_ip_connection_limit, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, server, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
 	if (server->daemon == NULL) {
 		log_error("http", "cannot start HTTP server: is the address in use?", "host", config->host, "port",
 			  LOG_INT(config->port), NULL);

@@ -43,6 +43,7 @@ struct db_conn {
 	int in_read; /* a db_begin_read snapshot is open */
 	int busy;
 	char errmsg[1024];
+	int last_status;    /* status of the last failure since db_acquire, DB_OK if none */
 	db_stmt **cache;    /* capacity entries, NULL where empty */
 	size_t capacity;    /* a power of two */
 	size_t cached;
@@ -179,6 +180,8 @@ int db_open(const char *location, int pool_size, db **db_r, char *err, size_t er
 		db_close(&d);
 		return status;
 	}
+	/* Migrations changed session settings; the next db_acquire opens a fresh connection. */
+	conn_disconnect(first);
 	*db_r = d;
 	return DB_OK;
 }
@@ -290,8 +293,10 @@ db_conn *db_acquire(db *d, int timeout_ms)
 		if (pthread_cond_timedwait(&d->freed, &d->lock, &deadline) == ETIMEDOUT)
 			break;
 	}
-	if (c != NULL)
+	if (c != NULL) {
 		c->busy = 1;
+		c->last_status = DB_OK;
+	}
 	pthread_mutex_unlock(&d->lock);
 	if (c == NULL) {
 		log_warn("store", "no database connection free", "timeout_ms", LOG_INT(timeout_ms), NULL);
@@ -321,6 +326,11 @@ void db_release(db *d, db_conn *c)
 	c->busy = 0;
 	pthread_cond_signal(&d->freed);
 	pthread_mutex_unlock(&d->lock);
+}
+
+int db_conn_last_status(const db_conn *c)
+{
+	return c->last_status;
 }
 
 const char *db_conn_errmsg(const db_conn *c)
@@ -405,7 +415,8 @@ db_stmt *db_query(db_conn *c, const char *sql)
 		return c->cache[slot];
 	}
 
-	if (drv->prepare(c->native, sql, &native) != DB_OK) {
+	c->last_status = drv->prepare(c->native, sql, &native);
+	if (c->last_status != DB_OK) {
 		conn_set_error(c, "prepare failed");
 		log_error("store", "prepare failed", "error", c->errmsg, NULL);
 		return NULL;
@@ -489,8 +500,10 @@ int db_step(db_stmt *s)
 		db_end_read(s->conn);
 	status = drv->step(s->native);
 
-	if (status < 0)
+	if (status < 0) {
+		s->conn->last_status = status;
 		conn_set_error(s->conn, "statement failed");
+	}
 	return status;
 }
 
@@ -552,8 +565,10 @@ int db_exec(db_conn *c, const char *sql)
 	}
 	status = c->pool->driver->exec(c->native, sql);
 
-	if (status != DB_OK)
+	if (status != DB_OK) {
+		c->last_status = status;
 		conn_set_error(c, "exec failed");
+	}
 	return status;
 }
 
@@ -665,7 +680,7 @@ static int migration_applied(db_conn *c, int version, int *applied_r)
 	return status < 0 ? status : DB_OK;
 }
 
-int db_migrate(db_conn *c, char *err, size_t errlen)
+static int migrate_all(db_conn *c, char *err, size_t errlen)
 {
 	int is_pg = c->pool->driver == &db_pgsql_driver;
 	int status;
@@ -715,4 +730,34 @@ int db_migrate(db_conn *c, char *err, size_t errlen)
 			log_info("store", "migration applied", "version", LOG_INT(m->version), "name", m->name, NULL);
 	}
 	return DB_OK;
+}
+
+/* Any fixed number works: it names the lock that kontor processes share. */
+#define MIGRATION_LOCK_KEY "7011965341"
+
+int db_migrate(db_conn *c, char *err, size_t errlen)
+{
+	int status;
+
+	if (c->pool->driver != &db_pgsql_driver)
+		return migrate_all(c, err, errlen);
+
+	/*
+	 * On PostgreSQL two first starts would both create schema_migrations
+	 * before either could lock it, so a session advisory lock serialises
+	 * all starters. A migration may also outlast the statement timeout;
+	 * db_open reconnects this connection afterwards, which restores it.
+	 */
+	status = db_exec(c, "SET statement_timeout = 0");
+	if (status == DB_OK)
+		status = db_exec(c, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")");
+	if (status != DB_OK) {
+		snprintf(err, errlen, "cannot lock the schema for migrations: %s", c->errmsg);
+		return status;
+	}
+	status = migrate_all(c, err, errlen);
+	if (db_exec(c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")") != DB_OK)
+		log_warn("store", "cannot release the migration lock; it ends with the connection", "error", c->errmsg,
+			 NULL);
+	return status;
 }

@@ -115,6 +115,12 @@ db_conn *db_acquire(db *d, int timeout_ms);
 void db_release(db *d, db_conn *c);
 
 const char *db_conn_errmsg(const db_conn *c);
+/*
+ * Returns the status of the connection's last failure since db_acquire, or
+ * DB_OK: it tells a caller that got NULL from db_query whether the database
+ * was unavailable (a timeout or a lost connection) or the statement was bad.
+ */
+int db_conn_last_status(const db_conn *c);
 const struct db_driver *db_conn_driver(const db_conn *c);
 
 /*
