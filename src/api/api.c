@@ -1027,11 +1027,32 @@ static int authenticate(api_ctx *ctx)
 
 int api_audit(api_ctx *ctx, struct audit_event *event)
 {
+	char actor_name[API_NAME_MAX + 1], actor_email[320];
+	int status;
+
 	event->workspace_gid = ctx->who.workspace_gid;
 	if (event->actor_type == NULL)
 		event->actor_type = ctx->who.user_gid ? "user" : "anonymous";
 	if (event->actor_gid == 0)
 		event->actor_gid = ctx->who.user_gid;
+	/* The caller's name and e-mail, when the handler did not name the actor itself. */
+	if (event->actor_gid != 0 && event->actor_name == NULL) {
+		db_stmt *s = db_query(ctx->db, "SELECT name, email FROM users WHERE gid = ?");
+
+		if (s == NULL)
+			return DB_ERROR;
+		db_bind_int64(s, 0, event->actor_gid);
+		status = db_step(s);
+		if (status == DB_ROW) {
+			snprintf(actor_name, sizeof(actor_name), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+			snprintf(actor_email, sizeof(actor_email), "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
+			event->actor_name = actor_name;
+			event->actor_email = actor_email;
+		}
+		db_stmt_done(s);
+		if (status != DB_ROW && status != DB_DONE)
+			return status;
+	}
 	if (event->auth_method == NULL)
 		event->auth_method = ctx->who.auth_method;
 	if (event->client_ip == NULL)
@@ -1040,7 +1061,13 @@ int api_audit(api_ctx *ctx, struct audit_event *event)
 		event->user_agent = http_request_header(ctx->req, "User-Agent");
 	if (event->token_gid == 0)
 		event->token_gid = ctx->who.token_gid;
-	return store_audit_append(ctx->db, event);
+	status = store_audit_append(ctx->db, event);
+	/* The buffers end with this call; a caller that reuses the event must not see them. */
+	if (event->actor_name == actor_name) {
+		event->actor_name = NULL;
+		event->actor_email = NULL;
+	}
+	return status;
 }
 
 /* Scope check for service accounts: `read` may not write; only `full` and `read` reach ordinary data. */

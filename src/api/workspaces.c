@@ -330,6 +330,7 @@ struct member_state {
 	int is_active;
 	int is_super_admin;
 	int is_service_account;
+	int is_deleted_service_account; /* a service account whose account row was deleted */
 };
 
 static int member_state_load(api_ctx *ctx, int64_t user_gid, struct member_state *state)
@@ -341,7 +342,9 @@ static int member_state_load(api_ctx *ctx, int64_t user_gid, struct member_state
 
 	memset(state, 0, sizeof(*state));
 	s = db_query(ctx->db,
-		     "SELECT m.role, m.is_active, u.kind FROM workspace_memberships m"
+		     "SELECT m.role, m.is_active, u.kind,"
+		     " EXISTS (SELECT 1 FROM service_accounts a WHERE a.user_gid = u.gid)"
+		     " FROM workspace_memberships m"
 		     " JOIN users u ON u.gid = m.user_gid"
 		     " WHERE m.workspace_gid = ? AND m.user_gid = ?");
 	if (s == NULL) {
@@ -358,6 +361,7 @@ static int member_state_load(api_ctx *ctx, int64_t user_gid, struct member_state
 		state->is_active = db_column_int64(s, 1) != 0;
 		state->is_super_admin = role != NULL && strcmp(role, "super_admin") == 0;
 		state->is_service_account = kind != NULL && strcmp(kind, "service_account") == 0;
+		state->is_deleted_service_account = state->is_service_account && db_column_int64(s, 3) == 0;
 	}
 	db_stmt_done(s);
 	return rc;
@@ -527,6 +531,11 @@ static int workspace_add_user(api_ctx *ctx)
 	if (rc != DB_ROW && rc != DB_DONE) {
 		return api_fail_db(ctx, rc);
 	}
+	if (state.is_deleted_service_account) {
+		rollback(ctx);
+		return api_error(ctx, 409, "user: this service account was deleted and cannot be added back. Create a new "
+					   "service account instead.");
+	}
 	if (state.found && !state.is_active) {
 		if (!caller_may_manage(ctx, &state)) {
 			rollback(ctx);
@@ -611,6 +620,22 @@ static int workspace_remove_user(api_ctx *ctx)
 	 */
 	s = db_query(ctx->db,
 		     "UPDATE tokens SET revoked_at = ? WHERE workspace_gid = ? AND user_gid = ? AND revoked_at IS NULL");
+	if (s == NULL) {
+		json_decref(revoked);
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, time_now_us());
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, user_gid);
+	rc = db_run(s);
+	if (rc != DB_OK) {
+		json_decref(revoked);
+		return api_fail_db(ctx, rc);
+	}
+
+	/* Admin-console sessions end too, so adding the person back later does not revive a stolen cookie. */
+	s = db_query(ctx->db,
+		     "UPDATE sessions SET revoked_at = ? WHERE workspace_gid = ? AND user_gid = ? AND revoked_at IS NULL");
 	if (s == NULL) {
 		json_decref(revoked);
 		return api_fail_db(ctx, DB_ERROR);

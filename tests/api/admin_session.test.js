@@ -152,7 +152,7 @@ before(async () => {
 	secrets.push(server.adminPassword, server.adminToken);
 
 	for (const [name, role] of [['second', 'super_admin'], ['adm', 'admin'], ['mem', 'member'], ['guest', 'guest'],
-		['throttled', 'member'], ['leaver', 'member'], ['sleeper', 'member']]) {
+		['throttled', 'member'], ['leaver', 'member'], ['sleeper', 'member'], ['readded', 'member']]) {
 		const user = await server.addUser({ email: `${name}@example.test`, name: `Person ${name}`, role });
 		secrets.push(user.token);
 		people[name] = { ...user, membershipGid: await membershipGid(user.gid) };
@@ -165,7 +165,7 @@ before(async () => {
 	// One Argon2id hash made by the CLI, copied to the others to save the hashing time.
 	await setPassword(people.second.email, PASSWORD);
 	sqlRun(`UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE gid = ${people.second.gid})
-		WHERE gid IN (${['mem', 'throttled', 'leaver', 'sleeper'].map((name) => people[name].gid).join(', ')})`);
+		WHERE gid IN (${['mem', 'throttled', 'leaver', 'sleeper', 'readded'].map((name) => people[name].gid).join(', ')})`);
 
 	// A service account as the service-account API stores one: a user of kind
 	// service_account with a membership and a row in service_accounts. It is
@@ -380,6 +380,24 @@ test('deactivated person cannot sign in', async () => {
 		'the open session ends with the membership');
 	const row = auditRows('user_login_failed').find((r) => r.resource_gid === people.leaver.gid);
 	assert.equal(row.details.reason, 'deactivated');
+});
+
+test('removeUser ends sessions for good', async () => {
+	const s = await session(people.readded.email, PASSWORD);
+	const removed = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: people.readded.gid });
+	assert.equal(removed.status, 200, removed.text);
+	assert.equal((await request('GET', '/admin/session', { headers: { cookie: s.cookie } })).status, 401);
+
+	const added = await admin.post(`/workspaces/${server.orgGid}/addUser`, { user: people.readded.gid });
+	assert.equal(added.status, 200, added.text);
+	assert.equal((await request('GET', '/admin/session', { headers: { cookie: s.cookie } })).status, 401,
+		'adding the person back revived the old session');
+
+	const rows = sql(`SELECT actor_name, actor_email FROM audit_log WHERE event_type = 'user_deactivated'
+		AND resource_gid = ${people.readded.gid}`);
+	assert.equal(rows.length, 1);
+	assert.equal(rows[0].actor_email, server.adminEmail, 'the audit record does not name the actor');
+	assert.ok(rows[0].actor_name, 'the audit record has no actor name');
 });
 
 test('service account cannot sign in', async () => {

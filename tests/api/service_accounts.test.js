@@ -550,10 +550,13 @@ describe('create, read, update, delete', () => {
 		const users = await admin.get('/users', { workspace: server.orgGid });
 		assert.ok(!users.body.data.some((u) => u.gid === bot.gid), 'inactive users are not listed');
 
-		// addUser reactivates the membership of the deleted account's user, but no access comes back:
-		// its tokens stay revoked, and without its service_accounts row it gets no new token.
+		// A deleted account cannot be added back, and no access comes back: its tokens stay revoked,
+		// and without its service_accounts row it gets no new token.
 		const readd = await admin.post(`/workspaces/${server.orgGid}/addUser`, { user: bot.gid });
-		assert.equal(readd.status, 200, readd.text);
+		assert.equal(readd.status, 409, readd.text);
+		assert.match(readd.body.errors[0].message, /deleted and cannot be added back/);
+		const stillHidden = await admin.get('/users', { workspace: server.orgGid });
+		assert.ok(!stillHidden.body.data.some((u) => u.gid === bot.gid), 'the deleted account is listed again');
 		assert.equal((await botClient.get('/users/me')).status, 401);
 		assert.equal((await api(server, second.body.data.token).get('/users/me')).status, 401);
 		assert.equal((await admin.get(`/service_accounts/${bot.gid}`)).status, 404);
@@ -672,6 +675,11 @@ describe('bad input', () => {
 		['newline', { name: 'bad\nname', permissions: 'full' }, /^name: contains control characters/],
 		['C1 control character', { name: 'bad\u0085name', permissions: 'full' }, /^name: contains control characters/],
 		['bidi override', { name: 'bad\u202ename', permissions: 'full' }, /^name: contains line separators or bidirectional/],
+		['right-to-left mark', { name: 'bad\u200fname', permissions: 'full' }, /^name: contains bidirectional marks/],
+		['Arabic letter mark', { name: 'bad\u061cname', permissions: 'full' }, /^name: contains bidirectional marks/],
+		['only no-break spaces', { name: '\u00a0\u00a0', permissions: 'full' }, /^name: has no visible characters/],
+		['only zero-width and filler', { name: '\u200b\u3164\ufeff', permissions: 'full' }, /^name: has no visible characters/],
+		['only tag characters', { name: '\u{e0041}\u{e0042}', permissions: 'full' }, /^name: has no visible characters/],
 		['name not a string', { name: 42, permissions: 'full' }, /^name: must be a string/],
 		['missing name', { permissions: 'full' }, /^name: missing/],
 		['missing permissions', { name: 'Bot' }, /^permissions: missing/],
