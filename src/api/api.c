@@ -512,10 +512,7 @@ int api_error(api_ctx *ctx, int status, const char *fmt, ...)
 	return 0;
 }
 
-static int api_error_help(api_ctx *ctx, int status, const char *help, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int api_error_help(api_ctx *ctx, int status, const char *help, const char *fmt, ...)
+int api_error_help(api_ctx *ctx, int status, const char *help, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -1003,8 +1000,8 @@ static int authenticate(api_ctx *ctx)
 	if (result == AUTH_OK && ctx->who.token_gid == 0 && !csrf_ok && !is_safe_method(ctx->req->method)) {
 		log_warn("api", "request rejected: missing or wrong CSRF token", "request_id", ctx->req->request_id,
 			 "principal", LOG_INT(ctx->who.user_gid), NULL);
-		api_error(ctx, 403, "Missing or invalid CSRF token: send the session's token in the %s header.",
-			  CSRF_HEADER);
+		api_error_help(ctx, 403, "Read csrf_token from GET /admin/session and send it with every change.",
+			       "Missing or invalid CSRF token: send the session's token in the %s header.", CSRF_HEADER);
 		return -1;
 	}
 	/* A service-account token of an organization that left the eligible plans gets 402 until it returns. */

@@ -175,6 +175,9 @@ int api_reply_list(api_ctx *ctx, json_t *items, const struct api_page *page);
  * what is wrong with which field or value and what to do. Always returns 0.
  */
 int api_error(api_ctx *ctx, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Like api_error, with a help text of the caller's instead of the one for the status. */
+int api_error_help(api_ctx *ctx, int status, const char *help, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Replies 404 "<what> not found: <gid>. Check the gid; ...". */
 int api_not_found(api_ctx *ctx, const char *what, int64_t gid);
 /* Replies 403 with a message. */

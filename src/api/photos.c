@@ -218,7 +218,8 @@ static int upload_process(api_ctx *ctx, struct photo_set *set)
 		atomic_fetch_sub(&photo_decodes, 1);
 		log_warn("api", "photo upload rejected: too many uploads being processed", "request_id",
 			 ctx->req->request_id, NULL);
-		api_error(ctx, 503, "The server is processing other photo uploads. Retry after the Retry-After delay.");
+		api_error_help(ctx, 503, "Photo uploads are decoded one or two at a time; retry after the Retry-After delay.",
+			       "The server is processing other photo uploads. Retry after the Retry-After delay.");
 		http_response_add_header(ctx->res, "Retry-After", "2");
 		return -1;
 	}
