@@ -3,7 +3,9 @@
 # saves the body of GET /api/1.0/tasks/{gid} and has nginx serve that file as
 # the reference, then loads both servers with wrk on loopback, times the first
 # page of a long list against a deep page, and appends the figures with the
-# machine's facts to bench/RESULTS.md. bench/README.md explains each figure
+# machine's facts to bench/RESULTS.md. By default it does this twice, first on
+# SQLite and then on a private PostgreSQL cluster holding a copy of the same
+# organization, and compares the two. bench/README.md explains each figure
 # and the settings below.
 set -euo pipefail
 
@@ -14,7 +16,9 @@ cd "$root"
 
 BENCH_SIZE=${BENCH_SIZE:-large}
 BENCH_DATA_DIR=${BENCH_DATA_DIR:-bench/data}
-BENCH_DB=${BENCH_DB:-$BENCH_DATA_DIR/$BENCH_SIZE.db}
+BENCH_DB=${BENCH_DB:-}
+BENCH_DRIVERS=${BENCH_DRIVERS:-sqlite postgresql}
+BENCH_PG_DIR=${BENCH_PG_DIR:-$BENCH_DATA_DIR/pg-$BENCH_SIZE}
 BENCH_EMAIL=${BENCH_EMAIL:-admin@exempel.se}
 BENCH_DURATION=${BENCH_DURATION:-10s}
 BENCH_WARMUP=${BENCH_WARMUP:-3s}
@@ -25,6 +29,7 @@ BENCH_DEEP_PAGE=${BENCH_DEEP_PAGE:-10000}
 BENCH_LIST_LIMITS=${BENCH_LIST_LIMITS:-1 100}
 BENCH_SAMPLES=${BENCH_SAMPLES:-200}
 BENCH_CREATE_TIMEOUT=${BENCH_CREATE_TIMEOUT:-3600}
+BENCH_COPY_TIMEOUT=${BENCH_COPY_TIMEOUT:-1800}
 BENCH_RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
 BENCH_PROFILE=${BENCH_PROFILE:-0}
 BENCH_KONTOR_THREADS=${BENCH_KONTOR_THREADS:-}
@@ -75,8 +80,12 @@ redact_db() {
 	sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"
 }
 
-is_postgres() {
-	[[ $BENCH_DB == postgres://* || $BENCH_DB == postgresql://* ]]
+is_uri() {
+	[[ $1 == postgres://* || $1 == postgresql://* ]]
+}
+
+kontor_revision() {
+	git describe --always --dirty 2>/dev/null || echo unknown
 }
 
 # ---------------------------------------------------------------- processes
@@ -84,6 +93,10 @@ is_postgres() {
 work_dir=
 kontor_pid=
 nginx_pid=
+# The private PostgreSQL cluster this script started, stopped on exit.
+pg_dir=
+# The copy into that cluster while it runs.
+copy_pid=
 
 stop_pid() {
 	local pid=$1
@@ -96,13 +109,36 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
-cleanup() {
+stop_servers() {
 	[[ -z $kontor_pid ]] || stop_pid "$kontor_pid"
 	[[ -z $nginx_pid ]] || stop_pid "$nginx_pid"
+	kontor_pid=
+	nginx_pid=
+}
+
+cleanup() {
+	[[ -z $copy_pid ]] || stop_pid "$copy_pid"
+	stop_servers
+	[[ -z $pg_dir ]] || scripts/pg-test-server.sh stop "$pg_dir" >/dev/null 2>&1 || true
 	[[ -z $work_dir ]] || rm -rf "$work_dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- databases
+
+# One part of a run measures one database. These variables describe the current part.
+part_kind=   # SQLite or PostgreSQL, also the key of the part's figures
+part_db=     # SQLite file or postgresql:// URI given to kontor
+part_pepper= # token key file; empty for the file kontor keeps beside a SQLite database
+part_info=   # file whose first line gives the demo organization's counts
+part_origin= # how the database got its rows, for the results
+part_version= # database software, for the results
+
+# Prints kontor's option for the token key file of the current part, if any.
+pepper_args() {
+	[[ -z $part_pepper ]] || printf '%s\n' --pepper-file "$part_pepper"
+}
 
 # Starts `kontor demo` on a port the kernel picks, with its log at LEVEL,
 # and waits until it serves. The demo command first creates the demo
@@ -111,8 +147,9 @@ trap 'exit 130' INT TERM
 launch_kontor() {
 	local level=$1 out="$work_dir/kontor.out" log="$work_dir/kontor.log"
 	local started=$SECONDS reported=$SECONDS tasks args
-	args=(demo --db "$BENCH_DB" --size "$BENCH_SIZE" --listen 127.0.0.1:0
+	args=(demo --db "$part_db" --size "$BENCH_SIZE" --listen 127.0.0.1:0
 		--rate-limit 10000000 --max-reads 100000)
+	mapfile -t -O "${#args[@]}" args < <(pepper_args)
 	[[ -z $BENCH_KONTOR_THREADS ]] || args+=(--threads "$BENCH_KONTOR_THREADS")
 
 	KONTOR_LOG_LEVEL=$level "$KONTOR_BIN" "${args[@]}" >"$out" 2>"$log" &
@@ -136,32 +173,125 @@ launch_kontor() {
 	kontor_url=$(sed -n 's/^kontor is serving \(http:[^ ]*\).*/\1/p' "$out" | head -n 1)
 }
 
-# Creates the demo organization in an empty database, records its counts in
-# INFO_FILE and sets token to the token the demo command printed. kontor is
-# stopped again, because it ran with its log at info level to show progress.
+# Creates the demo organization in the part's empty database and records its
+# counts in the part's info file. kontor is stopped again, because it ran with
+# its log at info level to show progress.
 create_demo() {
-	local info_file=$1 started=$SECONDS
+	local started=$SECONDS
 
-	echo "bench: creating the $BENCH_SIZE demo organization in $(redact_db "$BENCH_DB") (once; later runs reuse it)" >&2
+	echo "bench: creating the $BENCH_SIZE demo organization in $(redact_db "$part_db") (once; later runs reuse it)" >&2
 	launch_kontor info
-	token=$(sed -n 's/^Token: //p' "$work_dir/kontor.out" | head -n 1)
-	[[ -n $token ]] || die "kontor demo printed no token, so $(redact_db "$BENCH_DB") already holds an organization that this script did not create: set BENCH_DB to an empty database"
+	grep -q '^Token: ' "$work_dir/kontor.out" ||
+		die "kontor demo created no organization, so $(redact_db "$part_db") already contains one that this script did not create: point the benchmark at an empty database"
 	{
 		grep '^Demo organization: ' "$work_dir/kontor.out" || echo "Demo organization: (counts not printed)"
-		echo "created in $((SECONDS - started)) s on $(date -u '+%Y-%m-%d') by kontor $(git describe --always --dirty 2>/dev/null || echo unknown)"
-	} >"$info_file"
+		echo "created in $((SECONDS - started)) s on $(date -u '+%Y-%m-%d') by kontor $(kontor_revision)"
+	} >"$part_info"
 	stop_pid "$kontor_pid"
 	kontor_pid=
 }
 
-# Serves the existing demo organization with the access log off, as nginx
-# does. Warnings and errors still go to the log file. Creates a token when
-# token is not set yet.
-start_kontor() {
-	launch_kontor warn
-	if [[ -z ${token:-} ]]; then
-		token=$("$KONTOR_BIN" token create --db "$BENCH_DB" --email "$BENCH_EMAIL" --name bench | tail -n 1)
+# Makes FILE the current part: the SQLite demo database, created on first use.
+use_sqlite() {
+	part_kind=SQLite
+	part_db=$1
+	part_pepper=
+	part_info="$1.info"
+	# The .info file is written only once the demo organization was complete,
+	# so a database without it may hold a half-built organization.
+	if [[ -f $part_db && ! -f $part_info ]]; then
+		die "$part_db exists but $part_info does not, so its creation may not have finished: delete $part_db* and run again"
 	fi
+	[[ -f $part_info ]] || create_demo
+	part_origin="created by kontor demo ($(sed -n 2p "$part_info"))"
+	part_version="SQLite $(pkg-config --modversion sqlite3 2>/dev/null || echo unknown)"
+}
+
+# Makes the PostgreSQL database at URI the current part, creating the demo
+# organization in it through kontor when the database is empty.
+use_postgresql_uri() {
+	part_kind=PostgreSQL
+	part_db=$1
+	part_pepper=${KONTOR_PEPPER_FILE:-$BENCH_DATA_DIR/postgresql.pepper}
+	part_info="$BENCH_DATA_DIR/postgresql-$BENCH_SIZE.info"
+	[[ -f $part_info ]] || create_demo
+	part_origin="created by kontor demo ($(sed -n 2p "$part_info"))"
+	postgresql_version
+}
+
+postgresql_version() {
+	part_version="PostgreSQL $(psql "$part_db" -X -Atc 'SHOW server_version' 2>/dev/null || echo unknown)"
+	part_version+=" (libpq $(pkg-config --modversion libpq 2>/dev/null || echo unknown))"
+}
+
+# Prints the gid of the organization in a database, read directly.
+sqlite_org() {
+	sqlite3 -readonly "$1" 'SELECT gid FROM workspaces ORDER BY gid LIMIT 1'
+}
+
+postgresql_org() {
+	psql "$1" -X -Atc 'SELECT gid FROM workspaces ORDER BY gid LIMIT 1' 2>/dev/null || true
+}
+
+# Makes a private PostgreSQL cluster in BENCH_PG_DIR the current part, holding
+# a copy of the SQLite demo database FILE (which is created first if needed).
+# The copy is kept between runs. BENCH_PG_DIR.info records which organization
+# it contains, and the copy is made again when the SQLite file contains
+# another one or the cluster lost it. kontor checks tokens with the SQLite file's key file, so
+# the copied rows and new tokens work alike on both databases.
+use_postgresql_copy() {
+	local sqlite_file=$1 source_info source_line started
+
+	use_sqlite "$sqlite_file"
+	source_info=$part_info
+	source_line="source: $sqlite_file, organization $(sqlite_org "$sqlite_file")"
+
+	part_kind=PostgreSQL
+	part_pepper="$sqlite_file.pepper"
+	part_info="$BENCH_PG_DIR.info"
+	pg_dir=$BENCH_PG_DIR
+	echo "bench: starting PostgreSQL in $pg_dir" >&2
+	part_db=$(scripts/pg-test-server.sh start "$pg_dir" | tail -n 1)
+	is_uri "$part_db" || die "scripts/pg-test-server.sh start $pg_dir printed no URI"
+
+	if [[ -f $part_info && $(sed -n 2p "$part_info") == "$source_line" &&
+		$(postgresql_org "$part_db") == "$(sqlite_org "$sqlite_file")" ]]; then
+		copy_note="reused the copy made earlier"
+	else
+		rm -f "$part_info"
+		echo "bench: copying $sqlite_file into PostgreSQL (once; later runs reuse the copy)" >&2
+		started=$SECONDS
+		# timeout runs the copy in a process group of its own, which Ctrl-C does
+		# not reach. Waiting in the background lets the INT trap run at once,
+		# and cleanup then stops timeout, which passes the signal to the group.
+		timeout "$BENCH_COPY_TIMEOUT" env KONTOR_BIN="$KONTOR_BIN" \
+			bench/lib/copy-to-postgresql.sh "$sqlite_file" "$part_db" "$part_pepper" &
+		copy_pid=$!
+		wait "$copy_pid" ||
+			die "copying $sqlite_file into PostgreSQL failed or took longer than ${BENCH_COPY_TIMEOUT}s (BENCH_COPY_TIMEOUT)"
+		copy_pid=
+		{
+			head -n 1 "$source_info"
+			echo "$source_line"
+			echo "copied in $((SECONDS - started)) s on $(date -u '+%Y-%m-%d') by kontor $(kontor_revision)"
+		} >"$part_info"
+		copy_note="copied in $((SECONDS - started)) s during this run"
+	fi
+	part_origin="private cluster in $pg_dir (scripts/pg-test-server.sh, fsync on), rows copied from $sqlite_file by bench/lib/copy-to-postgresql.sh ($(sed -n 3p "$part_info"))"
+	postgresql_version
+}
+
+# ---------------------------------------------------------------- servers
+
+# Serves the existing demo organization with the access log off, as nginx
+# does. Warnings and errors still go to the log file. Creates a token for the
+# benchmark's user.
+start_kontor() {
+	local args=(token create --db "$part_db" --email "$BENCH_EMAIL" --name bench)
+
+	launch_kontor warn
+	mapfile -t -O "${#args[@]}" args < <(pepper_args)
+	token=$("$KONTOR_BIN" "${args[@]}" | tail -n 1)
 	[[ -n $token ]] || die "no token for $BENCH_EMAIL"
 }
 
@@ -220,10 +350,10 @@ nginx_wrk() {
 # Measures both servers BENCH_REPEATS times at one connection count,
 # alternating between them so that slow drift of the machine hits both.
 # Records the medians, each run's requests/s and the error count in the
-# arrays below, keyed by "SERVER,CONNECTIONS".
+# arrays below, keyed by "PART,SERVER,CONNECTIONS".
 declare -A med_rps med_p50 med_p99 all_rps total_errors
 measure_connections() {
-	local c=$1 server rep figures rps p50 p99 errors
+	local c=$1 server rep figures rps p50 p99 errors key
 	local -A list_rps list_p50 list_p99
 
 	for server in nginx kontor; do
@@ -231,7 +361,7 @@ measure_connections() {
 		list_rps[$server]=''
 		list_p50[$server]=''
 		list_p99[$server]=''
-		total_errors[$server,$c]=0
+		total_errors[$part_kind,$server,$c]=0
 	done
 	for rep in $(seq 1 "$BENCH_REPEATS"); do
 		for server in nginx kontor; do
@@ -241,112 +371,114 @@ measure_connections() {
 			list_rps[$server]+=" $rps"
 			list_p50[$server]+=" $p50"
 			list_p99[$server]+=" $p99"
-			total_errors[$server,$c]=$((total_errors[$server,$c] + errors))
+			key="$part_kind,$server,$c"
+			total_errors[$key]=$((total_errors[$key] + errors))
 		done
 	done
 	for server in nginx kontor; do
+		key="$part_kind,$server,$c"
 		# shellcheck disable=SC2086 # the lists are space-separated numbers
-		med_rps[$server,$c]=$(median ${list_rps[$server]})
+		med_rps[$key]=$(median ${list_rps[$server]})
 		# shellcheck disable=SC2086
-		med_p50[$server,$c]=$(median ${list_p50[$server]})
+		med_p50[$key]=$(median ${list_p50[$server]})
 		# shellcheck disable=SC2086
-		med_p99[$server,$c]=$(median ${list_p99[$server]})
-		all_rps[$server,$c]=$(tr ' ' '/' <<<"${list_rps[$server]# }")
+		med_p99[$key]=$(median ${list_p99[$server]})
+		all_rps[$key]=$(tr ' ' '/' <<<"${list_rps[$server]# }")
 	done
 }
 
-# ---------------------------------------------------------------- checks
+# ---------------------------------------------------------------- one part
 
-need_tool wrk
-need_tool nginx
-need_tool curl
-need_tool node
-[[ -x $KONTOR_BIN ]] || die "$KONTOR_BIN not found: build it with make"
-case $BENCH_SIZE in small | large) ;; *) die "BENCH_SIZE: expected small or large, got \"$BENCH_SIZE\"" ;; esac
+# The task and tag of the first part, measured again in the later parts, and
+# the task's body as the first part's kontor sent it.
+task_gid=
+tag_gid=
+first_kind=
+first_body=
 
-mkdir -p "$BENCH_DATA_DIR"
-if is_postgres; then
-	db_kind=PostgreSQL
-	info_file="$BENCH_DATA_DIR/postgresql-$BENCH_SIZE.info"
-	export KONTOR_PEPPER_FILE=${KONTOR_PEPPER_FILE:-$BENCH_DATA_DIR/postgresql.pepper}
-	db_exists=$([[ -f $info_file ]] && echo 1 || echo 0)
-else
-	db_kind=SQLite
-	info_file="$BENCH_DB.info"
-	db_exists=$([[ -f $BENCH_DB ]] && echo 1 || echo 0)
-fi
+# Listing results as JSON lines from bench/lib/listing.js, keyed by "PART,LIMIT".
+declare -A list_result
 
-# The .info file is written only once the demo organization was complete, so
-# a database without it may hold a half-built organization.
-if [[ $db_exists == 1 && ! -f $info_file ]]; then
-	die "$BENCH_DB exists but $info_file does not, so its creation may not have finished: delete $BENCH_DB* and run again"
-fi
+# Serves the current part's database, measures it against nginx and writes
+# the part's section of the results to $work_dir/part-KIND.md.
+measure_part() {
+	local picked key value body status same_body list_path limit profile_file=
+	local load_before started=$SECONDS
 
-# Other programs running on the machine skew every figure, so the results record the load.
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-work_dir=$(mktemp -d /tmp/kontor-bench.XXXXXX)
-# nginx's workers drop root and must still read the served file.
-chmod 755 "$work_dir"
-mkdir -p "$work_dir/nginx/www"
+	# Other programs running on the machine skew every figure, so the results record the load.
+	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	start_kontor
+	echo "bench: kontor serves $kontor_url ($part_kind, $(head -n 1 "$part_info"))" >&2
 
-# ---------------------------------------------------------------- kontor and the task
+	if [[ -z $task_gid ]]; then
+		picked=$(BENCH_TOKEN=$token node bench/lib/pick.js "$kontor_url")
+		while IFS='=' read -r key value; do
+			case $key in
+			task) task_gid=$value ;;
+			tag) tag_gid=$value ;;
+			esac
+		done <<<"$picked"
+		[[ -n $task_gid && -n $tag_gid ]] || die "could not pick a task and a tag through the API"
+	fi
 
-token=
-[[ -f $info_file ]] || create_demo "$info_file"
-start_kontor
-echo "bench: kontor serves $kontor_url ($db_kind, $(head -n 1 "$info_file"))" >&2
+	task_path="/api/1.0/tasks/$task_gid"
+	body="$work_dir/nginx/www/task.json"
+	status=$(curl -sS -o "$body" -w '%{http_code}' -H @- "$kontor_url$task_path" <<<"Authorization: Bearer $token")
+	[[ $status == 200 ]] || die "GET $task_path on $part_kind returned $status: $(head -c 300 "$body")"
+	chmod 644 "$body"
+	body_bytes=$(wc -c <"$body")
+	# permalink_url contains kontor's own address, which differs between the
+	# parts, so the bodies are compared with that address masked.
+	sed "s#$kontor_url#BASE_URL#g" "$body" >"$work_dir/masked-body.json"
+	if [[ -z $first_body ]]; then
+		first_kind=$part_kind
+		first_body="$work_dir/first-body.json"
+		mv "$work_dir/masked-body.json" "$first_body"
+		same_body=
+	elif cmp -s "$work_dir/masked-body.json" "$first_body"; then
+		same_body="the same as on $first_kind but for the server address in permalink_url"
+	else
+		same_body="NOT the same as on $first_kind, even with the server address in permalink_url masked"
+		echo "bench: kontor on $part_kind sent another body for $task_path than on $first_kind" >&2
+	fi
 
-picked=$(BENCH_TOKEN=$token node bench/lib/pick.js "$kontor_url")
-while IFS='=' read -r key value; do
-	case $key in
-	task) task_gid=$value ;;
-	tag) tag_gid=$value ;;
-	esac
-done <<<"$picked"
-[[ -n ${task_gid:-} && -n ${tag_gid:-} ]] || die "could not pick a task and a tag through the API"
+	start_nginx
+	echo "bench: nginx serves $nginx_url/task.json ($body_bytes bytes)" >&2
 
-task_path="/api/1.0/tasks/$task_gid"
-body="$work_dir/nginx/www/task.json"
-status=$(curl -sS -o "$body" -w '%{http_code}' -H @- "$kontor_url$task_path" <<<"Authorization: Bearer $token")
-[[ $status == 200 ]] || die "GET $task_path returned $status: $(head -c 300 "$body")"
-chmod 644 "$body"
-body_bytes=$(wc -c <"$body")
+	# The comparison is only fair while both servers send the same body.
+	curl -sS -o "$work_dir/kontor.body" -D "$work_dir/kontor.headers" -H @- "$kontor_url$task_path" <<<"Authorization: Bearer $token"
+	curl -sS -o "$work_dir/nginx.body" -D "$work_dir/nginx.headers" "$nginx_url/task.json"
+	cmp -s "$work_dir/kontor.body" "$work_dir/nginx.body" || die "kontor and nginx sent different bodies for the task"
+	kontor_header_bytes=$(wc -c <"$work_dir/kontor.headers")
+	nginx_header_bytes=$(wc -c <"$work_dir/nginx.headers")
 
-start_nginx
-echo "bench: nginx serves $nginx_url/task.json ($body_bytes bytes)" >&2
+	for c in $BENCH_CONNECTIONS; do
+		echo "bench: $part_kind: wrk -t$BENCH_WRK_THREADS -c$c -d$BENCH_DURATION, $BENCH_REPEATS runs per server" >&2
+		measure_connections "$c"
+	done
 
-# The comparison is only fair while both servers send the same body.
-curl -sS -o "$work_dir/kontor.body" -D "$work_dir/kontor.headers" -H @- "$kontor_url$task_path" <<<"Authorization: Bearer $token"
-curl -sS -o "$work_dir/nginx.body" -D "$work_dir/nginx.headers" "$nginx_url/task.json"
-cmp -s "$work_dir/kontor.body" "$work_dir/nginx.body" || die "kontor and nginx sent different bodies for the task"
-kontor_header_bytes=$(wc -c <"$work_dir/kontor.headers")
-nginx_header_bytes=$(wc -c <"$work_dir/nginx.headers")
+	list_path="/api/1.0/tags/$tag_gid/tasks"
+	for limit in $BENCH_LIST_LIMITS; do
+		echo "bench: $part_kind: listing $list_path at limit=$limit, walking to page $BENCH_DEEP_PAGE" >&2
+		list_result[$part_kind,$limit]=$(BENCH_TOKEN=$token node bench/lib/listing.js "$kontor_url" "$list_path" \
+			"$limit" "$BENCH_DEEP_PAGE" "$BENCH_SAMPLES")
+	done
 
-# ---------------------------------------------------------------- load
+	if [[ $BENCH_PROFILE == 1 ]]; then
+		profile_file="$work_dir/profile.txt"
+		profile_kontor "$profile_file"
+	fi
 
-for c in $BENCH_CONNECTIONS; do
-	echo "bench: wrk -t$BENCH_WRK_THREADS -c$c -d$BENCH_DURATION, $BENCH_REPEATS runs per server" >&2
-	measure_connections "$c"
-done
+	write_part_section "$load_before" "$same_body" "$list_path" "$profile_file" \
+		"$((SECONDS - started))" >"$work_dir/part-$part_kind.md"
+	stop_servers
+}
 
-# ---------------------------------------------------------------- listing
-
-list_path="/api/1.0/tags/$tag_gid/tasks"
-list_results=()
-for limit in $BENCH_LIST_LIMITS; do
-	echo "bench: listing $list_path at limit=$limit, walking to page $BENCH_DEEP_PAGE" >&2
-	list_json=$(BENCH_TOKEN=$token node bench/lib/listing.js "$kontor_url" "$list_path" "$limit" \
-		"$BENCH_DEEP_PAGE" "$BENCH_SAMPLES")
-	list_results+=("$list_json")
-done
-
-# ---------------------------------------------------------------- profile
-
-profile_file=
-if [[ $BENCH_PROFILE == 1 ]]; then
-	need_tool perf
-	profile_file="$work_dir/profile.txt"
-	echo "bench: profiling kontor with perf during one wrk run at $TARGET_CONNECTIONS connections" >&2
+# Samples kontor with perf during one more wrk run and writes the top
+# libraries and symbols by self time to FILE.
+profile_kontor() {
+	local file=$1 perf_pid
+	echo "bench: $part_kind: profiling kontor with perf during one wrk run at $TARGET_CONNECTIONS connections" >&2
 	perf record -q -e cpu-clock -F 999 -o "$work_dir/perf.data" -p "$kontor_pid" 2>/dev/null &
 	perf_pid=$!
 	kontor_wrk "$TARGET_CONNECTIONS" "$BENCH_DURATION" >/dev/null
@@ -360,45 +492,32 @@ if [[ $BENCH_PROFILE == 1 ]]; then
 		echo "by symbol:"
 		perf report -i "$work_dir/perf.data" --sort dso,symbol --stdio 2>/dev/null |
 			awk '/^ +[0-9.]+%/ { printf "  %7s  %-26s %s\n", $1, $2, $4 }' | head -n 20 || true
-	} >"$profile_file"
-fi
+	} >"$file"
+}
 
 # ---------------------------------------------------------------- results
 
-versions() {
-	local nginx_version wrk_version database_version mhd_version
-	nginx_version=$(nginx -v 2>&1 | sed 's#.*nginx/##')
-	wrk_version=$( (wrk -v 2>&1 || true) | head -n 1 | awk '{ print $2 }')
-	database_version=$(pkg-config --modversion sqlite3 2>/dev/null || echo unknown)
-	mhd_version=$(pkg-config --modversion libmicrohttpd 2>/dev/null || echo unknown)
-	if is_postgres; then
-		database_version="PostgreSQL $(psql "$BENCH_DB" -Atc 'SHOW server_version' 2>/dev/null || echo unknown)"
-		database_version+=" (libpq $(pkg-config --modversion libpq 2>/dev/null || echo unknown))"
-	else
-		database_version="SQLite $database_version"
-	fi
-	echo "nginx $nginx_version, wrk $wrk_version, $database_version, libmicrohttpd $mhd_version, node $(node --version)"
+# Prints one listing result's field, read from its JSON line.
+list_field() {
+	node -e 'console.log(JSON.parse(process.argv[1])[process.argv[2]])' "$1" "$2"
 }
 
-write_section() {
-	local c s json rev cpu
-	rev=$(git describe --always --dirty 2>/dev/null || echo unknown)
-	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+write_part_section() {
+	local load_before=$1 same_body=$2 list_path=$3 profile_file=$4 seconds=$5
+	local c s key json limit depth deep_ratio rps_ratio
 
-	echo "## $(date -u '+%Y-%m-%d %H:%M UTC'), kontor $rev, $db_kind"
+	echo "### $part_kind"
 	echo
-	echo "- Machine: $(nproc) cores ($cpu), Linux $(uname -r); wrk and both servers share these cores; load average $load_before before the run."
-	echo "- Versions: $(versions)."
-	echo "- Database: $(redact_db "$BENCH_DB"), $BENCH_SIZE demo: $(head -n 1 "$info_file" | sed 's/^Demo organization: //')."
-	echo "- kontor: threads ${BENCH_KONTOR_THREADS:-default}, access log off; nginx: 2 workers, access log off."
-	echo "- Task: GET $task_path, body $body_bytes bytes; headers $kontor_header_bytes bytes (kontor), $nginx_header_bytes bytes (nginx)."
-	echo "- Load: wrk -t$BENCH_WRK_THREADS -d$BENCH_DURATION --latency after a $BENCH_WARMUP warm-up; median of $BENCH_REPEATS runs, whose requests/s the last column lists."
+	echo "- Database: $part_version; $(redact_db "$part_db"), $BENCH_SIZE demo: $(head -n 1 "$part_info" | sed 's/^Demo organization: //'); $part_origin."
+	echo "- Task: GET $task_path, body $body_bytes bytes${same_body:+, $same_body}; headers $kontor_header_bytes bytes (kontor), $nginx_header_bytes bytes (nginx)."
+	echo "- Load average $load_before before this part, which took $seconds s."
 	echo
 	echo "| connections | server | requests/s | p50 ms | p99 ms | errors | runs |"
 	echo "| ---: | --- | ---: | ---: | ---: | ---: | --- |"
 	for c in $BENCH_CONNECTIONS; do
 		for s in nginx kontor; do
-			echo "| $c | $s | ${med_rps[$s,$c]} | ${med_p50[$s,$c]} | ${med_p99[$s,$c]} | ${total_errors[$s,$c]} | ${all_rps[$s,$c]} |"
+			key="$part_kind,$s,$c"
+			echo "| $c | $s | ${med_rps[$key]} | ${med_p50[$key]} | ${med_p99[$key]} | ${total_errors[$key]} | ${all_rps[$key]} |"
 		done
 	done
 	echo
@@ -406,25 +525,25 @@ write_section() {
 	echo
 	echo "| limit | deep page | rows walked | first page ms | deep page ms | first p90 ms | deep p90 ms | deep/first |"
 	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-	for json in "${list_results[@]}"; do
+	for limit in $BENCH_LIST_LIMITS; do
 		node -e 'const r = JSON.parse(process.argv[1]);
 			const deep = r.depth_reached === r.depth_requested ? `${r.depth_reached}` : `${r.depth_reached} (last full page)`;
-			console.log(`| ${r.limit} | ${deep} | ${r.rows_walked} | ${r.first_median_ms} | ${r.deep_median_ms} | ${r.first_p90_ms} | ${r.deep_p90_ms} | ${r.ratio} |`);' "$json"
+			console.log(`| ${r.limit} | ${deep} | ${r.rows_walked} | ${r.first_median_ms} | ${r.deep_median_ms} | ${r.first_p90_ms} | ${r.deep_p90_ms} | ${r.ratio} |`);' \
+			"${list_result[$part_kind,$limit]}"
 	done
 	echo
 	echo "| target | measured | met |"
 	echo "| --- | ---: | --- |"
 	c=$TARGET_CONNECTIONS
-	if [[ -n ${med_rps[kontor,$c]:-} ]]; then
-		local rps_ratio
-		rps_ratio=$(ratio "${med_rps[kontor,$c]}" "${med_rps[nginx,$c]}")
+	if [[ -n ${med_rps[$part_kind,kontor,$c]:-} ]]; then
+		rps_ratio=$(ratio "${med_rps[$part_kind,kontor,$c]}" "${med_rps[$part_kind,nginx,$c]}")
 		echo "| kontor/nginx requests/s at $c connections ≥ $TARGET_RPS_RATIO | $rps_ratio | $(at_most "$TARGET_RPS_RATIO" "$rps_ratio") |"
-		echo "| kontor p99 at $c connections ≤ $TARGET_P99_MS ms | ${med_p99[kontor,$c]} ms | $(at_most "${med_p99[kontor,$c]}" "$TARGET_P99_MS") |"
+		echo "| kontor p99 at $c connections ≤ $TARGET_P99_MS ms | ${med_p99[$part_kind,kontor,$c]} ms | $(at_most "${med_p99[$part_kind,kontor,$c]}" "$TARGET_P99_MS") |"
 	fi
-	for json in "${list_results[@]}"; do
-		local limit deep_ratio depth
-		read -r limit depth deep_ratio < <(node -e 'const r = JSON.parse(process.argv[1]);
-			console.log(r.limit, r.depth_reached, r.ratio);' "$json")
+	for limit in $BENCH_LIST_LIMITS; do
+		json=${list_result[$part_kind,$limit]}
+		depth=$(list_field "$json" depth_reached)
+		deep_ratio=$(list_field "$json" ratio)
 		echo "| deep/first page time ≤ $TARGET_DEEP_RATIO (limit $limit, page $depth) | $deep_ratio | $(at_most "$deep_ratio" "$TARGET_DEEP_RATIO") |"
 	done
 	if [[ -n $profile_file ]]; then
@@ -438,12 +557,137 @@ write_section() {
 	echo
 }
 
+# Prints one row of the summary: LABEL, then the output of FUNCTION PART for each part.
+summary_row() {
+	local label=$1 function=$2 kind row
+	shift 2
+	row="| $label |"
+	for kind in "${parts[@]}"; do
+		row+=" $("$function" "$kind" "$@") |"
+	done
+	echo "$row"
+}
+
+cell_rps() { echo "${med_rps[$1,$2,$3]}"; }
+cell_rps_ratio() { ratio "${med_rps[$1,kontor,$2]}" "${med_rps[$1,nginx,$2]}"; }
+cell_latency() { echo "${med_p50[$1,kontor,$2]} / ${med_p99[$1,kontor,$2]}"; }
+cell_deep() {
+	local json=${list_result[$1,$2]}
+	echo "$(list_field "$json" first_median_ms) / $(list_field "$json" deep_median_ms) ms, $(list_field "$json" ratio) (page $(list_field "$json" depth_reached))"
+}
+
+# Prints the table that puts the parts of this run side by side.
+write_summary() {
+	local kind c limit header="| figure |" rule="| --- |"
+
+	for kind in "${parts[@]}"; do
+		header+=" $kind |"
+		rule+=" ---: |"
+	done
+	echo "$header"
+	echo "$rule"
+	for c in $BENCH_CONNECTIONS; do
+		summary_row "kontor requests/s at $c connections" cell_rps kontor "$c"
+		summary_row "nginx requests/s at $c connections" cell_rps nginx "$c"
+		summary_row "kontor/nginx requests/s at $c connections" cell_rps_ratio "$c"
+		summary_row "kontor p50 / p99 ms at $c connections" cell_latency "$c"
+	done
+	for limit in $BENCH_LIST_LIMITS; do
+		summary_row "first / deep page, deep/first, limit $limit" cell_deep "$limit"
+	done
+	echo
+}
+
+write_run() {
+	local cpu kind nginx_version wrk_version mhd_version sharing title=${parts[0]}
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+	nginx_version=$(nginx -v 2>&1 | sed 's#.*nginx/##')
+	wrk_version=$( (wrk -v 2>&1 || true) | head -n 1 | awk '{ print $2 }')
+	mhd_version=$(pkg-config --modversion libmicrohttpd 2>/dev/null || echo unknown)
+	for kind in "${parts[@]:1}"; do
+		title+=" and $kind"
+	done
+
+	echo "## $(date -u '+%Y-%m-%d %H:%M UTC'), kontor $(kontor_revision), $title"
+	echo
+	sharing="wrk and both servers"
+	[[ " ${parts[*]} " != *" PostgreSQL "* ]] || sharing="wrk, both servers and PostgreSQL"
+	echo "- Machine: $(nproc) cores ($cpu), Linux $(uname -r); $sharing share these cores; load average $run_load_before before the run."
+	echo "- Versions: nginx $nginx_version, wrk $wrk_version, libmicrohttpd $mhd_version, node $(node --version); each part names its database."
+	echo "- kontor: threads ${BENCH_KONTOR_THREADS:-default}, access log off; nginx: 2 workers, access log off."
+	echo "- Load: wrk -t$BENCH_WRK_THREADS -d$BENCH_DURATION --latency after a $BENCH_WARMUP warm-up; median of $BENCH_REPEATS runs, whose requests/s the last column lists."
+	echo "- The run took $((SECONDS - run_started)) s${copy_note:+; PostgreSQL: $copy_note}."
+	echo
+	if ((${#parts[@]} > 1)); then
+		write_summary
+	fi
+	for kind in "${parts[@]}"; do
+		cat "$work_dir/part-$kind.md"
+	done
+}
+
+# ---------------------------------------------------------------- checks
+
+need_tool wrk
+need_tool nginx
+need_tool curl
+need_tool node
+[[ -x $KONTOR_BIN ]] || die "$KONTOR_BIN not found: build it with make"
+[[ $BENCH_PROFILE != 1 ]] || need_tool perf
+case $BENCH_SIZE in small | large) ;; *) die "BENCH_SIZE: expected small or large, got \"$BENCH_SIZE\"" ;; esac
+
+# The databases to measure, as "KIND SOURCE" lines in the order of the parts.
+plan=()
+if [[ -n $BENCH_DB ]]; then
+	if is_uri "$BENCH_DB"; then
+		plan+=("uri $BENCH_DB")
+	else
+		plan+=("sqlite $BENCH_DB")
+	fi
+else
+	for driver in $BENCH_DRIVERS; do
+		case $driver in
+		sqlite) plan+=("sqlite $BENCH_DATA_DIR/$BENCH_SIZE.db") ;;
+		postgresql) plan+=("copy $BENCH_DATA_DIR/$BENCH_SIZE.db") ;;
+		*) die "BENCH_DRIVERS: expected sqlite and/or postgresql, got \"$driver\"" ;;
+		esac
+	done
+fi
+((${#plan[@]} > 0)) || die "BENCH_DRIVERS is empty: name sqlite, postgresql or both"
+for entry in "${plan[@]}"; do
+	[[ $entry == sqlite* ]] || need_tool psql
+	[[ $entry != copy* ]] || need_tool sqlite3
+done
+
+mkdir -p "$BENCH_DATA_DIR"
+run_started=$SECONDS
+run_load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+copy_note=
+work_dir=$(mktemp -d /tmp/kontor-bench.XXXXXX)
+# nginx's workers drop root and must still read the served file.
+chmod 755 "$work_dir"
+mkdir -p "$work_dir/nginx/www"
+
+# ---------------------------------------------------------------- the parts
+
+parts=()
+for entry in "${plan[@]}"; do
+	source=${entry#* }
+	case $entry in
+	sqlite*) use_sqlite "$source" ;;
+	uri*) use_postgresql_uri "$source" ;;
+	copy*) use_postgresql_copy "$source" ;;
+	esac
+	measure_part
+	parts+=("$part_kind")
+done
+
 section="$work_dir/section.md"
-write_section >"$section"
+write_run >"$section"
 if [[ ! -f $BENCH_RESULTS ]]; then
 	printf '# Benchmark results\n\nEach section is one run of `make bench` (bench/run.sh). bench/README.md explains the figures.\n\n' >"$BENCH_RESULTS"
 fi
 cat "$section" >>"$BENCH_RESULTS"
 echo
 cat "$section"
-echo "bench: appended to $BENCH_RESULTS"
+echo "bench: appended to $BENCH_RESULTS; the run took $((SECONDS - run_started)) s"
