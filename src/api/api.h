@@ -24,7 +24,7 @@
 #define API_NAME_MAX 1024        /* characters in a name (task, project, tag ...) */
 #define API_TEXT_MAX 65536       /* bytes in notes, descriptions and comment text */
 #define API_PAGE_LIMIT_MAX 100
-#define API_UNPAGED_MAX 1000     /* results returned without `limit` before 400 asks for paging */
+#define API_UNPAGED_MAX 1000     /* results returned without `limit`; more gets a 400 that requests paging */
 
 typedef struct api_ctx api_ctx;
 struct app;
@@ -33,7 +33,7 @@ struct fields;
 typedef int (*api_handler)(api_ctx *ctx);
 
 /*
- * A resource type as opt_fields sees it: every field name it has, which of
+ * A resource type as opt_fields uses it: every field name it has, which of
  * them form the compact form, and which are nested resources. `load` returns
  * the full representation of one object the caller may see (a new
  * reference), or NULL; it expands nested fields requested with dotted paths.
@@ -159,19 +159,19 @@ int api_resolve_user(api_ctx *ctx, const char *field, const char *ref, int64_t *
 int api_reply(api_ctx *ctx, int status, json_t *data);
 /* Replies 201 with {"data": data} and a Location header for the new object's path. */
 int api_reply_created(api_ctx *ctx, json_t *data, const char *location_path);
-/* Replies {"data": {}} with 200, Asana's answer to deletes and actions. */
+/* Replies {"data": {}} with 200, Asana's response to deletes and actions. */
 int api_reply_empty(api_ctx *ctx);
 
 struct api_page;
 /*
  * Replies {"data": items, "next_page": ...}; steals `items`. Without `limit`
- * a list holds at most API_UNPAGED_MAX objects: when more exist, the reply is
- * a 400 that asks for pagination.
+ * a list contains at most API_UNPAGED_MAX objects: when more exist, the reply is
+ * a 400 that requests pagination.
  */
 int api_reply_list(api_ctx *ctx, json_t *items, const struct api_page *page);
 
 /*
- * Replies {"errors": [{"message": ..., "help": ...}]}. The message should say
+ * Replies {"errors": [{"message": ..., "help": ...}]}. The message should state
  * what is wrong with which field or value and what to do. Always returns 0.
  */
 int api_error(api_ctx *ctx, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -214,7 +214,7 @@ json_t *api_gid(int64_t gid);
  * list and everything otherwise. Steals `full`, returns a new reference.
  */
 json_t *api_present(api_ctx *ctx, const struct api_type *type, json_t *full);
-/* 1 if opt_fields asks for `field` of the top-level object (or there is no opt_fields and the route is not a list). */
+/* 1 if opt_fields requests `field` of the top-level object (or there is no opt_fields and the route is not a list). */
 int api_wants(api_ctx *ctx, const char *field);
 
 /* ---------- pagination ---------- */
@@ -270,7 +270,7 @@ int api_public_url_check(const char *url, char *err, size_t errlen);
 int api_is_full_access(const api_ctx *ctx); /* a service account with `full` or `read` */
 /*
  * Visibility checks. Each returns 1 if the caller may see the object, 0 if
- * not, and -1 when storage failed (answer with api_fail_db). *exists_r is set
+ * not, and -1 when storage failed (reply with api_fail_db). *exists_r is set
  * when the object exists in the caller's organization.
  */
 /* Projects: public ones to non-guests, private_to_team ones to team members, any to project members. */

@@ -108,7 +108,7 @@ const char *db_get_location(const db *d);
 /*
  * Takes a connection from the pool, waiting up to `timeout_ms`. Reconnects
  * a broken connection. Returns NULL when none could be had (the database is
- * down or every connection is busy): callers answer 503.
+ * down or every connection is busy): callers reply 503.
  */
 db_conn *db_acquire(db *d, int timeout_ms);
 /* Returns a connection to the pool, rolling back an open transaction. */
@@ -117,7 +117,7 @@ void db_release(db *d, db_conn *c);
 const char *db_conn_errmsg(const db_conn *c);
 /*
  * Returns the status of the connection's last failure since db_acquire, or
- * DB_OK: it tells a caller that got NULL from db_query whether the database
+ * DB_OK, so that a caller that got NULL from db_query can tell whether the database
  * was unavailable (a timeout or a lost connection) or the statement was bad.
  */
 int db_conn_last_status(const db_conn *c);
