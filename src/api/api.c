@@ -438,6 +438,18 @@ int api_reply_empty(api_ctx *ctx)
 	return api_reply(ctx, 200, json_object());
 }
 
+int api_reply_object(api_ctx *ctx, const struct api_type *type, json_t *full, const char *collection, int64_t gid,
+		     int status)
+{
+	char location[96], gid_text[GID_STRING_MAX];
+	json_t *shaped = api_present(ctx, type, full);
+
+	if (status != 201)
+		return api_reply(ctx, status, shaped);
+	snprintf(location, sizeof(location), "%s/%s", collection, gid_format(gid, gid_text));
+	return api_reply_created(ctx, shaped, location);
+}
+
 int api_reply_list(api_ctx *ctx, json_t *items, const struct api_page *page)
 {
 	json_t *document;

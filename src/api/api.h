@@ -159,6 +159,12 @@ int api_resolve_user(api_ctx *ctx, const char *field, const char *ref, int64_t *
 int api_reply(api_ctx *ctx, int status, json_t *data);
 /* Replies 201 with {"data": data} and a Location header for the new object's path. */
 int api_reply_created(api_ctx *ctx, json_t *data, const char *location_path);
+/*
+ * Shapes `full` with api_present and replies with `status`. A 201 gets the
+ * Location <collection>/<gid>, for example "/stories". Steals `full`.
+ */
+int api_reply_object(api_ctx *ctx, const struct api_type *type, json_t *full, const char *collection, int64_t gid,
+		     int status);
 /* Replies {"data": {}} with 200, Asana's response to deletes and actions. */
 int api_reply_empty(api_ctx *ctx);
 

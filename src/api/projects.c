@@ -377,7 +377,6 @@ const struct api_type api_project_type = {
 /* Replies with a project the caller may see: 200, or 201 with a Location header when `created`. */
 static int project_reply(api_ctx *ctx, int64_t gid, int created)
 {
-	char path[64], gid_text[GID_STRING_MAX];
 	json_t *project;
 	int status = project_fetch(ctx, gid, &project);
 
@@ -385,11 +384,7 @@ static int project_reply(api_ctx *ctx, int64_t gid, int created)
 		return api_not_found(ctx, "project", gid);
 	if (status != DB_ROW)
 		return api_fail_db(ctx, status);
-	project = api_present(ctx, &api_project_type, project);
-	if (!created)
-		return api_reply(ctx, 200, project);
-	snprintf(path, sizeof(path), "/projects/%s", gid_format(gid, gid_text));
-	return api_reply_created(ctx, project, path);
+	return api_reply_object(ctx, &api_project_type, project, "/projects", gid, created ? 201 : 200);
 }
 
 /* ---------- lists ---------- */

@@ -265,7 +265,6 @@ const struct api_type api_section_type = {
 /* Replies with a section: 200, or 201 with a Location header when `created`. */
 static int section_reply(api_ctx *ctx, int64_t gid, int created)
 {
-	char path[64], gid_text[GID_STRING_MAX];
 	json_t *section;
 	int status = section_fetch(ctx, gid, &section);
 
@@ -273,11 +272,7 @@ static int section_reply(api_ctx *ctx, int64_t gid, int created)
 		return api_not_found(ctx, "section", gid);
 	if (status != DB_ROW)
 		return api_fail_db(ctx, status);
-	section = api_present(ctx, &api_section_type, section);
-	if (!created)
-		return api_reply(ctx, 200, section);
-	snprintf(path, sizeof(path), "/sections/%s", gid_format(gid, gid_text));
-	return api_reply_created(ctx, section, path);
+	return api_reply_object(ctx, &api_section_type, section, "/sections", gid, created ? 201 : 200);
 }
 
 /* ---------- lookups ---------- */

@@ -361,19 +361,13 @@ static void rollback(api_ctx *ctx)
 /* Replies with the story just written, as the caller sees it. */
 static int reply_story(api_ctx *ctx, int status, int64_t gid)
 {
-	char location[64];
-	char gid_text[GID_STRING_MAX];
 	json_t *story;
 	int rc;
 
 	story = story_fetch(ctx, gid, &rc);
 	if (story == NULL)
 		return api_fail_db(ctx, rc != DB_OK ? rc : DB_ERROR);
-	story = api_present(ctx, &api_story_type, story);
-	if (status != 201)
-		return api_reply(ctx, status, story);
-	snprintf(location, sizeof(location), "/stories/%s", gid_format(gid, gid_text));
-	return api_reply_created(ctx, story, location);
+	return api_reply_object(ctx, &api_story_type, story, "/stories", gid, status);
 }
 
 /* GET /tasks/{task_gid}/stories: oldest first, which is gid order because gids grow with time. */

@@ -231,8 +231,6 @@ static int tag_followers_check(api_ctx *ctx)
 /* Replies with the tag as the caller sees it, with `status` (200 or 201). */
 static int reply_tag(api_ctx *ctx, int status, int64_t gid)
 {
-	char location[64];
-	char gid_text[GID_STRING_MAX];
 	json_t *tag;
 	int rc;
 
@@ -241,11 +239,7 @@ static int reply_tag(api_ctx *ctx, int status, int64_t gid)
 		return api_fail_db(ctx, rc);
 	if (tag == NULL)
 		return api_not_found(ctx, "tag", gid);
-	tag = api_present(ctx, &api_tag_type, tag);
-	if (status != 201)
-		return api_reply(ctx, status, tag);
-	snprintf(location, sizeof(location), "/tags/%s", gid_format(gid, gid_text));
-	return api_reply_created(ctx, tag, location);
+	return api_reply_object(ctx, &api_tag_type, tag, "/tags", gid, status);
 }
 
 /*

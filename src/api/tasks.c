@@ -506,7 +506,6 @@ const struct api_type api_task_type = {
 
 int task_reply(api_ctx *ctx, int status, int64_t task_gid)
 {
-	char location[64];
 	json_t *task;
 	int rc;
 
@@ -517,11 +516,7 @@ int task_reply(api_ctx *ctx, int status, int64_t task_gid)
 	if (task == NULL) {
 		return api_not_found(ctx, "task", task_gid);
 	}
-	if (status == 201) {
-		snprintf(location, sizeof(location), "/tasks/%lld", (long long)task_gid);
-		return api_reply_created(ctx, api_present(ctx, &api_task_type, task), location);
-	}
-	return api_reply(ctx, status, api_present(ctx, &api_task_type, task));
+	return api_reply_object(ctx, &api_task_type, task, "/tasks", task_gid, status);
 }
 
 /* ---------- reads ---------- */

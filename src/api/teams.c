@@ -436,8 +436,6 @@ static const struct api_field team_update_fields[] = {
 /* Replies with the full team (or its opt_fields) after a write; status 200 or 201. */
 static int reply_team(api_ctx *ctx, int64_t gid, int status)
 {
-	char path[sizeof("/teams/") + API_GID_BUF];
-	char gid_text[GID_STRING_MAX];
 	json_t *team;
 	int rc;
 
@@ -445,12 +443,7 @@ static int reply_team(api_ctx *ctx, int64_t gid, int status)
 	if (rc != DB_ROW) {
 		return api_fail_db(ctx, rc == DB_DONE ? DB_ERROR : rc);
 	}
-	team = api_present(ctx, &api_team_type, team);
-	if (status != 201) {
-		return api_reply(ctx, status, team);
-	}
-	snprintf(path, sizeof(path), "/teams/%s", gid_format(gid, gid_text));
-	return api_reply_created(ctx, team, path);
+	return api_reply_object(ctx, &api_team_type, team, "/teams", gid, status);
 }
 
 /* POST /teams: the creator becomes the team's first member and admin. */
