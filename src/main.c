@@ -806,7 +806,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	app.db = d;
 	app.db_timeout_ms = 5000;
 	if (http_static_root(o->web_dir, web_dir, sizeof(web_dir)) != 0)
-		log_warn("main", "admin console directory not found; /admin/ answers 404 until it exists", "web_dir",
+		log_warn("main", "admin console directory not found; /admin/ returns 404 until it exists", "web_dir",
 			 web_dir, NULL);
 	app.web_dir = web_dir;
 	app.public_url = o->public_url;

@@ -15,7 +15,7 @@ struct app {
 	unsigned char pepper[APP_KEY_BYTES];   /* token hash key, kept outside the database */
 	unsigned char page_key[APP_KEY_BYTES]; /* MAC key for pagination offsets, shared by all nodes via settings */
 	struct ratelimit *limits;
-	int db_timeout_ms;                     /* wait for a pooled connection before answering 503 */
+	int db_timeout_ms;                     /* wait for a pooled connection before replying 503 */
 	const char *web_dir;                   /* the admin console's files (index.html, i18n/ ...) */
 	const char *public_url;                /* base of absolute URLs in responses, or NULL: see api_base_url */
 	int trust_proxy;                       /* honour X-Forwarded-Proto from the reverse proxy in front */

@@ -745,8 +745,12 @@ static int privacy_apply(api_ctx *ctx, int64_t team_gid, const char **privacy_r)
 			api_error(ctx, 400, "public: contradicts privacy_setting \"%s\"; send only privacy_setting.", privacy);
 			return -1;
 		}
-		if (privacy == NULL)
-			privacy = is_public ? "public_to_workspace" : team_gid != 0 ? "private_to_team" : "private";
+		if (privacy == NULL && is_public)
+			privacy = "public_to_workspace";
+		else if (privacy == NULL && team_gid != 0)
+			privacy = "private_to_team";
+		else if (privacy == NULL)
+			privacy = "private";
 	}
 	if (privacy != NULL)
 		*privacy_r = privacy;

@@ -10,7 +10,7 @@ enum auth_result {
 	AUTH_OK = 0,
 	AUTH_MISSING = 1,   /* no credentials sent */
 	AUTH_INVALID = 2,   /* malformed, unknown, revoked or expired token; inactive user */
-	AUTH_DB_ERROR = 3,  /* storage failed; *db_status_r says how */
+	AUTH_DB_ERROR = 3,  /* storage failed; *db_status_r gives the status */
 };
 
 /*

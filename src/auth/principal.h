@@ -1,4 +1,4 @@
-/* The authenticated caller of one request, as the API layer sees it. */
+/* The authenticated caller of one request, as the API layer uses it. */
 #ifndef KONTOR_AUTH_PRINCIPAL_H
 #define KONTOR_AUTH_PRINCIPAL_H
 
@@ -26,7 +26,7 @@ typedef struct principal {
 	unsigned scopes;
 	char plan[24];        /* the organization's plan */
 	const char *auth_method; /* "personal_access_token", "service_account" or "cookie" */
-	int plan_blocked;     /* a service account whose organization's plan has no service accounts: answer 402 */
+	int plan_blocked;     /* a service account whose organization's plan has no service accounts: reply 402 */
 } principal;
 
 /* Returns the role for its API name ("super_admin" ...), or -1. */

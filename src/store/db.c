@@ -694,7 +694,8 @@ static int migrate_all(db_conn *c, char *err, size_t errlen)
 
 	for (int i = 0; i < db_migration_count; i++) {
 		const struct db_migration *m = &db_migrations[i];
-		const char *sql = is_pg ? (m->pgsql ? m->pgsql : m->common) : (m->sqlite ? m->sqlite : m->common);
+		const char *override = is_pg ? m->pgsql : m->sqlite;
+		const char *sql = override ? override : m->common;
 		int applied = 0;
 		db_stmt *s;
 
