@@ -1079,9 +1079,57 @@ int api_audit(api_ctx *ctx, struct audit_event *event)
 	return status;
 }
 
+/*
+ * Routes for one scope (SCIM, exports, audit log) serve only service
+ * accounts holding that scope or `full`; some also need a top plan.
+ */
+static int authorize_special_scope(api_ctx *ctx)
+{
+	static const struct {
+		unsigned flag, scope;
+		const char *name;
+	} special[] = {
+		{ API_SCOPE_SCIM, SCOPE_SCIM, "scim" },
+		{ API_SCOPE_EXPORTS, SCOPE_EXPORTS, "exports" },
+		{ API_SCOPE_AUDIT_LOGS, SCOPE_AUDIT_LOGS, "audit_logs" },
+	};
+	unsigned flags = ctx->route->flags;
+
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++) {
+		if (!(flags & special[i].flag))
+			continue;
+		if (ctx->who.kind != PRINCIPAL_SERVICE_ACCOUNT) {
+			api_error_help(ctx, 403, "A super admin creates one under Apps > Service accounts in the admin console.",
+				       "Only a service account with the `%s` or `full` permission may use this endpoint.",
+				       special[i].name);
+			return -1;
+		}
+		if (!(ctx->who.scopes & (SCOPE_FULL | special[i].scope))) {
+			api_error(ctx, 403, "This service account lacks the scope `%s` for this endpoint. A super admin "
+					    "can change its permissions in the admin console.",
+				  special[i].name);
+			return -1;
+		}
+		if ((flags & API_PLAN_PLUS) && strcmp(ctx->who.plan, "enterprise_plus") != 0 &&
+		    strcmp(ctx->who.plan, "legacy_enterprise") != 0) {
+			api_error_help(ctx, 402, "Upgrade the organization to enterprise_plus to use it.",
+				       "This endpoint needs the plan enterprise_plus or legacy_enterprise; this "
+				       "organization is on %s.",
+				       ctx->who.plan);
+			return -1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 /* Scope check for service accounts: `read` may not write; only `full` and `read` reach ordinary data. */
 static int authorize_scope(api_ctx *ctx)
 {
+	int special = authorize_special_scope(ctx);
+
+	if (special != 0)
+		return special < 0 ? -1 : 0;
 	if (ctx->who.kind != PRINCIPAL_SERVICE_ACCOUNT)
 		return 0;
 	if (ctx->who.scopes & SCOPE_FULL)

@@ -57,6 +57,15 @@ struct api_type {
 #define API_BODY 0x04u     /* requires a JSON body {"data": {...}} */
 #define API_LIST 0x08u     /* returns a list: compact by default, pagination */
 #define API_RAW_BODY 0x10u /* the body is not JSON: the handler reads ctx->req->body itself */
+/*
+ * Service-account-only routes: reachable only by a service account holding
+ * the named scope or `full` (anyone else gets 403). API_PLAN_PLUS further
+ * requires the plan enterprise_plus or legacy_enterprise (else 402).
+ */
+#define API_SCOPE_SCIM 0x20u
+#define API_SCOPE_EXPORTS 0x40u
+#define API_SCOPE_AUDIT_LOGS 0x80u
+#define API_PLAN_PLUS 0x100u
 
 struct api_route {
 	const char *method;
