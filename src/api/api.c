@@ -11,6 +11,7 @@
 #include "auth/auth.h"
 #include "auth/session.h"
 #include "store/audit.h"
+#include "store/events.h"
 #include "util/gid.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -1032,6 +1033,14 @@ static int authenticate(api_ctx *ctx)
 				    : "Not Authorized: the token or session is invalid, expired or revoked.");
 	http_response_add_header(ctx->res, "WWW-Authenticate", "Bearer realm=\"kontor\"");
 	return -1;
+}
+
+int api_event(api_ctx *ctx, struct change_event *event)
+{
+	event->workspace_gid = ctx->who.workspace_gid;
+	if (event->actor_gid == 0)
+		event->actor_gid = ctx->who.user_gid;
+	return store_event_append(ctx->db, event, NULL);
 }
 
 int api_audit(api_ctx *ctx, struct audit_event *event)

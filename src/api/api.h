@@ -307,6 +307,16 @@ struct audit_event;
  */
 int api_audit(api_ctx *ctx, struct audit_event *event);
 
+/* ---------- change events ---------- */
+
+struct change_event;
+/*
+ * Appends a change event (store/events.h) inside the caller's open write
+ * transaction, filling in the organization and, when unset, the acting
+ * user from ctx. Feeds the events API and webhooks. Returns a db status.
+ */
+int api_event(api_ctx *ctx, struct change_event *event);
+
 /* ---------- shared writes ---------- */
 
 /*

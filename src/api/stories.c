@@ -10,6 +10,7 @@
  */
 #include "api/api.h"
 #include "api/richtext.h"
+#include "store/events.h"
 
 #include "util/gid.h"
 #include "util/timeutil.h"
@@ -199,6 +200,8 @@ static int story_task_touch(api_ctx *ctx, int64_t task_gid, int64_t now)
 static int story_insert(api_ctx *ctx, int64_t gid, int64_t task_gid, const char *type, const char *subtype,
 			const char *text, const char *html, int is_pinned, int64_t now)
 {
+	struct change_event event = { .resource_type = "story", .resource_subtype = subtype, .resource_gid = gid,
+				      .action = "added", .parent_type = "task", .parent_gid = task_gid };
 	db_stmt *s;
 	int rc;
 
@@ -221,6 +224,9 @@ static int story_insert(api_ctx *ctx, int64_t gid, int64_t task_gid, const char 
 	if (rc != DB_OK)
 		return rc;
 
+	rc = api_event(ctx, &event);
+	if (rc != DB_OK)
+		return rc;
 	return story_task_touch(ctx, task_gid, now);
 }
 

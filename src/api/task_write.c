@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/richtext.h"
 #include "api/task_internal.h"
+#include "store/events.h"
 
 #include "util/gid.h"
 #include "util/timeutil.h"
@@ -552,6 +553,35 @@ static int row_insert(api_ctx *ctx, const struct task_row *row, int64_t now)
  * Creates a task from the checked body under `parent_gid` (0: none): the
  * shared part of POST /tasks and POST /tasks/{task_gid}/subtasks.
  */
+/*
+ * A new task is "added" to each of its projects and to its parent task, as
+ * Asana reports it; a task with neither is "added" with no parent.
+ */
+static int record_created(api_ctx *ctx, const struct task_row *row, const struct new_membership *memberships,
+			  int count)
+{
+	struct change_event event = { .resource_type = "task", .resource_subtype = row->subtype,
+				      .resource_gid = row->gid, .action = "added" };
+	int rc = DB_OK;
+
+	for (int i = 0; i < count && rc == DB_OK; i++) {
+		event.parent_type = "project";
+		event.parent_gid = memberships[i].project_gid;
+		rc = api_event(ctx, &event);
+	}
+	if (rc == DB_OK && row->parent_gid != 0) {
+		event.parent_type = "task";
+		event.parent_gid = row->parent_gid;
+		rc = api_event(ctx, &event);
+	}
+	if (rc == DB_OK && count == 0 && row->parent_gid == 0) {
+		event.parent_type = NULL;
+		event.parent_gid = 0;
+		rc = api_event(ctx, &event);
+	}
+	return rc;
+}
+
 static int create_task(api_ctx *ctx, int64_t parent_gid)
 {
 	struct new_membership memberships[TASK_PROJECTS_MAX];
@@ -618,6 +648,12 @@ static int create_task(api_ctx *ctx, int64_t parent_gid)
 	if (add_tags(ctx, row.gid) || add_listed_followers(ctx, row.gid)) {
 		row_free(&row);
 		return 0;
+	}
+
+	rc = record_created(ctx, &row, memberships, count);
+	if (rc != DB_OK) {
+		row_free(&row);
+		return api_fail_db(ctx, rc);
 	}
 
 	/* The creator and the assignee follow the task, as in Asana. */

@@ -382,6 +382,40 @@ static const char m6_task_order[] =
 	"CREATE INDEX task_projects_order ON task_projects(project_gid, section_gid, position, task_gid);"
 	"CREATE INDEX task_projects_section_order ON task_projects(section_gid, position, task_gid);";
 
+/*
+ * The change log for the events API and webhooks (see store/events.h).
+ * events is append-only; event_targets files each event under every
+ * resource it bubbles up to. Old rows are pruned by a job after the
+ * retention the readers promise (sync tokens live 24 hours, webhook
+ * retries 24 hours).
+ */
+static const char m7_events[] =
+	"CREATE TABLE event_counters ("
+	"  workspace_gid BIGINT PRIMARY KEY,"
+	"  last_seq BIGINT NOT NULL);"
+	"CREATE TABLE events ("
+	"  workspace_gid BIGINT NOT NULL,"
+	"  seq BIGINT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  actor_gid BIGINT,"
+	"  resource_type TEXT NOT NULL,"
+	"  resource_subtype TEXT,"
+	"  resource_gid BIGINT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  parent_type TEXT,"
+	"  parent_gid BIGINT,"
+	"  change_field TEXT,"
+	"  change_action TEXT,"
+	"  value_type TEXT,"
+	"  value_gid BIGINT,"
+	"  PRIMARY KEY (workspace_gid, seq));"
+	"CREATE INDEX events_time ON events(created_at);"
+	"CREATE TABLE event_targets ("
+	"  target_gid BIGINT NOT NULL,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  seq BIGINT NOT NULL,"
+	"  PRIMARY KEY (target_gid, workspace_gid, seq));";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -389,6 +423,7 @@ const struct db_migration db_migrations[] = {
 	{ 4, "login_failures", m4_login_failures, NULL, NULL },
 	{ 5, "node_leases", m5_node_leases, NULL, NULL },
 	{ 6, "task_order", m6_task_order, NULL, NULL },
+	{ 7, "events", m7_events, NULL, NULL },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
