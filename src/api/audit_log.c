@@ -118,7 +118,7 @@ static int filters_parse(api_ctx *ctx, struct audit_filters *f)
 
 /*
  * Reads limit and offset. An offset must come from this organization's
- * stream; its second key component holds the organization's gid.
+ * stream, so its second key component must contain the organization's gid.
  */
 static int page_parse(api_ctx *ctx, int64_t workspace_gid, struct api_page *page)
 {
@@ -292,15 +292,15 @@ static int audit_log_events_list(api_ctx *ctx)
 	if (filters_parse(ctx, &f) || page_parse(ctx, workspace_gid, &page))
 		return 0;
 
-	/* Read before the records: on PostgreSQL each statement sees its own snapshot, so this value is the lower one. */
+	/* Read before the records because each PostgreSQL statement has its own snapshot, so this value is the lower one. */
 	status = last_seq_read(ctx, &last_seq);
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 
 	/*
 	 * NOTE: the optional filters share one statement, so a selective filter
-	 * over a long log is answered by walking (workspace_gid, seq) and testing
-	 * each row, not through the actor, resource or token index.
+	 * over a long log scans (workspace_gid, seq) and tests each row instead
+	 * of using the actor, resource or token index.
 	 */
 	s = db_query(ctx->db,
 		     "SELECT seq, gid, created_at, event_type, event_category, actor_type, actor_gid, actor_name,"
