@@ -592,8 +592,10 @@ static int cmd_token(int argc, char **argv)
 				   "shown again.\n";
 	struct options o;
 	unsigned char pepper[APP_KEY_BYTES];
-	char token[TOKEN_MAX];
-	int64_t user_gid, org_gid;
+	char token[TOKEN_MAX], gid_text[GID_STRING_MAX];
+	int64_t user_gid, org_gid, token_gid = 0;
+	json_t *details;
+	int status;
 	db_conn *c;
 	db *d;
 
@@ -610,8 +612,16 @@ static int cmd_token(int argc, char **argv)
 	c = acquire(d, "token create");
 	if (store_user_find_by_email(c, o.email, &user_gid, &org_gid) != DB_ROW)
 		die("token create", "no user with that e-mail address");
-	check_status(c, store_token_create_personal(c, pepper, user_gid, org_gid, o.name, token), "token create",
-		     "storing the token");
+	check_status(c, db_begin_write(c), "token create", "begin");
+	check_status(c, store_token_create_personal(c, pepper, user_gid, org_gid, o.name, token, &token_gid),
+		     "token create", "storing the token");
+	details = json_pack("{s:o, s:s}", "token_gid", json_string(gid_format(token_gid, gid_text)), "token_name",
+			    o.name ? o.name : "");
+	status = audit_cli(c, org_gid, "personal_access_token_created", "access_control", "user", user_gid, o.email,
+			   details);
+	json_decref(details);
+	check_status(c, status, "token create", "writing the audit record");
+	check_status(c, db_commit(c), "token create", "commit");
 	sodium_memzero(pepper, sizeof(pepper));
 	db_release(d, c);
 	close_db(&d);
@@ -946,7 +956,7 @@ static int cmd_demo(int argc, char **argv)
 		db_bind_int64(s, 1, result.super_admin_gid);
 		check_status(c, db_run(s), "demo", "setting the password");
 		check_status(c, store_token_create_personal(c, pepper, result.super_admin_gid, result.org_gid, "demo",
-							    token),
+							    token, NULL),
 			     "demo", "creating the token");
 		db_release(d, c);
 		snprintf(message, sizeof(message),

@@ -32,7 +32,7 @@
 static const struct api_route *const route_tables[] = {
 	api_users_routes, api_workspaces_routes, api_teams_routes, api_projects_routes,
 	api_sections_routes, api_tasks_routes, api_stories_routes, api_tags_routes,
-	api_service_accounts_routes, api_photos_routes, api_admin_routes,
+	api_service_accounts_routes, api_photos_routes, api_admin_routes, api_audit_log_routes,
 };
 
 /* ---------- routing ---------- */
@@ -1045,7 +1045,7 @@ int api_event(api_ctx *ctx, struct change_event *event)
 
 int api_audit(api_ctx *ctx, struct audit_event *event)
 {
-	char actor_name[API_NAME_MAX + 1], actor_email[320];
+	char actor_name[API_NAME_MAX + 1], actor_email[320], resource_email[320];
 	int status;
 
 	event->workspace_gid = ctx->who.workspace_gid;
@@ -1071,6 +1071,24 @@ int api_audit(api_ctx *ctx, struct audit_event *event)
 		if (status != DB_ROW && status != DB_DONE)
 			return status;
 	}
+	/* A user resource's e-mail address as it is now, so the record keeps it after a change. */
+	if (event->resource_email == NULL && event->resource_gid != 0 && event->resource_type != NULL &&
+	    strcmp(event->resource_type, "user") == 0) {
+		db_stmt *s = db_query(ctx->db, "SELECT email FROM users WHERE gid = ? AND workspace_gid = ?");
+
+		if (s == NULL)
+			return DB_ERROR;
+		db_bind_int64(s, 0, event->resource_gid);
+		db_bind_int64(s, 1, ctx->who.workspace_gid);
+		status = db_step(s);
+		if (status == DB_ROW && db_column_text(s, 0) != NULL) {
+			snprintf(resource_email, sizeof(resource_email), "%s", db_column_text(s, 0));
+			event->resource_email = resource_email;
+		}
+		db_stmt_done(s);
+		if (status != DB_ROW && status != DB_DONE)
+			return status;
+	}
 	if (event->auth_method == NULL)
 		event->auth_method = ctx->who.auth_method;
 	if (event->client_ip == NULL)
@@ -1085,6 +1103,8 @@ int api_audit(api_ctx *ctx, struct audit_event *event)
 		event->actor_name = NULL;
 		event->actor_email = NULL;
 	}
+	if (event->resource_email == resource_email)
+		event->resource_email = NULL;
 	return status;
 }
 

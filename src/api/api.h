@@ -253,6 +253,12 @@ struct api_page {
 /* Reads `limit` and `offset`; replies 400 on invalid, forged or expired values and returns -1. */
 int api_page_parse(api_ctx *ctx, struct api_page *page);
 /*
+ * Like api_page_parse for a stream that a client polls with its last offset
+ * (the audit log): these offsets never expire, so a poller may resume after
+ * any pause.
+ */
+int api_page_parse_stream(api_ctx *ctx, struct api_page *page);
+/*
  * Called with the number of rows fetched (up to limit + 1). Returns the
  * number of rows to emit; if more exist, remembers the key of the last one
  * emitted, which the handler passes in through next_after / next_after2.
@@ -306,6 +312,13 @@ struct audit_event;
  * client IP, user agent, token) from ctx. Returns a db status.
  */
 int api_audit(api_ctx *ctx, struct audit_event *event);
+/*
+ * Appends an audit record about one resource with api_audit: the shorthand
+ * for the common case. `details` is borrowed and may be NULL. Returns a db
+ * status. Defined in audit_log.c.
+ */
+int api_audit_resource(api_ctx *ctx, const char *event_type, const char *event_category, const char *resource_type,
+		       int64_t resource_gid, const char *resource_name, json_t *details);
 
 /* ---------- change events ---------- */
 
@@ -342,6 +355,7 @@ extern const struct api_route api_tags_routes[];
 extern const struct api_route api_service_accounts_routes[];
 extern const struct api_route api_photos_routes[];
 extern const struct api_route api_admin_routes[];
+extern const struct api_route api_audit_log_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;

@@ -2,7 +2,8 @@
  * Keyset pagination. The `offset` a client sends back is opaque: a version
  * byte, the time it was issued, and the sort key of the last row returned,
  * with a keyed BLAKE2b MAC so forged or altered offsets are rejected. Offsets
- * expire after PAGE_OFFSET_TTL_US, and each is bound to the endpoint's route.
+ * expire after PAGE_OFFSET_TTL_US, except those of streams such as the audit
+ * log, and each is bound to the endpoint's route.
  */
 #include "api/api.h"
 #include "api/api_internal.h"
@@ -59,9 +60,9 @@ static void token_encode(const unsigned char *key, const char *route, int64_t af
 	sodium_bin2base64(out, len, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-/* Returns 0, -1 when malformed or forged, -2 when expired. */
-static int token_decode(const unsigned char *key, const char *route, const char *token, int64_t *after_r,
-			int64_t *after2_r)
+/* Returns 0, -1 when malformed or forged, -2 when older than ttl_us (0: never expires). */
+static int token_decode(const unsigned char *key, const char *route, const char *token, int64_t ttl_us,
+			int64_t *after_r, int64_t *after2_r)
 {
 	unsigned char raw[PAGE_PAYLOAD_BYTES + PAGE_MAC_BYTES], mac[PAGE_MAC_BYTES];
 	size_t raw_len = 0;
@@ -76,14 +77,14 @@ static int token_decode(const unsigned char *key, const char *route, const char 
 	if (sodium_memcmp(mac, raw + PAGE_PAYLOAD_BYTES, PAGE_MAC_BYTES) != 0)
 		return -1;
 	issued = get64(raw + 1);
-	if (time_now_us() - issued > PAGE_OFFSET_TTL_US)
+	if (ttl_us > 0 && time_now_us() - issued > ttl_us)
 		return -2;
 	*after_r = get64(raw + 9);
 	*after2_r = get64(raw + 17);
 	return 0;
 }
 
-int api_page_parse(api_ctx *ctx, struct api_page *page)
+static int page_parse(api_ctx *ctx, struct api_page *page, int64_t ttl_us)
 {
 	const char *limit = api_query(ctx, "limit");
 	const char *offset = api_query(ctx, "offset");
@@ -104,7 +105,7 @@ int api_page_parse(api_ctx *ctx, struct api_page *page)
 		page->paged = 1;
 	}
 	if (offset != NULL) {
-		int result = token_decode(ctx->app->page_key, route, offset, &page->after, &page->after2);
+		int result = token_decode(ctx->app->page_key, route, offset, ttl_us, &page->after, &page->after2);
 
 		if (result == -2) {
 			api_error(ctx, 400, "offset: this offset has expired. Start again from the first page, without "
@@ -122,6 +123,16 @@ int api_page_parse(api_ctx *ctx, struct api_page *page)
 		}
 	}
 	return 0;
+}
+
+int api_page_parse(api_ctx *ctx, struct api_page *page)
+{
+	return page_parse(ctx, page, PAGE_OFFSET_TTL_US);
+}
+
+int api_page_parse_stream(api_ctx *ctx, struct api_page *page)
+{
+	return page_parse(ctx, page, 0);
 }
 
 int api_page_rows(struct api_page *page, int fetched)

@@ -810,9 +810,14 @@ static int owner_apply(api_ctx *ctx, int64_t *owner_r)
 	return api_resolve_user(ctx, "owner", api_body_string(ctx, "owner"), owner_r);
 }
 
-/* Adds a member, or raises an existing membership to `level` when `raise` is set. Returns a db status. */
-static int member_add(api_ctx *ctx, int64_t project_gid, int64_t user_gid, const char *level, int raise)
+/*
+ * Adds a member, or raises an existing membership to `level` when `raise` is
+ * set. Sets *added_r, when given, if a row was written. Returns a db status.
+ */
+static int member_add(api_ctx *ctx, int64_t project_gid, int64_t user_gid, const char *level, int raise, int *added_r)
 {
+	int status;
+
 	db_stmt *st;
 
 	if (raise)
@@ -831,7 +836,10 @@ static int member_add(api_ctx *ctx, int64_t project_gid, int64_t user_gid, const
 	db_bind_int64(st, 3, user_gid);
 	db_bind_text(st, 4, level);
 	db_bind_int64(st, 5, time_now_us());
-	return db_run(st);
+	status = db_run(st);
+	if (added_r != NULL)
+		*added_r = status == DB_OK && db_changes(st) > 0;
+	return status;
 }
 
 static int follower_add(api_ctx *ctx, int64_t project_gid, int64_t user_gid)
@@ -960,13 +968,13 @@ static int create_project(api_ctx *ctx, int64_t path_team, int64_t path_workspac
 		return api_fail_db(ctx, status);
 
 	/* The creator and the owner administer the project; followers are members, as Asana defines them. */
-	status = member_add(ctx, gid, ctx->who.user_gid, "admin", 1);
+	status = member_add(ctx, gid, ctx->who.user_gid, "admin", 1, NULL);
 	if (status == DB_OK && owner_gid != 0)
-		status = member_add(ctx, gid, owner_gid, "admin", 1);
+		status = member_add(ctx, gid, owner_gid, "admin", 1, NULL);
 	if (status == DB_OK)
 		status = follower_add(ctx, gid, ctx->who.user_gid);
 	for (i = 0; status == DB_OK && i < follower_count; i++) {
-		status = member_add(ctx, gid, followers[i], "editor", 0);
+		status = member_add(ctx, gid, followers[i], "editor", 0, NULL);
 		if (status == DB_OK)
 			status = follower_add(ctx, gid, followers[i]);
 	}
@@ -1157,7 +1165,7 @@ static int project_update(api_ctx *ctx)
 
 	/* A new owner administers the project, as the creator does. */
 	if (owner_gid != 0 && owner_gid != current.owner_gid) {
-		status = member_add(ctx, gid, owner_gid, "admin", 1);
+		status = member_add(ctx, gid, owner_gid, "admin", 1, NULL);
 		if (status != DB_OK)
 			return api_fail_db(ctx, status);
 	}
@@ -1165,6 +1173,24 @@ static int project_update(api_ctx *ctx)
 		return 0;
 
 	return project_reply(ctx, gid, 0);
+}
+
+/* Reads a project's name into `name` (API_NAME_MAX + 1 bytes); empty when absent. Returns a db status. */
+static int project_name_read(api_ctx *ctx, int64_t project_gid, char *name)
+{
+	db_stmt *st = db_query(ctx->db, "SELECT name FROM projects WHERE gid = ? AND workspace_gid = ?");
+	int status;
+
+	name[0] = '\0';
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_int64(st, 0, project_gid);
+	db_bind_int64(st, 1, ctx->who.workspace_gid);
+	status = db_step(st);
+	if (status == DB_ROW && db_column_text(st, 0) != NULL)
+		snprintf(name, API_NAME_MAX + 1, "%s", db_column_text(st, 0));
+	db_stmt_done(st);
+	return status == DB_ROW || status == DB_DONE ? DB_OK : status;
 }
 
 /*
@@ -1184,6 +1210,7 @@ static int project_delete(api_ctx *ctx)
 		"DELETE FROM project_memberships WHERE project_gid = ? AND workspace_gid = ?",
 		"DELETE FROM projects WHERE gid = ? AND workspace_gid = ?",
 	};
+	char name[API_NAME_MAX + 1];
 	int64_t gid;
 	int status;
 
@@ -1194,6 +1221,11 @@ static int project_delete(api_ctx *ctx)
 
 	if (api_begin_write(ctx))
 		return 0;
+	status = project_name_read(ctx, gid, name);
+	if (status == DB_OK)
+		status = api_audit_resource(ctx, "project_deleted", "deletion", "project", gid, name, NULL);
+	if (status != DB_OK)
+		return api_fail_db(ctx, status);
 	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++) {
 		status = run_with_gids(ctx, deletes[i], gid, ctx->who.workspace_gid);
 		if (status != DB_OK)
@@ -1217,6 +1249,55 @@ static const struct api_field followers_fields[] = {
 	{ "followers", AF_ANY, AF_REQUIRED, 0, NULL },
 	{ NULL, 0, 0, 0, NULL },
 };
+
+/* Ends a membership; sets *removed_r if there was one. Returns a db status. */
+static int member_remove(api_ctx *ctx, int64_t project_gid, int64_t user_gid, int *removed_r)
+{
+	db_stmt *st = db_query(ctx->db, "DELETE FROM project_memberships WHERE project_gid = ? AND user_gid = ?"
+					" AND workspace_gid = ?");
+	int status;
+
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_int64(st, 0, project_gid);
+	db_bind_int64(st, 1, user_gid);
+	db_bind_int64(st, 2, ctx->who.workspace_gid);
+	status = db_run(st);
+	*removed_r = status == DB_OK && db_changes(st) > 0;
+	return status;
+}
+
+/*
+ * Appends user_added_to_project or user_removed_from_project: the user is
+ * the resource, the project is in the details. Returns a db status.
+ */
+static int project_member_audit(api_ctx *ctx, const char *event_type, int64_t project_gid, int64_t user_gid)
+{
+	char project_name[API_NAME_MAX + 1], user_name[API_NAME_MAX + 1] = "";
+	json_t *details;
+	db_stmt *st;
+	int status;
+
+	status = project_name_read(ctx, project_gid, project_name);
+	if (status != DB_OK)
+		return status;
+	st = db_query(ctx->db, "SELECT name FROM users WHERE gid = ? AND workspace_gid = ?");
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_int64(st, 0, user_gid);
+	db_bind_int64(st, 1, ctx->who.workspace_gid);
+	status = db_step(st);
+	if (status == DB_ROW && db_column_text(st, 0) != NULL)
+		snprintf(user_name, sizeof(user_name), "%s", db_column_text(st, 0));
+	db_stmt_done(st);
+	if (status != DB_ROW && status != DB_DONE)
+		return status;
+
+	details = json_pack("{s:{s:o, s:s}}", "project", "gid", api_gid(project_gid), "name", project_name);
+	status = api_audit_resource(ctx, event_type, "user_access", "user", user_gid, user_name, details);
+	json_decref(details);
+	return status;
+}
 
 /*
  * Adds or removes members or followers and replies with the project.
@@ -1255,18 +1336,19 @@ static int change_users(api_ctx *ctx, enum user_change change)
 	if (api_begin_write(ctx))
 		return 0;
 	for (i = 0; status == DB_OK && i < count; i++) {
+		int changed = 0;
+
 		switch (change) {
 		case ADD_MEMBERS:
-			status = member_add(ctx, gid, users[i], "editor", 0);
+			status = member_add(ctx, gid, users[i], "editor", 0, &changed);
 			break;
 		case ADD_FOLLOWERS:
-			status = member_add(ctx, gid, users[i], "editor", 0);
+			status = member_add(ctx, gid, users[i], "editor", 0, &changed);
 			if (status == DB_OK)
 				status = follower_add(ctx, gid, users[i]);
 			break;
 		case REMOVE_MEMBERS:
-			status = run_with_gids(ctx, "DELETE FROM project_memberships WHERE project_gid = ? AND user_gid = ?",
-					       gid, users[i]);
+			status = member_remove(ctx, gid, users[i], &changed);
 			if (status == DB_OK)
 				status = run_with_gids(ctx, "DELETE FROM project_followers WHERE project_gid = ? AND user_gid = ?",
 						       gid, users[i]);
@@ -1276,6 +1358,11 @@ static int change_users(api_ctx *ctx, enum user_change change)
 					       gid, users[i]);
 			break;
 		}
+		/* A follower added is a member added, because followers are members. */
+		if (status == DB_OK && changed)
+			status = project_member_audit(ctx, change == REMOVE_MEMBERS ? "user_removed_from_project"
+										     : "user_added_to_project",
+						      gid, users[i]);
 	}
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);

@@ -852,6 +852,41 @@ static int authorize_add(api_ctx *ctx, int64_t team_gid, int64_t user_gid)
 }
 
 /* POST /teams/{team_gid}/addUser: returns the new membership, or the existing one if the user is already in the team. */
+/*
+ * Appends user_added_to_team or user_removed_from_team: the user is the
+ * resource, the team is in the details. Returns a db status.
+ */
+static int team_member_audit(api_ctx *ctx, const char *event_type, int64_t team_gid, int64_t user_gid)
+{
+	char team_name[API_NAME_MAX + 1] = "", user_name[API_NAME_MAX + 1] = "";
+	json_t *details;
+	db_stmt *s;
+	int rc;
+
+	s = db_query(ctx->db, "SELECT t.name, u.name FROM teams t JOIN users u ON u.workspace_gid = t.workspace_gid"
+			      " WHERE t.gid = ? AND t.workspace_gid = ? AND u.gid = ?");
+	if (s == NULL) {
+		return DB_ERROR;
+	}
+	db_bind_int64(s, 0, team_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, user_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		snprintf(team_name, sizeof(team_name), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+		snprintf(user_name, sizeof(user_name), "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
+	}
+	db_stmt_done(s);
+	if (rc != DB_ROW && rc != DB_DONE) {
+		return rc;
+	}
+
+	details = json_pack("{s:{s:o, s:s}}", "team", "gid", api_gid(team_gid), "name", team_name);
+	rc = api_audit_resource(ctx, event_type, "user_access", "user", user_gid, user_name, details);
+	json_decref(details);
+	return rc;
+}
+
 static int teams_add_user(api_ctx *ctx)
 {
 	json_t *membership;
@@ -899,6 +934,10 @@ static int teams_add_user(api_ctx *ctx)
 	db_bind_int64(s, 4, is_guest);
 	db_bind_int64(s, 5, time_now_us());
 	rc = db_run(s);
+	/* A user who was already a member changes nothing and gets no record. */
+	if (rc == DB_OK && db_changes(s) > 0) {
+		rc = team_member_audit(ctx, "user_added_to_team", team_gid, user_gid);
+	}
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);
 	}
@@ -970,6 +1009,9 @@ static int teams_remove_user(api_ctx *ctx)
 	db_bind_int64(s, 1, user_gid);
 	db_bind_int64(s, 2, ctx->who.workspace_gid);
 	rc = db_run(s);
+	if (rc == DB_OK && db_changes(s) > 0) {
+		rc = team_member_audit(ctx, "user_removed_from_team", team_gid, user_gid);
+	}
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);
 	}

@@ -4,7 +4,8 @@
  * rename the organization and add or remove people (POST addUser and
  * removeUser). Removing deactivates the membership and revokes the person's
  * tokens, so their name stays on the objects they touched. Deactivating and
- * reactivating write audit records (user_deactivated, user_reactivated).
+ * reactivating write audit records under Asana's names (user_deprovisioned,
+ * user_reprovisioned), and adding an address no user has writes user_invited.
  * Divisions are kontor's read-only view of an organization's divisions,
  * with their teams and division admins. Workspace memberships live in
  * users.c.
@@ -415,7 +416,7 @@ static int unrevoked_token_gids(api_ctx *ctx, int64_t user_gid, json_t **gids_r)
 }
 
 /*
- * Appends a user_access audit record ("user_deactivated", "user_reactivated")
+ * Appends a user_access audit record ("user_deprovisioned", "user_reprovisioned", "user_invited")
  * about `user_gid` inside the open transaction, and copies the user's name
  * into `name` (`name_len` bytes) for a second record. Borrows `details` (NULL
  * writes {}). Returns a db status.
@@ -462,14 +463,15 @@ static const struct api_field user_ref_fields[] = {
 /*
  * Resolves body field `user` for addUser: a gid, "me", or an e-mail address.
  * An e-mail address that no user of the organization has creates a new
- * member, the way Asana invites. Runs inside the open transaction. Returns 0
- * with *gid_r set, or -1 after replying.
+ * member, the way Asana invites, and sets *created_r. Runs inside the open
+ * transaction. Returns 0 with *gid_r set, or -1 after replying.
  */
-static int add_user_resolve(api_ctx *ctx, const char *ref, int64_t *gid_r)
+static int add_user_resolve(api_ctx *ctx, const char *ref, int64_t *gid_r, int *created_r)
 {
 	char email_lower[EMAIL_MAX + 1];
 	int rc;
 
+	*created_r = 0;
 	if (strchr(ref, '@') == NULL) {
 		return api_resolve_user(ctx, "user", ref, gid_r);
 	}
@@ -483,6 +485,7 @@ static int add_user_resolve(api_ctx *ctx, const char *ref, int64_t *gid_r)
 	rc = user_find_by_email(ctx, email_lower, gid_r);
 	if (rc == DB_DONE) {
 		rc = user_create(ctx, ref, gid_r);
+		*created_r = rc == DB_OK;
 	}
 
 	if (rc == DB_CONSTRAINT) {
@@ -505,8 +508,10 @@ static int workspace_add_user(api_ctx *ctx)
 	int64_t workspace_gid;
 	int64_t user_gid = 0;
 	struct member_state state;
+	const struct member_state invited = { .found = 1, .is_active = 1 };
 	char name[1024];
 	json_t *user;
+	int created = 0;
 	int rc;
 
 	if (workspace_param(ctx, &workspace_gid)) {
@@ -522,9 +527,15 @@ static int workspace_add_user(api_ctx *ctx)
 	if (api_begin_write(ctx)) {
 		return 0;
 	}
-	if (add_user_resolve(ctx, api_body_string(ctx, "user"), &user_gid)) {
+	if (add_user_resolve(ctx, api_body_string(ctx, "user"), &user_gid, &created)) {
 		rollback(ctx);
 		return 0;
+	}
+	if (created) {
+		rc = membership_audit(ctx, "user_invited", user_gid, &invited, NULL, name, sizeof(name));
+		if (rc != DB_OK) {
+			return api_fail_db(ctx, rc);
+		}
 	}
 
 	rc = member_state_load(ctx, user_gid, &state);
@@ -543,7 +554,7 @@ static int workspace_add_user(api_ctx *ctx)
 		}
 		rc = membership_set_active(ctx, user_gid, 1);
 		if (rc == DB_OK) {
-			rc = membership_audit(ctx, "user_reactivated", user_gid, &state, NULL, name, sizeof(name));
+			rc = membership_audit(ctx, "user_reprovisioned", user_gid, &state, NULL, name, sizeof(name));
 		}
 		if (rc != DB_OK) {
 			return api_fail_db(ctx, rc);
@@ -660,9 +671,9 @@ static int workspace_remove_user(api_ctx *ctx)
 	json_object_set_new(details, "revoked_token_gids", revoked);
 	rc = DB_OK;
 	if (state.is_active || json_array_size(revoked) > 0) {
-		rc = membership_audit(ctx, "user_deactivated", user_gid, &state, details, name, sizeof(name));
+		rc = membership_audit(ctx, "user_deprovisioned", user_gid, &state, details, name, sizeof(name));
 		if (rc == DB_OK && state.is_service_account) {
-			json_object_set_new(details, "reason", json_string("user_deactivated"));
+			json_object_set_new(details, "reason", json_string("user_deprovisioned"));
 			rc = sa_audit(ctx, "service_account_deauthorized", user_gid, name, json_incref(details));
 		}
 	}

@@ -246,6 +246,7 @@ static int audit_failure(db_conn *c, const struct login_request *r, const struct
 	}
 	event.resource_gid = a->found ? a->gid : 0;
 	event.resource_name = a->name;
+	event.resource_email = a->found ? a->email : NULL;
 	details = json_object();
 	json_object_set_new(details, "email", json_string(r->email));
 	if (reason != NULL)
@@ -339,6 +340,7 @@ static int record_success(db_conn *c, const struct login_request *r, const struc
 	event.resource_type = "user";
 	event.resource_gid = a->gid;
 	event.resource_name = a->name;
+	event.resource_email = a->email;
 	event.auth_method = "password";
 	event.client_ip = r->client_ip;
 	event.user_agent = r->user_agent;

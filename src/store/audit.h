@@ -24,6 +24,7 @@ struct audit_event {
 	const char *resource_subtype;
 	int64_t resource_gid;
 	const char *resource_name;
+	const char *resource_email; /* a user resource's address at the time of the event */
 	json_t *details;            /* borrowed; NULL writes {} */
 	const char *auth_method;    /* "personal_access_token", "service_account", "cookie", "password" */
 	const char *client_ip;
@@ -31,7 +32,14 @@ struct audit_event {
 	int64_t token_gid;          /* the token that acted, 0 for none */
 };
 
-/* Appends one record with a new gid and the current time. Returns a db status. */
+/*
+ * Appends one record with a new gid, the current time and the organization's
+ * next sequence number, the key the audit log API pages by. Called inside a
+ * transaction, it holds the organization's counter row until that
+ * transaction ends, so sequence order is commit order; called outside one,
+ * it opens and commits its own. The only function that writes audit_log.
+ * Returns a db status.
+ */
 int store_audit_append(db_conn *c, const struct audit_event *event);
 
 #endif

@@ -416,6 +416,54 @@ static const char m7_events[] =
 	"  seq BIGINT NOT NULL,"
 	"  PRIMARY KEY (target_gid, workspace_gid, seq));";
 
+/*
+ * Audit log streaming and append-only enforcement. `seq` numbers each
+ * organization's records in commit order: store_audit_append takes the next
+ * value from the organization's audit_counters row, whose row lock is held
+ * until commit, so a reader that has seen seq N has seen every record below
+ * N as well (gids are time-ordered but concurrent transactions can commit out
+ * of gid order). Existing rows are numbered in gid order. The triggers reject
+ * every UPDATE and DELETE (and, on PostgreSQL, TRUNCATE) of audit_log; the
+ * backfill runs before they exist. resource_email keeps the address of a
+ * user resource as it was when the record was written.
+ */
+#define M11_AUDIT_COMMON \
+	"ALTER TABLE audit_log ADD COLUMN seq BIGINT;" \
+	"ALTER TABLE audit_log ADD COLUMN resource_email TEXT;" \
+	"UPDATE audit_log SET seq = numbered.n FROM (SELECT gid, row_number() OVER" \
+	"  (PARTITION BY workspace_gid ORDER BY gid) AS n FROM audit_log) numbered" \
+	"  WHERE numbered.gid = audit_log.gid;" \
+	"CREATE TABLE audit_counters (" \
+	"  workspace_gid BIGINT PRIMARY KEY," \
+	"  last_seq BIGINT NOT NULL);" \
+	"INSERT INTO audit_counters (workspace_gid, last_seq)" \
+	"  SELECT workspace_gid, max(seq) FROM audit_log GROUP BY workspace_gid;" \
+	"DROP INDEX audit_log_workspace;" \
+	"DROP INDEX audit_log_actor;" \
+	"DROP INDEX audit_log_resource;" \
+	"CREATE UNIQUE INDEX audit_log_seq ON audit_log(workspace_gid, seq);" \
+	"CREATE INDEX audit_log_actor ON audit_log(workspace_gid, actor_gid, seq);" \
+	"CREATE INDEX audit_log_resource ON audit_log(workspace_gid, resource_gid, seq);" \
+	"CREATE INDEX audit_log_token ON audit_log(workspace_gid, token_gid, seq);" \
+	"CREATE INDEX audit_log_event_type ON audit_log(workspace_gid, event_type, seq);"
+
+static const char m11_audit_stream_sqlite[] =
+	M11_AUDIT_COMMON
+	"CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+	"  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE is not allowed'); END;"
+	"CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+	"  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE is not allowed'); END;";
+
+static const char m11_audit_stream_pgsql[] =
+	M11_AUDIT_COMMON
+	"ALTER TABLE audit_log ALTER COLUMN seq SET NOT NULL;"
+	"CREATE FUNCTION audit_log_reject_change() RETURNS trigger LANGUAGE plpgsql AS $$"
+	"  BEGIN RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP; END $$;"
+	"CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log"
+	"  FOR EACH ROW EXECUTE FUNCTION audit_log_reject_change();"
+	"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
+	"  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_reject_change();";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -424,6 +472,7 @@ const struct db_migration db_migrations[] = {
 	{ 5, "node_leases", m5_node_leases, NULL, NULL },
 	{ 6, "task_order", m6_task_order, NULL, NULL },
 	{ 7, "events", m7_events, NULL, NULL },
+	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -102,11 +102,14 @@ int store_user_find_by_email(db_conn *c, const char *email, int64_t *gid_r, int6
 }
 
 int store_token_create_personal(db_conn *c, const unsigned char *pepper, int64_t user_gid, int64_t org_gid,
-				const char *name, char *token_out)
+				const char *name, char *token_out, int64_t *gid_r)
 {
 	char hash[TOKEN_HASH_HEX];
 	int64_t gid = gid_next();
 	db_stmt *s;
+
+	if (gid_r != NULL)
+		*gid_r = gid;
 
 	token_mint(TOKEN_PERSON, gid, pepper, token_out, hash);
 	s = db_query(c, "INSERT INTO tokens (gid, workspace_gid, user_gid, kind, name, hash, created_by, created_at)"

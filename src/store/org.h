@@ -26,10 +26,11 @@ int store_user_find_by_email(db_conn *c, const char *email, int64_t *gid_r, int6
 
 /*
  * Mints a personal access token for the user, storing only its hash.
- * Writes the token into `token_out` (TOKEN_MAX bytes). Returns a db status.
+ * Writes the token into `token_out` (TOKEN_MAX bytes) and its gid into
+ * *gid_r when gid_r is not NULL. Returns a db status.
  */
 int store_token_create_personal(db_conn *c, const unsigned char *pepper, int64_t user_gid, int64_t org_gid,
-				const char *name, char *token_out);
+				const char *name, char *token_out, int64_t *gid_r);
 
 /* Lowercases an e-mail address into `out`. */
 void store_email_lower(const char *email, char *out, size_t len);

@@ -393,7 +393,7 @@ test('removeUser ends sessions for good', async () => {
 	assert.equal((await request('GET', '/admin/session', { headers: { cookie: s.cookie } })).status, 401,
 		'adding the person back revived the old session');
 
-	const rows = sql(`SELECT actor_name, actor_email FROM audit_log WHERE event_type = 'user_deactivated'
+	const rows = sql(`SELECT actor_name, actor_email FROM audit_log WHERE event_type = 'user_deprovisioned'
 		AND resource_gid = ${people.readded.gid}`);
 	assert.equal(rows.length, 1);
 	assert.equal(rows[0].actor_email, server.adminEmail, 'the audit record does not name the actor');

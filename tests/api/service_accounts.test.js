@@ -625,7 +625,7 @@ describe('deactivation with removeUser', () => {
 		const revoked = [bot.tokenGid, second.body.data.gid].sort();
 		let rows = auditRows(bot.gid).filter((r) => !r.event_type.startsWith('service_account_token_') && r.event_type !== 'service_account_created');
 		assert.deepEqual(rows.map((r) => [r.event_type, r.event_category]), [
-			['user_deactivated', 'user_access'],
+			['user_deprovisioned', 'user_access'],
 			['service_account_deauthorized', 'access_control'],
 		]);
 		for (const row of rows) {
@@ -639,7 +639,7 @@ describe('deactivation with removeUser', () => {
 		assert.deepEqual(JSON.parse(rows[0].details).revoked_token_gids.sort(), revoked);
 		const deauthorized = JSON.parse(rows[1].details);
 		assert.deepEqual(deauthorized.revoked_token_gids.sort(), revoked);
-		assert.equal(deauthorized.reason, 'user_deactivated');
+		assert.equal(deauthorized.reason, 'user_deprovisioned');
 
 		// Removing it again changes nothing and writes nothing.
 		const recorded = auditRows(bot.gid).length;
@@ -651,7 +651,7 @@ describe('deactivation with removeUser', () => {
 		assert.equal(res.status, 200, res.text);
 		rows = auditRows(bot.gid);
 		const last = rows[rows.length - 1];
-		assert.equal(last.event_type, 'user_reactivated');
+		assert.equal(last.event_type, 'user_reprovisioned');
 		assert.equal(last.event_category, 'user_access');
 		assert.equal(last.resource_subtype, 'service_account');
 		assert.equal(last.actor_gid, me.gid);

@@ -248,14 +248,14 @@ test('removeUser deactivates and addUser restores', async () => {
 
 test('removeUser and addUser are audited', async () => {
 	const leaver = await server.addUser({ email: 'audited.leaver@example.test', name: 'Audrey Audited' });
-	const events = ['user_deactivated', 'user_reactivated'];
+	const events = ['user_deprovisioned', 'user_reprovisioned'];
 
 	let res = await api(server, admin.token).post(`/workspaces/${server.orgGid}/removeUser`, { user: leaver.gid });
 	assert.equal(res.status, 200, res.text);
 	let rows = auditRows(leaver.gid, events);
 	assert.equal(rows.length, 1);
 	const deactivated = rows[0];
-	assert.equal(deactivated.event_type, 'user_deactivated');
+	assert.equal(deactivated.event_type, 'user_deprovisioned');
 	assert.equal(deactivated.event_category, 'user_access');
 	assert.equal(deactivated.actor_type, 'user');
 	assert.equal(deactivated.actor_gid, admin.gid);
@@ -275,7 +275,7 @@ test('removeUser and addUser are audited', async () => {
 	res = await superAdmin.post(`/workspaces/${server.orgGid}/addUser`, { user: leaver.email });
 	assert.equal(res.status, 200, res.text);
 	rows = auditRows(leaver.gid, events);
-	assert.deepEqual(rows.map((row) => row.event_type), ['user_deactivated', 'user_reactivated']);
+	assert.deepEqual(rows.map((row) => row.event_type), ['user_deprovisioned', 'user_reprovisioned']);
 	assert.equal(rows[1].event_category, 'user_access');
 	assert.equal(rows[1].actor_gid, superAdminGid);
 	assert.equal(rows[1].resource_name, 'Audrey Audited');
