@@ -382,6 +382,26 @@ static const char m6_task_order[] =
 	"CREATE INDEX task_projects_order ON task_projects(project_gid, section_gid, position, task_gid);"
 	"CREATE INDEX task_projects_section_order ON task_projects(section_gid, position, task_gid);";
 
+/*
+ * Status updates on projects (Asana's project_status_update). Deleting a
+ * project deletes its status updates through the cascade.
+ * status_type: on_track, at_risk, off_track, on_hold, complete or dropped.
+ */
+static const char m12_status_updates[] =
+	"CREATE TABLE status_updates ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  parent_gid BIGINT NOT NULL REFERENCES projects(gid) ON DELETE CASCADE,"
+	"  resource_subtype TEXT NOT NULL,"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  text TEXT NOT NULL,"
+	"  html_text TEXT NOT NULL,"
+	"  status_type TEXT NOT NULL,"
+	"  created_by BIGINT,"
+	"  created_at BIGINT NOT NULL,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX status_updates_parent ON status_updates(parent_gid, gid);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -389,6 +409,7 @@ const struct db_migration db_migrations[] = {
 	{ 4, "login_failures", m4_login_failures, NULL, NULL },
 	{ 5, "node_leases", m5_node_leases, NULL, NULL },
 	{ 6, "task_order", m6_task_order, NULL, NULL },
+	{ 12, "status_updates", m12_status_updates, NULL, NULL },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
