@@ -55,8 +55,8 @@ async function run() {
 	const projects = await allPages(`GET /workspaces/${workspace}/projects`, (opts) =>
 		projectsApi.getProjectsForWorkspace(workspace, opts), { archived: false, opt_fields: 'name,modified_at,team.name' });
 
-	// A project's modified_at does not move when its tasks change (as in
-	// Asana), so a candidate is kept when any task changed after the cutoff.
+	// A project's modified_at does not cover its tasks, so a candidate is
+	// kept when any of its tasks changed after the cutoff.
 	const plan = [];
 	let kept = 0;
 	for (const project of projects) {

@@ -68,7 +68,7 @@ function sleep(ms) {
 
 // Runs `request` (a function returning the asana client's promise) and
 // returns its result. Waits and retries on 429 and 503 as the server's
-// Retry-After asks; throws a RequestError naming `label` on any other failure.
+// Retry-After requests; throws a RequestError naming `label` on any other failure.
 async function call(label, request) {
 	for (let attempt = 0; ; attempt++) {
 		try {
@@ -101,7 +101,7 @@ async function allPages(label, request, opts = {}) {
 }
 
 // Returns the gid of the caller's organization: the only workspace a
-// service account sees, or $KONTOR_WORKSPACE when set.
+// service account can access, or $KONTOR_WORKSPACE when set.
 async function organizationGid(asana) {
 	if (process.env.KONTOR_WORKSPACE) {
 		return process.env.KONTOR_WORKSPACE;
@@ -219,7 +219,7 @@ function readCsvRecords(file, required) {
 	try {
 		text = fs.readFileSync(file, 'utf8');
 	} catch (err) {
-		throw new UsageError(`cannot read ${file}: ${err.code || err.message}`);
+		throw new UsageError(`failed to read ${file}: ${err.code || err.message}`);
 	}
 	const rows = parseCsv(text, file);
 	if (!rows.length) {

@@ -36,7 +36,7 @@ function readMapping(file) {
 		if (err instanceof SyntaxError) {
 			throw new CheckError(`${file}: invalid JSON: ${err.message}`);
 		}
-		throw new UsageError(`cannot read ${file}: ${err.code || err.message}`);
+		throw new UsageError(`failed to read ${file}: ${err.code || err.message}`);
 	}
 	if (document === null || typeof document !== 'object' || Array.isArray(document)) {
 		throw new CheckError(`${file}: expected a JSON object from team name to a list of e-mail addresses`);

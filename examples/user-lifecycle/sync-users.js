@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// Brings the organization's people in line with an HR file: adds everyone
-// the file lists who is not an active member, and removes active members of
-// the file's e-mail domains whom the file no longer lists, after handing
+// Brings the organization's people in line with an HR file. It adds everyone
+// the file lists who is not an active member. It removes the active members
+// of the file's e-mail domains whom the file no longer lists, after handing
 // their incomplete tasks to a successor. See README.md beside this file.
 
 const {

@@ -5,8 +5,8 @@
  * and GET and DELETE /status_updates/{status_update_gid}. Only projects can
  * be parents, because kontor has no portfolios or goals.
  *
- * Visibility follows the parent project: whoever sees the project sees its
- * status updates. Posting one needs edit access to the project, and deleting
+ * Visibility follows the parent project: a caller who can see the project
+ * can read its status updates. Posting one needs edit access to the project, and deleting
  * one needs to be its author or an admin of the project. Posting does not
  * change the project's modified_at, so a script that comments on idle
  * projects does not make them look active. Text is plain text or Asana's
@@ -275,7 +275,7 @@ static int status_update_create(api_ctx *ctx)
 
 	/*
 	 * A parent that was deleted after this check makes the insert fail the
-	 * foreign key, which api_fail_db answers with 409.
+	 * foreign key, and api_fail_db replies 409 to that.
 	 */
 	if (api_project_require(ctx, parent_gid, PROJECT_EDIT) < 0) {
 		update_text_free(&body_text);

@@ -204,7 +204,7 @@ test('status update access by caller', async () => {
 	res = await postUpdate(editor.client, { parent: privateProject.gid });
 	assert.equal(res.status, 404, res.text);
 
-	// Whoever sees the project reads its updates; others get 404, as does another organization.
+	// Callers who can see the project read its updates. Others get 404, and so does another organization.
 	for (const client of [editor.client, reader.client, accounts.read]) {
 		res = await client.get(`/status_updates/${own.gid}`);
 		assert.equal(res.status, 200, res.text);
