@@ -356,6 +356,7 @@ extern const struct api_route api_service_accounts_routes[];
 extern const struct api_route api_photos_routes[];
 extern const struct api_route api_admin_routes[];
 extern const struct api_route api_audit_log_routes[];
+extern const struct api_route api_status_updates_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;
@@ -370,5 +371,6 @@ extern const struct api_type api_section_type;
 extern const struct api_type api_task_type;
 extern const struct api_type api_story_type;
 extern const struct api_type api_tag_type;
+extern const struct api_type api_status_update_type;
 
 #endif

@@ -464,6 +464,26 @@ static const char m11_audit_stream_pgsql[] =
 	"CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
 	"  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_reject_change();";
 
+/*
+ * Status updates on projects (Asana's project_status_update). Deleting a
+ * project deletes its status updates through the cascade.
+ * status_type: on_track, at_risk, off_track, on_hold, complete or dropped.
+ */
+static const char m12_status_updates[] =
+	"CREATE TABLE status_updates ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  parent_gid BIGINT NOT NULL REFERENCES projects(gid) ON DELETE CASCADE,"
+	"  resource_subtype TEXT NOT NULL,"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  text TEXT NOT NULL,"
+	"  html_text TEXT NOT NULL,"
+	"  status_type TEXT NOT NULL,"
+	"  created_by BIGINT,"
+	"  created_at BIGINT NOT NULL,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX status_updates_parent ON status_updates(parent_gid, gid);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -473,6 +493,7 @@ const struct db_migration db_migrations[] = {
 	{ 6, "task_order", m6_task_order, NULL, NULL },
 	{ 7, "events", m7_events, NULL, NULL },
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
+	{ 12, "status_updates", m12_status_updates, NULL, NULL },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -135,19 +135,39 @@ async function waitHealthy(url, child, logs) {
 	throw new Error(`kontor serve: /healthz did not return 200 within ${HEALTH_TIMEOUT_MS} ms (last: ${lastError}):\n${logs()}`);
 }
 
+// The super admin that `kontor demo` creates.
+const DEMO_ADMIN_EMAIL = 'admin@exempel.se';
+
+// Returns the gid of the only organization a demo server's super admin sees.
+async function demoOrgGid(url, token) {
+	const res = await fetch(url + '/api/1.0/workspaces', {
+		headers: { authorization: `Bearer ${token}` },
+		signal: AbortSignal.timeout(10000),
+	});
+	const body = await res.json();
+	if (res.status !== 200 || !Array.isArray(body.data) || body.data.length !== 1) {
+		throw new Error(`kontor demo: GET /workspaces returned ${res.status}: ${JSON.stringify(body)}`);
+	}
+	return body.data[0].gid;
+}
+
 // Start a server with a new organization. Options (all optional):
 //   org         organization name (default "Test Org")
 //   plan        plan of the organization (default enterprise_plus)
 //   adminEmail  email of the first super admin (default admin@example.test)
 //   env         extra environment variables for every kontor command, such as
 //               { KONTOR_PUBLIC_URL: 'https://kontor.example.com' }
+//   demo        'small' or 'large': load the demo organization "Exempel AB"
+//               with `kontor demo` instead of creating an empty one; org,
+//               plan and adminEmail are then the demo's own
+//   demoSeed    the demo generator's seed (default: the generator's own)
 // Returns {url, base, orgGid, db, adminEmail, adminPassword, adminToken,
 // logPath, logs(), addUser(), stop(), restart()}; `base` is url + '/api/1.0'
 // and logs() returns the server's stdout and stderr so far.
 async function startServer(opts = {}) {
 	const org = opts.org || 'Test Org';
 	const plan = opts.plan || 'enterprise_plus';
-	const adminEmail = opts.adminEmail || 'admin@example.test';
+	const adminEmail = opts.demo ? DEMO_ADMIN_EMAIL : opts.adminEmail || 'admin@example.test';
 	const adminPassword = crypto.randomBytes(12).toString('base64url');
 
 	const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kontor-test-'));
@@ -173,9 +193,11 @@ async function startServer(opts = {}) {
 		url = `http://127.0.0.1:${port}`;
 		const out = fs.openSync(logPath, 'a');
 		try {
-			child = spawn(binaryPath(), ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], {
+			// `kontor demo` fills an empty database first and serves an existing one unchanged.
+			const command = opts.demo ? ['demo', '--size', opts.demo, ...(opts.demoSeed ? ['--seed', String(opts.demoSeed)] : [])] : ['serve'];
+			child = spawn(binaryPath(), [...command, '--db', db, '--listen', `127.0.0.1:${port}`], {
 				stdio: ['ignore', out, out],
-				env,
+				env: opts.demo ? { ...env, KONTOR_ADMIN_PASSWORD: adminPassword } : env,
 			});
 		} finally {
 			fs.closeSync(out);
@@ -265,14 +287,21 @@ async function startServer(opts = {}) {
 	};
 
 	try {
-		const initEnv = { ...env, KONTOR_ADMIN_PASSWORD: adminPassword };
-		server.orgGid = await kontor(['init', '--db', db, '--org', org, '--plan', plan, '--admin-email', adminEmail], initEnv);
-		if (!/^\d+$/.test(server.orgGid)) {
-			throw new Error(`kontor init: expected the organization gid on the last line of output, got ${JSON.stringify(server.orgGid)}`);
+		if (opts.demo) {
+			await serve();
+			server.adminToken = await kontor(['token', 'create', '--db', db, '--email', adminEmail, '--name', 'api test'], env);
+			server.orgGid = await demoOrgGid(url, server.adminToken);
+		} else {
+			const initEnv = { ...env, KONTOR_ADMIN_PASSWORD: adminPassword };
+			server.orgGid = await kontor(['init', '--db', db, '--org', org, '--plan', plan, '--admin-email', adminEmail], initEnv);
+			if (!/^\d+$/.test(server.orgGid)) {
+				throw new Error(`kontor init: expected the organization gid on the last line of output, got ${JSON.stringify(server.orgGid)}`);
+			}
+			server.adminToken = await kontor(['token', 'create', '--db', db, '--email', adminEmail, '--name', 'api test'], env);
+			await serve();
 		}
-		server.adminToken = await kontor(['token', 'create', '--db', db, '--email', adminEmail, '--name', 'api test'], env);
-		await serve();
 	} catch (err) {
+		await stopProcess().catch(() => {});
 		await database.drop().catch(() => {});
 		fs.rmSync(tmpDir, { recursive: true, force: true });
 		throw err;
