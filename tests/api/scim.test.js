@@ -139,7 +139,7 @@ describe('users', () => {
 		assert.equal(none.body.totalResults, 0);
 		assert.deepEqual(none.body.Resources, []);
 
-		// The Asana API sees the same person.
+		// The Asana API returns the same person.
 		const asana = await admin.get(`/users/${user.id}`);
 		assert.equal(asana.status, 200);
 		assert.equal(asana.body.data.name, 'Given Family');

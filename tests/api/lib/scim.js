@@ -25,10 +25,14 @@ function scimClient(server, token, { contentType = 'application/scim+json' } = {
 		if (body !== undefined) {
 			all['content-type'] = contentType;
 		}
+		let payload = body;
+		if (body !== undefined && typeof body !== 'string') {
+			payload = JSON.stringify(body);
+		}
 		const res = await fetch(`${server.base}/scim${path}`, {
 			method,
 			headers: all,
-			body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+			body: payload,
 			signal: AbortSignal.timeout(30000),
 		});
 		const text = await res.text();
