@@ -185,6 +185,7 @@ static const char *usage_text =
 	"  token create  create a personal access token and print it\n"
 	"  division add  add a division to an organization\n"
 	"  org set-plan  change an organization's plan\n"
+	"  org set-deprovision-owner  set who receives the work of people SCIM deprovisions\n"
 	"\n"
 	"Run `kontor COMMAND --help` for the options of a command.\n";
 
@@ -691,7 +692,7 @@ static int cmd_division(int argc, char **argv)
  * they get 402 while the plan has no service accounts and work again after
  * a move back, because authentication reads the plan on every request.
  */
-static int cmd_org(int argc, char **argv)
+static int cmd_org_set_plan(int argc, char **argv)
 {
 	static const char help[] = "  --org GID            the organization\n"
 				   "  --plan PLAN          personal, starter, advanced, enterprise, enterprise_plus or\n"
@@ -705,8 +706,6 @@ static int cmd_org(int argc, char **argv)
 	char old_plan[32] = "";
 	json_t *details;
 
-	if (argc < 2 || strcmp(argv[1], "set-plan") != 0)
-		die("org", "expected `org set-plan`");
 	options_defaults(&o);
 	o.plan = NULL;
 	parse_options(argc - 1, argv + 1, &o, "org set-plan", help);
@@ -747,6 +746,110 @@ static int cmd_org(int argc, char **argv)
 	close_db(&d);
 	printf("Organization %s is now on plan %s.\n", o.org, o.plan);
 	return 0;
+}
+
+/*
+ * Sets who receives the tasks and owned projects of people that SCIM
+ * deprovisions: an active member of the organization who is not a guest,
+ * or nobody with --email none. Super admins set the same through
+ * PUT /api/1.0/admin/scim_settings.
+ */
+static int cmd_org_set_deprovision_owner(int argc, char **argv)
+{
+	static const char command[] = "org set-deprovision-owner";
+	static const char help[] = "  --org GID            the organization (KONTOR_ORG)\n"
+				   "  --email EMAIL        the new owner's e-mail address, or none to clear the setting\n"
+				   "                       (KONTOR_EMAIL)\n"
+				   "Without an owner, deprovisioned people's tasks become unassigned and their projects\n"
+				   "have no owner.\n";
+	struct options o;
+	int64_t org_gid, owner_gid = 0, owner_org = 0, old_owner = 0;
+	db_stmt *s;
+	db_conn *c;
+	db *d;
+	int status;
+	json_t *details;
+
+	options_defaults(&o);
+	o.org = env_or("KONTOR_ORG", NULL);
+	o.email = env_or("KONTOR_EMAIL", NULL);
+	parse_options(argc, argv, &o, command, help);
+	if (o.org == NULL || o.email == NULL)
+		die(command, "--org GID and --email EMAIL (or none) are required");
+	if (gid_parse(o.org, &org_gid) != 0)
+		die(command, "--org: not a gid");
+	d = open_db(&o, command, 1);
+	c = acquire(d, command);
+	check_status(c, db_begin_write(c), command, "begin");
+
+	s = db_query(c, "SELECT COALESCE(deprovision_owner_gid, 0) FROM workspaces WHERE gid = ?");
+	if (s == NULL)
+		die_rollback(c, command, db_conn_errmsg(c));
+	db_bind_int64(s, 0, org_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		old_owner = db_column_int64(s, 0);
+	db_stmt_done(s);
+	if (status == DB_DONE)
+		die_rollback(c, command, "--org: no such organization");
+	check_status(c, status, command, "reading the organization");
+
+	if (strcmp(o.email, "none") != 0) {
+		status = store_user_find_by_email(c, o.email, &owner_gid, &owner_org);
+		if (status == DB_DONE || (status == DB_ROW && owner_org != org_gid))
+			die_rollback(c, command, "--email: no user of this organization has that address");
+		check_status(c, status == DB_ROW ? DB_OK : status, command, "finding the user");
+		s = db_query(c, "SELECT 1 FROM workspace_memberships WHERE workspace_gid = ? AND user_gid = ?"
+				" AND is_active = 1 AND role <> 'guest'");
+		if (s == NULL)
+			die_rollback(c, command, db_conn_errmsg(c));
+		db_bind_int64(s, 0, org_gid);
+		db_bind_int64(s, 1, owner_gid);
+		status = db_step(s);
+		db_stmt_done(s);
+		if (status == DB_DONE)
+			die_rollback(c, command, "--email: the user is deactivated or a guest; pick an active member");
+		check_status(c, status == DB_ROW ? DB_OK : status, command, "reading the membership");
+	}
+
+	s = db_query(c, "UPDATE workspaces SET deprovision_owner_gid = ? WHERE gid = ?");
+	if (s == NULL)
+		die_rollback(c, command, db_conn_errmsg(c));
+	db_bind_gid(s, 0, owner_gid);
+	db_bind_int64(s, 1, org_gid);
+	check_status(c, db_run(s), command, "updating the organization");
+	if (owner_gid != old_owner) {
+		char old_text[GID_STRING_MAX], new_text[GID_STRING_MAX];
+
+		details = json_object();
+		json_object_set_new(details, "old_deprovision_owner_gid",
+				    old_owner ? json_string(gid_format(old_owner, old_text)) : json_null());
+		json_object_set_new(details, "new_deprovision_owner_gid",
+				    owner_gid ? json_string(gid_format(owner_gid, new_text)) : json_null());
+		status = audit_cli(c, org_gid, "workspace_deprovision_owner_changed", "admin_settings", "workspace",
+				   org_gid, NULL, details);
+		json_decref(details);
+		check_status(c, status, command, "writing the audit record");
+	}
+	check_status(c, db_commit(c), command, "commit");
+	db_release(d, c);
+	close_db(&d);
+	if (owner_gid != 0)
+		printf("Deprovisioned people's tasks and projects in organization %s now go to %s.\n", o.org, o.email);
+	else
+		printf("Organization %s has no deprovision owner: deprovisioned people's tasks become unassigned.\n",
+		       o.org);
+	return 0;
+}
+
+static int cmd_org(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "set-plan") == 0)
+		return cmd_org_set_plan(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "set-deprovision-owner") == 0)
+		return cmd_org_set_deprovision_owner(argc - 1, argv + 1);
+	die("org", "expected `org set-plan` or `org set-deprovision-owner`");
+	return 2;
 }
 
 /* Parses "HOST:PORT", "[V6]:PORT" or ":PORT". */

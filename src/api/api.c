@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/app.h"
+#include "api/scim.h"
 #include "api/service_accounts.h"
 #include "auth/auth.h"
 #include "auth/session.h"
@@ -33,7 +34,8 @@ static const struct api_route *const route_tables[] = {
 	api_users_routes, api_workspaces_routes, api_teams_routes, api_projects_routes,
 	api_sections_routes, api_tasks_routes, api_stories_routes, api_tags_routes,
 	api_service_accounts_routes, api_photos_routes, api_admin_routes, api_audit_log_routes,
-	api_status_updates_routes,
+	api_status_updates_routes, api_scim_routes, api_scim_users_routes, api_scim_groups_routes,
+	api_scim_settings_routes,
 };
 
 /* ---------- routing ---------- */
@@ -495,6 +497,12 @@ static int api_error_help_v(api_ctx *ctx, int status, const char *help, const ch
 
 	vsnprintf(message, sizeof(message), fmt, ap);
 
+	/* SCIM clients parse only SCIM's error form (RFC 7644 section 3.12), so every error under /scim takes it. */
+	if (scim_is_request(ctx)) {
+		scim_error_text(ctx, status, status == 400 ? "invalidSyntax" : NULL, message);
+		return 0;
+	}
+
 	error = json_object();
 	json_object_set_new(error, "message", json_string(message));
 	json_object_set_new(error, "help", json_string(help));
@@ -696,15 +704,19 @@ static int parse_body(api_ctx *ctx)
 		return -1;
 	}
 	if (ctx->document == NULL) {
-		api_error(ctx, 400, "Request body is not valid JSON (line %d, column %d): %s. Send a JSON object like "
-				    "{\"data\": {...}} encoded in UTF-8.",
-			  error.line, error.column, error.text);
+		api_error(ctx, 400, "Request body is not valid JSON (line %d, column %d): %s. Send a JSON object%s "
+				    "encoded in UTF-8.",
+			  error.line, error.column, error.text,
+			  (ctx->route->flags & API_BARE_BODY) ? "" : " like {\"data\": {...}}");
 		return -1;
 	}
 	if (!json_is_object(ctx->document)) {
-		api_error(ctx, 400, "Request body must be a JSON object like {\"data\": {...}}.");
+		api_error(ctx, 400, "Request body must be a JSON object%s.",
+			  (ctx->route->flags & API_BARE_BODY) ? "" : " like {\"data\": {...}}");
 		return -1;
 	}
+	if (ctx->route->flags & API_BARE_BODY)
+		return 0;
 	data = json_object_get(ctx->document, "data");
 	if (data == NULL) {
 		api_error(ctx, 400, "data: missing. Wrap the fields in {\"data\": {...}}.");

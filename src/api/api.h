@@ -66,6 +66,12 @@ struct api_type {
 #define API_SCOPE_EXPORTS 0x40u
 #define API_SCOPE_AUDIT_LOGS 0x80u
 #define API_PLAN_PLUS 0x100u
+/*
+ * The body is a bare JSON object, not wrapped in {"data": ...} (SCIM's form):
+ * the dispatcher parses it with the usual size and depth limits into
+ * ctx->document and leaves ctx->body NULL.
+ */
+#define API_BARE_BODY 0x200u
 
 struct api_route {
 	const char *method;
@@ -357,6 +363,11 @@ extern const struct api_route api_photos_routes[];
 extern const struct api_route api_admin_routes[];
 extern const struct api_route api_audit_log_routes[];
 extern const struct api_route api_status_updates_routes[];
+/* SCIM 2.0 under /scim (scim.c, scim_users.c, scim_groups.c) and its settings (scim_settings.c). */
+extern const struct api_route api_scim_routes[];
+extern const struct api_route api_scim_users_routes[];
+extern const struct api_route api_scim_groups_routes[];
+extern const struct api_route api_scim_settings_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;

@@ -484,6 +484,34 @@ static const char m12_status_updates[] =
 	"  modified_at BIGINT NOT NULL);"
 	"CREATE INDEX status_updates_parent ON status_updates(parent_gid, gid);";
 
+/*
+ * SCIM provisioning. deprovision_owner_gid is the user who receives the
+ * tasks and owned projects of people that SCIM deprovisions (NULL: they are
+ * left unassigned and without owner). scim_users and scim_groups keep the
+ * SCIM attributes kontor's own rows have no place for; deleted_at hides a
+ * user or team from SCIM after a DELETE while kontor keeps the row.
+ */
+static const char m10_scim[] =
+	"ALTER TABLE workspaces ADD COLUMN deprovision_owner_gid BIGINT;"
+
+	"CREATE TABLE scim_users ("
+	"  user_gid BIGINT PRIMARY KEY REFERENCES users(gid),"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  external_id TEXT,"
+	"  given_name TEXT,"
+	"  family_name TEXT,"
+	"  deleted_at BIGINT,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX scim_users_external_id ON scim_users(workspace_gid, external_id);"
+
+	"CREATE TABLE scim_groups ("
+	"  team_gid BIGINT PRIMARY KEY REFERENCES teams(gid),"
+	"  workspace_gid BIGINT NOT NULL,"
+	"  external_id TEXT,"
+	"  deleted_at BIGINT,"
+	"  modified_at BIGINT NOT NULL);"
+	"CREATE INDEX scim_groups_external_id ON scim_groups(workspace_gid, external_id);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -492,6 +520,7 @@ const struct db_migration db_migrations[] = {
 	{ 5, "node_leases", m5_node_leases, NULL, NULL },
 	{ 6, "task_order", m6_task_order, NULL, NULL },
 	{ 7, "events", m7_events, NULL, NULL },
+	{ 10, "scim", m10_scim, NULL, NULL },
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },
 };
