@@ -416,6 +416,13 @@ static const char m7_events[] =
 	"  seq BIGINT NOT NULL,"
 	"  PRIMARY KEY (target_gid, workspace_gid, seq));";
 
+/*
+ * The prune job and readers that look for the oldest kept target find an
+ * organization's event_targets rows by seq; the primary key starts with
+ * target_gid, so they need this index.
+ */
+static const char m14_event_targets_seq[] = "CREATE INDEX event_targets_seq ON event_targets(workspace_gid, seq);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -424,6 +431,7 @@ const struct db_migration db_migrations[] = {
 	{ 5, "node_leases", m5_node_leases, NULL, NULL },
 	{ 6, "task_order", m6_task_order, NULL, NULL },
 	{ 7, "events", m7_events, NULL, NULL },
+	{ 14, "event_targets_seq", m14_event_targets_seq, NULL, NULL },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
