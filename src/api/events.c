@@ -273,16 +273,15 @@ static char *resource_name(api_ctx *ctx, const char *type, int64_t gid)
 	return name;
 }
 
-/* A compact reference with its name when the resource still exists; `subtype` may be NULL. */
+/* A compact reference, with the name when the resource has one and still exists; `subtype` may be NULL. */
 static json_t *named_ref(api_ctx *ctx, const char *type, int64_t gid, const char *subtype)
 {
 	json_t *ref = api_object_new(type, gid);
 	char *name = resource_name(ctx, type, gid);
 
+	/* A story has no name, and a deleted resource's name is gone; the spec's name is never null, so it is left out. */
 	if (name != NULL)
 		json_object_set_new(ref, "name", json_string(name));
-	else if (strcmp(type, "story") != 0)
-		json_object_set_new(ref, "name", json_null());
 	if (subtype != NULL)
 		json_object_set_new(ref, "resource_subtype", json_string(subtype));
 	free(name);
