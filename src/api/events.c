@@ -4,9 +4,9 @@
  * accounts). Both read the change log of store/events.h: a stream on one
  * resource reads the events filed under it in event_targets, the workspace
  * stream reads every event of the organization. A sync token carries the
- * last seq its reader has seen, the resource and organization it belongs to
- * and the time it was issued, under a keyed BLAKE2b MAC, so a forged,
- * foreign or expired token gets 412 with a fresh token, never a silent gap.
+ * last seq its reader has seen, its resource and organization, and the time
+ * it was issued. A keyed BLAKE2b MAC covers all of it, so a forged, foreign
+ * or expired token gets 412 with a fresh token, never a silent gap.
  */
 #include "api/api.h"
 #include "api/app.h"
@@ -127,7 +127,7 @@ static int sync_decode(api_ctx *ctx, const char *text, int64_t resource_gid, str
 	return 0;
 }
 
-/* The organization's last event number as this request's snapshot sees it; -1 on a db error. */
+/* Returns the organization's last event number in this request's snapshot, or -1 on a db error. */
 static int64_t last_seq(api_ctx *ctx, int *status_r)
 {
 	db_stmt *s = db_query(ctx->db, "SELECT last_seq FROM event_counters WHERE workspace_gid = ?");
@@ -175,7 +175,7 @@ static int has_gap(api_ctx *ctx, int64_t seq, int64_t newest)
 }
 
 /* Replies 412 with a fresh token at the current end of the stream, in Asana's shape. */
-static int reply_sync_required(api_ctx *ctx, int64_t resource_gid, const char *why)
+static int reply_sync_required(api_ctx *ctx, int64_t resource_gid, const char *message)
 {
 	json_t *document, *error;
 	int64_t seq;
@@ -185,7 +185,7 @@ static int reply_sync_required(api_ctx *ctx, int64_t resource_gid, const char *w
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 	error = json_object();
-	json_object_set_new(error, "message", json_string(why));
+	json_object_set_new(error, "message", json_string(message));
 	json_object_set_new(error, "help", json_string("Fetch the full data set for this resource now, then pass the "
 							 "`sync` value of this response on the next call."));
 	document = json_object();
@@ -386,8 +386,8 @@ static int can_see(api_ctx *ctx, const char *type, int64_t gid)
 	}
 	/*
 	 * NOTE: a resource that no longer exists passes, so that a deleted
-	 * task's event reaches its project's stream; such an event shows the
-	 * gid of a task the caller may never have been able to see.
+	 * task's event reaches its project's stream. Such an event shows the gid
+	 * of a task the caller may never have been able to see.
 	 */
 	if (visible == 0 && !exists)
 		return 1;
@@ -449,7 +449,7 @@ static int stream_visible(api_ctx *ctx, int64_t gid)
 /*
  * Runs the prepared query `s` (bound to fetch max + 1 rows after the token)
  * and replies {data, sync, has_more}; `filter` leaves out events the caller
- * may not see. The new token stands after the last event read, shown or not.
+ * may not see. The new token is at the last event read, shown or not.
  */
 static int reply_events(api_ctx *ctx, db_stmt *s, int max, int filter, int64_t resource_gid, int64_t seq)
 {

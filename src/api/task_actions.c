@@ -700,8 +700,8 @@ static int place_stories(api_ctx *ctx, int64_t task_gid, const struct place_stat
 }
 
 /*
- * Records the events of a placement as Asana reports them: a task new to the
- * project is "added" to the project (and to its section); a task moved to
+ * Records the events of a placement as Asana reports them. A task new to the
+ * project is "added" to the project and to its section. A task moved to
  * another section of the same project is "added" to that section.
  */
 static int place_events(api_ctx *ctx, int64_t task_gid, int64_t project_gid, const struct place_state *st)

@@ -2,9 +2,9 @@
  * Prunes the change log. Per organization it deletes the events older than
  * the retention as a prefix in seq order, in windows of EVENT_PRUNE_BATCH
  * seq numbers, then the event_targets rows below the oldest event kept.
- * Deleting a prefix keeps the events API honest: a sync token whose next
- * events are gone sees the oldest kept seq beyond it and gets 412, never a
- * silent gap. Targets left behind by a crash between the two steps match
+ * Deleting a prefix keeps the events API honest: for a sync token whose
+ * next events are gone, the oldest kept seq lies beyond it, so the token
+ * gets 412, never a silent gap. Targets left behind by a crash between the two steps match
  * no event, so readers (which join events) never see them, and the next run
  * deletes them.
  */
