@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "http/ratelimit.h"
 #include "http/static.h"
+#include "jobs/event_prune.h"
 #include "jobs/jobs.h"
 #include "jobs/node_lease.h"
 #include "store/audit.h"
@@ -58,6 +59,7 @@ struct options {
 	int writes_in_flight;
 	int connections_per_ip;
 	int node_id;
+	int event_retention_days;
 	uint64_t seed;
 };
 
@@ -132,12 +134,14 @@ static void options_defaults(struct options *o)
 		(int)parse_number("max-connections-per-ip", env_or("KONTOR_MAX_CONNECTIONS_PER_IP", "256"), 0, 100000);
 	o->node_id = (int)parse_number("node-id", env_or("KONTOR_NODE_ID", "-1"), NODE_ID_AUTO, GID_NODE_MAX);
 	o->seed = (uint64_t)parse_number("seed", env_or("KONTOR_DEMO_SEED", "20261204"), 0, 0x7fffffffL);
+	o->event_retention_days = (int)parse_number("event-retention-days", env_or("KONTOR_EVENT_RETENTION_DAYS", "7"),
+						    EVENT_RETENTION_DAYS_MIN, EVENT_RETENTION_DAYS_MAX);
 }
 
 enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
 	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
-	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY,
+	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY, OPT_EVENT_RETENTION,
 	OPT_HELP,
 };
 
@@ -164,6 +168,7 @@ static const struct option long_options[] = {
 	{ "web-dir", required_argument, NULL, OPT_WEB_DIR },
 	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
 	{ "trust-proxy", no_argument, NULL, OPT_TRUST_PROXY },
+	{ "event-retention-days", required_argument, NULL, OPT_EVENT_RETENTION },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -226,6 +231,10 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 		case OPT_WEB_DIR: o->web_dir = optarg; break;
 		case OPT_PUBLIC_URL: o->public_url = checked_public_url(optarg); break;
 		case OPT_TRUST_PROXY: o->trust_proxy = 1; break;
+		case OPT_EVENT_RETENTION:
+			o->event_retention_days = (int)parse_number("event-retention-days", optarg, EVENT_RETENTION_DAYS_MIN,
+								    EVENT_RETENTION_DAYS_MAX);
+			break;
 		case OPT_HELP: print_help(command, help); break;
 		default:
 			fprintf(stderr, "kontor %s: see `kontor %s --help`\n", command, command);
@@ -949,6 +958,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	signal(SIGTERM, on_signal);
 	if (http_server_start(&config, &server) != 0)
 		die(command, "cannot start the HTTP server (see the log line above)");
+	jobs_event_prune_set_retention_days(o->event_retention_days);
 	jobs = jobs_start(background_db, err, sizeof(err));
 	if (jobs == NULL)
 		die(command, err);
@@ -993,7 +1003,9 @@ static const char serve_help[] =
 	"                       permalink_url), such as https://kontor.example.com (KONTOR_PUBLIC_URL;\n"
 	"                       default: the request's Host header when it is a valid HOST[:PORT])\n"
 	"  --trust-proxy        use X-Forwarded-Proto from the reverse proxy in front; set it only when\n"
-	"                       every request comes through that proxy (KONTOR_TRUST_PROXY=1)\n";
+	"                       every request comes through that proxy (KONTOR_TRUST_PROXY=1)\n"
+	"  --event-retention-days N  days the change log behind the events API and webhooks is\n"
+	"                       kept, 7 to 3650 (KONTOR_EVENT_RETENTION_DAYS; default 7)\n";
 
 static int cmd_serve(int argc, char **argv)
 {

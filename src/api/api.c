@@ -35,7 +35,7 @@ static const struct api_route *const route_tables[] = {
 	api_sections_routes, api_tasks_routes, api_stories_routes, api_tags_routes,
 	api_service_accounts_routes, api_photos_routes, api_admin_routes, api_audit_log_routes,
 	api_status_updates_routes, api_scim_routes, api_scim_users_routes, api_scim_groups_routes,
-	api_scim_settings_routes,
+	api_scim_settings_routes, api_events_routes,
 };
 
 /* ---------- routing ---------- */
@@ -434,6 +434,12 @@ int api_reply_created(api_ctx *ctx, json_t *data, const char *location_path)
 	api_reply(ctx, 201, data);
 	snprintf(location, sizeof(location), "%s%s", API_BASE_PATH, location_path);
 	http_response_add_header(ctx->res, "Location", location);
+	return 0;
+}
+
+int api_reply_document(api_ctx *ctx, int status, json_t *document)
+{
+	reply_json(ctx, status, document);
 	return 0;
 }
 

@@ -180,6 +180,12 @@ int api_reply_created(api_ctx *ctx, json_t *data, const char *location_path);
  */
 int api_reply_object(api_ctx *ctx, const struct api_type *type, json_t *full, const char *collection, int64_t gid,
 		     int status);
+/*
+ * Replies with a whole document the handler built, for replies with
+ * top-level members beside data or errors (the events API's sync and
+ * has_more). Steals `document`.
+ */
+int api_reply_document(api_ctx *ctx, int status, json_t *document);
 /* Replies {"data": {}} with 200, Asana's response to deletes and actions. */
 int api_reply_empty(api_ctx *ctx);
 
@@ -368,6 +374,7 @@ extern const struct api_route api_scim_routes[];
 extern const struct api_route api_scim_users_routes[];
 extern const struct api_route api_scim_groups_routes[];
 extern const struct api_route api_scim_settings_routes[];
+extern const struct api_route api_events_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;
@@ -383,5 +390,6 @@ extern const struct api_type api_task_type;
 extern const struct api_type api_story_type;
 extern const struct api_type api_tag_type;
 extern const struct api_type api_status_update_type;
+extern const struct api_type api_event_type;
 
 #endif

@@ -16,6 +16,7 @@
 #include "api/projects.h"
 #include "api/richtext.h"
 
+#include "store/events.h"
 #include "util/gid.h"
 #include "util/timeutil.h"
 
@@ -874,6 +875,78 @@ static int workspace_is_organization(api_ctx *ctx, int *status_r)
 
 /* ---------- create ---------- */
 
+/* ---------- change events ---------- */
+
+/*
+ * Records a change event on a project: "added" to or "removed" from a team,
+ * "changed" on `field` (with a resource value when value_type is set), or
+ * "deleted". Returns a db status.
+ */
+static int project_event(api_ctx *ctx, int64_t gid, const char *action, const char *field, const char *change_action,
+			 const char *value_type, int64_t value_gid)
+{
+	struct change_event event = { .resource_type = "project", .resource_gid = gid, .action = action,
+				      .change_field = field, .change_action = change_action };
+
+	if (strcmp(action, "changed") == 0) {
+		event.value_type = value_type;
+		event.value_gid = value_gid;
+	} else if (value_type != NULL) {
+		event.parent_type = value_type;
+		event.parent_gid = value_gid;
+	}
+	return api_event(ctx, &event);
+}
+
+/* The project's plain fields as they were before an update, to tell which ones changed. */
+struct project_snapshot {
+	char *values[6];
+};
+
+static const char *const project_snapshot_fields[] = { "name", "notes", "color", "default_view", "archived",
+						       "privacy_setting" };
+
+static void project_snapshot_free(struct project_snapshot *snap)
+{
+	for (size_t i = 0; i < sizeof(snap->values) / sizeof(snap->values[0]); i++) {
+		free(snap->values[i]);
+		snap->values[i] = NULL;
+	}
+}
+
+static int project_snapshot_read(api_ctx *ctx, int64_t gid, struct project_snapshot *snap)
+{
+	db_stmt *st = db_query(ctx->db, "SELECT name, notes, COALESCE(color, ''), default_view,"
+					" CAST(archived AS TEXT), privacy_setting FROM projects"
+					" WHERE gid = ? AND workspace_gid = ?");
+	int status;
+
+	memset(snap, 0, sizeof(*snap));
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_int64(st, 0, gid);
+	db_bind_int64(st, 1, ctx->who.workspace_gid);
+	status = db_step(st);
+	for (int i = 0; status == DB_ROW && i < 6; i++)
+		snap->values[i] = strdup(db_column_text(st, i) ? db_column_text(st, i) : "");
+	db_stmt_done(st);
+	return status == DB_ROW ? DB_OK : (status == DB_DONE ? DB_ERROR : status);
+}
+
+/* Records one "changed" event per plain field that differs from `before`. Returns a db status. */
+static int project_record_changes(api_ctx *ctx, int64_t gid, const struct project_snapshot *before)
+{
+	struct project_snapshot after;
+	int status = project_snapshot_read(ctx, gid, &after);
+
+	for (int i = 0; status == DB_OK && i < 6; i++) {
+		if (before->values[i] == NULL || after.values[i] == NULL || strcmp(before->values[i], after.values[i]) != 0)
+			status = project_event(ctx, gid, "changed", project_snapshot_fields[i], "changed", NULL, 0);
+	}
+	project_snapshot_free(&after);
+	return status;
+}
+
 /* Creates a project; path_team and path_workspace come from the route (0 when absent). */
 static int create_project(api_ctx *ctx, int64_t path_team, int64_t path_workspace)
 {
@@ -992,6 +1065,8 @@ static int create_project(api_ctx *ctx, int64_t path_team, int64_t path_workspac
 	db_bind_int64(st, 4, PROJECT_POSITION_STEP);
 	db_bind_int64(st, 5, now);
 	status = db_run(st);
+	if (status == DB_OK)
+		status = project_event(ctx, gid, "added", NULL, NULL, team_gid ? "team" : NULL, team_gid);
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 	if (api_commit(ctx))
@@ -1076,6 +1151,8 @@ static int project_current_read(api_ctx *ctx, int64_t gid, struct project_curren
 static int project_update(api_ctx *ctx)
 {
 	struct project_current current;
+	struct project_snapshot before;
+	char current_due_on[sizeof(current.dates.due_on)], current_start_on[sizeof(current.dates.start_on)];
 	const char *privacy;
 	char *notes = NULL, *html = NULL;
 	int64_t gid, team_gid, owner_gid;
@@ -1102,6 +1179,8 @@ static int project_update(api_ctx *ctx)
 	if (status != DB_ROW)
 		return api_fail_db(ctx, status);
 
+	memcpy(current_due_on, current.dates.due_on, sizeof(current_due_on));
+	memcpy(current_start_on, current.dates.start_on, sizeof(current_start_on));
 	team_gid = current.team_gid;
 	if (api_body_has(ctx, "team") && api_body_gid(ctx, "team") != current.team_gid) {
 		team_gid = api_body_gid(ctx, "team");
@@ -1122,6 +1201,13 @@ static int project_update(api_ctx *ctx)
 		free(notes);
 		free(html);
 		return 0;
+	}
+	status = project_snapshot_read(ctx, gid, &before);
+	if (status != DB_OK) {
+		free(notes);
+		free(html);
+		project_snapshot_free(&before);
+		return api_fail_db(ctx, status);
 	}
 	st = db_query(ctx->db, "UPDATE projects SET"
 			       " name = CASE WHEN ? = 1 THEN ? ELSE name END,"
@@ -1160,6 +1246,17 @@ static int project_update(api_ctx *ctx)
 	status = db_run(st);
 	free(notes);
 	free(html);
+	if (status == DB_OK)
+		status = project_record_changes(ctx, gid, &before);
+	project_snapshot_free(&before);
+	if (status == DB_OK && team_gid != current.team_gid)
+		status = project_event(ctx, gid, "changed", "team", "changed", "team", team_gid);
+	if (status == DB_OK && owner_gid != current.owner_gid)
+		status = project_event(ctx, gid, "changed", "owner", "changed", "user", owner_gid);
+	if (status == DB_OK && strcmp(current_due_on, current.dates.due_on) != 0)
+		status = project_event(ctx, gid, "changed", "due_on", "changed", NULL, 0);
+	if (status == DB_OK && strcmp(current_start_on, current.dates.start_on) != 0)
+		status = project_event(ctx, gid, "changed", "start_on", "changed", NULL, 0);
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 
@@ -1221,9 +1318,12 @@ static int project_delete(api_ctx *ctx)
 
 	if (api_begin_write(ctx))
 		return 0;
+	/* Recorded before the rows go, like every deletion. */
 	status = project_name_read(ctx, gid, name);
 	if (status == DB_OK)
 		status = api_audit_resource(ctx, "project_deleted", "deletion", "project", gid, name, NULL);
+	if (status == DB_OK)
+		status = project_event(ctx, gid, "deleted", NULL, NULL, NULL, 0);
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 	for (size_t i = 0; i < sizeof(deletes) / sizeof(deletes[0]); i++) {
@@ -1363,6 +1463,10 @@ static int change_users(api_ctx *ctx, enum user_change change)
 			status = project_member_audit(ctx, change == REMOVE_MEMBERS ? "user_removed_from_project"
 										     : "user_added_to_project",
 						      gid, users[i]);
+		if (status == DB_OK)
+			status = project_event(ctx, gid, "changed", field,
+					       change == ADD_MEMBERS || change == ADD_FOLLOWERS ? "added" : "removed", "user",
+					       users[i]);
 	}
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);

@@ -14,6 +14,7 @@
 #include "api/projects.h"
 #include "api/task_internal.h"
 
+#include "store/events.h"
 #include "util/gid.h"
 #include "util/timeutil.h"
 
@@ -416,6 +417,25 @@ static const struct api_field section_create_fields[] = {
 };
 
 /* POST /projects/{project_gid}/sections: at the end, unless insert_before or insert_after names a neighbour. */
+/*
+ * Records a change event on a section: "added" to or "removed" from its
+ * project, "changed" with `field`, or "deleted". Returns a db status.
+ */
+static int section_event(api_ctx *ctx, int64_t gid, const char *action, int64_t project_gid, const char *field)
+{
+	struct change_event event = { .resource_type = "section", .resource_gid = gid, .action = action };
+
+	if (strcmp(action, "added") == 0 || strcmp(action, "removed") == 0) {
+		event.parent_type = "project";
+		event.parent_gid = project_gid;
+	}
+	if (field != NULL) {
+		event.change_field = field;
+		event.change_action = "changed";
+	}
+	return api_event(ctx, &event);
+}
+
 static int section_create(api_ctx *ctx)
 {
 	int64_t project_gid, anchor, anchor_position = 0, position, gid;
@@ -458,6 +478,8 @@ static int section_create(api_ctx *ctx)
 	db_bind_int64(st, 4, position);
 	db_bind_int64(st, 5, time_now_us());
 	status = db_run(st);
+	if (status == DB_OK)
+		status = section_event(ctx, gid, "added", project_gid, NULL);
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 	if (api_commit(ctx))
@@ -588,11 +610,19 @@ static int section_update(api_ctx *ctx)
 		db_bind_int64(st, 1, gid);
 		db_bind_int64(st, 2, ctx->who.workspace_gid);
 		status = db_run(st);
+		if (status == DB_OK)
+			status = section_event(ctx, gid, "changed", project_gid, "name");
 		if (status != DB_OK)
 			return api_fail_db(ctx, status);
 	}
 	if (anchor != 0 && section_move(ctx, gid, project_gid, before ? "insert_before" : "insert_after", anchor, before))
 		return 0;
+	/* A section moved within its project is reported as added to it again, as Asana reports moved tasks. */
+	if (anchor != 0) {
+		status = section_event(ctx, gid, "added", project_gid, NULL);
+		if (status != DB_OK)
+			return api_fail_db(ctx, status);
+	}
 	if (api_commit(ctx))
 		return 0;
 
@@ -661,7 +691,12 @@ static int section_delete(api_ctx *ctx)
 				 (long long)gid);
 	}
 
-	status = run_with_gid(ctx, "DELETE FROM sections WHERE gid = ? AND workspace_gid = ?", gid);
+	/* "removed" carries the project, so the deletion reaches the project's stream too. */
+	status = section_event(ctx, gid, "removed", project_gid, NULL);
+	if (status == DB_OK)
+		status = section_event(ctx, gid, "deleted", 0, NULL);
+	if (status == DB_OK)
+		status = run_with_gid(ctx, "DELETE FROM sections WHERE gid = ? AND workspace_gid = ?", gid);
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 	if (api_commit(ctx))
@@ -682,7 +717,7 @@ static const struct api_field section_insert_fields[] = {
 static int section_insert(api_ctx *ctx)
 {
 	int64_t project_gid, section_gid, position, anchor;
-	int before;
+	int before, status;
 
 	if (api_param_gid(ctx, "project_gid", &project_gid))
 		return 0;
@@ -705,6 +740,9 @@ static int section_insert(api_ctx *ctx)
 	section_gid = api_body_gid(ctx, "section");
 	if (section_move(ctx, section_gid, project_gid, before ? "before_section" : "after_section", anchor, before))
 		return 0;
+	status = section_event(ctx, section_gid, "added", project_gid, NULL);
+	if (status != DB_OK)
+		return api_fail_db(ctx, status);
 	if (api_commit(ctx))
 		return 0;
 	return api_reply_empty(ctx);

@@ -557,6 +557,16 @@ static int story_get(api_ctx *ctx)
 	return api_reply(ctx, 200, api_present(ctx, &api_story_type, story));
 }
 
+/* Records a change event on a comment: "deleted", or "changed" on `field`. Returns a db status. */
+static int comment_event(api_ctx *ctx, int64_t gid, const char *action, const char *field)
+{
+	struct change_event event = { .resource_type = "story", .resource_subtype = "comment_added",
+				      .resource_gid = gid, .action = action, .change_field = field,
+				      .change_action = field ? "changed" : NULL };
+
+	return api_event(ctx, &event);
+}
+
 /* PUT /stories/{story_gid}: edits a comment's text (author only) or pins it. */
 static int story_update(api_ctx *ctx)
 {
@@ -629,6 +639,10 @@ static int story_update(api_ctx *ctx)
 		}
 	}
 	rc = story_task_touch(ctx, meta.task_gid, time_now_us());
+	if (rc == DB_OK && has_text)
+		rc = comment_event(ctx, gid, "changed", "text");
+	if (rc == DB_OK && api_body_has(ctx, "is_pinned"))
+		rc = comment_event(ctx, gid, "changed", "is_pinned");
 	if (rc != DB_OK) {
 		api_fail_db(ctx, rc);
 		goto done;
@@ -669,6 +683,10 @@ static int story_delete(api_ctx *ctx)
 		return api_forbidden(ctx, "story: only the author of a comment can delete it");
 	}
 
+	/* Recorded while the story still exists, so the event reaches its task and the task's projects. */
+	rc = comment_event(ctx, gid, "deleted", NULL);
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
 	s = db_query(ctx->db, "DELETE FROM stories WHERE gid = ? AND workspace_gid = ?");
 	if (s == NULL)
 		return api_fail_db(ctx, DB_ERROR);

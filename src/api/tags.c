@@ -12,6 +12,7 @@
  * change or delete tags.
  */
 #include "api/api.h"
+#include "store/events.h"
 
 #include "util/gid.h"
 #include "util/timeutil.h"
@@ -381,6 +382,15 @@ static const struct api_field tag_update_fields[] = {
 	{ NULL, 0, 0, 0, NULL },
 };
 
+/* Records a change event on a tag: "added", "deleted", or "changed" on `field`. Returns a db status. */
+static int tag_event(api_ctx *ctx, int64_t gid, const char *action, const char *field)
+{
+	struct change_event event = { .resource_type = "tag", .resource_gid = gid, .action = action,
+				      .change_field = field, .change_action = field ? "changed" : NULL };
+
+	return api_event(ctx, &event);
+}
+
 /* Inserts a tag from a checked body into `workspace_gid` and replies 201 with it. */
 static int tag_insert(api_ctx *ctx, int64_t workspace_gid)
 {
@@ -414,6 +424,8 @@ static int tag_insert(api_ctx *ctx, int64_t workspace_gid)
 	db_bind_gid(s, 5, ctx->who.user_gid);
 	db_bind_int64(s, 6, time_now_us());
 	rc = db_run(s);
+	if (rc == DB_OK)
+		rc = tag_event(ctx, gid, "added", NULL);
 	if (rc != DB_OK)
 		return api_fail_db(ctx, rc);
 	if (api_commit(ctx) < 0)
@@ -507,6 +519,7 @@ static int tag_set(api_ctx *ctx, const char *sql, const char *value, int64_t gid
 /* PUT /tags/{tag_gid}: changes the fields present in the body. */
 static int tag_update(api_ctx *ctx)
 {
+	static const char *const tag_event_fields[] = { "name", "color", "notes" };
 	const char *name;
 	int64_t gid;
 	int rc;
@@ -543,6 +556,14 @@ static int tag_update(api_ctx *ctx)
 		if (rc != DB_OK)
 			return api_fail_db(ctx, rc);
 	}
+	/* NOTE: a field sent with its current value is still recorded as changed. */
+	for (size_t i = 0; i < sizeof(tag_event_fields) / sizeof(tag_event_fields[0]); i++) {
+		if (!api_body_has(ctx, tag_event_fields[i]))
+			continue;
+		rc = tag_event(ctx, gid, "changed", tag_event_fields[i]);
+		if (rc != DB_OK)
+			return api_fail_db(ctx, rc);
+	}
 	if (api_commit(ctx) < 0)
 		return 0;
 
@@ -563,6 +584,10 @@ static int tag_delete(api_ctx *ctx)
 		return 0;
 	if (tag_require_writable(ctx, gid) < 0)
 		return 0;
+
+	rc = tag_event(ctx, gid, "deleted", NULL);
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
 
 	/* The tasks that lose the tag change, so their modified_at moves, as for removeTag. */
 	s = db_query(ctx->db, "UPDATE tasks SET modified_at = ? WHERE workspace_gid = ? AND gid IN "

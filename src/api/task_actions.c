@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/task_internal.h"
 
+#include "store/events.h"
 #include "util/gid.h"
 #include "util/timeutil.h"
 
@@ -199,6 +200,48 @@ int task_touch(api_ctx *ctx, int64_t task_gid)
 	db_bind_int64(s, 1, task_gid);
 	db_bind_int64(s, 2, ctx->who.workspace_gid);
 	return db_run(s);
+}
+
+/* Fills in the task's resource_subtype, which event readers show beside its gid. */
+static int task_event_append(api_ctx *ctx, int64_t task_gid, struct change_event *event)
+{
+	db_stmt *s = db_query(ctx->db, "SELECT resource_subtype FROM tasks WHERE gid = ? AND workspace_gid = ?");
+	char subtype[24] = "default_task";
+	int rc;
+
+	if (s == NULL) {
+		return DB_ERROR;
+	}
+	db_bind_int64(s, 0, task_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW && db_column_text(s, 0) != NULL) {
+		snprintf(subtype, sizeof(subtype), "%s", db_column_text(s, 0));
+	}
+	db_stmt_done(s);
+	if (rc != DB_ROW && rc != DB_DONE) {
+		return rc;
+	}
+	event->resource_type = "task";
+	event->resource_subtype = subtype;
+	event->resource_gid = task_gid;
+	return api_event(ctx, event);
+}
+
+int task_event(api_ctx *ctx, int64_t task_gid, const char *action, const char *parent_type, int64_t parent_gid)
+{
+	struct change_event event = { .action = action, .parent_type = parent_type, .parent_gid = parent_gid };
+
+	return task_event_append(ctx, task_gid, &event);
+}
+
+int task_event_change(api_ctx *ctx, int64_t task_gid, const char *field, const char *change_action,
+		      const char *value_type, int64_t value_gid)
+{
+	struct change_event event = { .action = "changed", .change_field = field, .change_action = change_action,
+				      .value_type = value_type, .value_gid = value_gid };
+
+	return task_event_append(ctx, task_gid, &event);
 }
 
 int task_follower_add(api_ctx *ctx, int64_t task_gid, int64_t user_gid)
@@ -656,6 +699,24 @@ static int place_stories(api_ctx *ctx, int64_t task_gid, const struct place_stat
 	return api_story_add_system(ctx, task_gid, "section_changed", text);
 }
 
+/*
+ * Records the events of a placement as Asana reports them. A task new to the
+ * project is "added" to the project and to its section. A task moved to
+ * another section of the same project is "added" to that section.
+ */
+static int place_events(api_ctx *ctx, int64_t task_gid, int64_t project_gid, const struct place_state *st)
+{
+	int rc = DB_OK;
+
+	if (!st->was_in) {
+		rc = task_event(ctx, task_gid, "added", "project", project_gid);
+	}
+	if (rc == DB_OK && st->section != 0 && (!st->was_in || st->old_section != st->section)) {
+		rc = task_event(ctx, task_gid, "added", "section", st->section);
+	}
+	return rc;
+}
+
 /* Returns 400 when the task is already in TASK_PROJECTS_MAX projects. Returns -1 after replying. */
 static int check_project_count(api_ctx *ctx, int64_t task_gid)
 {
@@ -759,8 +820,12 @@ int task_project_place(api_ctx *ctx, int64_t task_gid, int64_t project_gid, cons
 	db_bind_int64(s, 3, task_gid);
 	db_bind_int64(s, 4, project_gid);
 	rc = db_run(s);
+	/* A new task (silent) records its own events and stories once it is complete. */
 	if (rc == DB_OK && !where->silent) {
 		rc = place_stories(ctx, task_gid, &st);
+	}
+	if (rc == DB_OK && !where->silent) {
+		rc = place_events(ctx, task_gid, project_gid, &st);
 	}
 	if (rc == DB_OK) {
 		rc = task_touch(ctx, task_gid);
@@ -875,7 +940,8 @@ static int check_old_parent(api_ctx *ctx, int64_t task_gid, int64_t new_parent_g
 int task_set_parent(api_ctx *ctx)
 {
 	struct position_list list;
-	int64_t task_gid, parent_gid, before, after, position = 0;
+	int64_t task_gid, parent_gid, old_parent = 0, before, after, position = 0;
+	int64_t params[2];
 	db_stmt *s;
 	int rc;
 
@@ -920,6 +986,21 @@ int task_set_parent(api_ctx *ctx)
 		}
 	}
 
+	params[0] = task_gid;
+	params[1] = ctx->who.workspace_gid;
+	rc = query_ref(ctx, "SELECT COALESCE(parent_gid, 0), '' FROM tasks WHERE gid = ? AND workspace_gid = ?", params,
+		       2, &old_parent, NULL, 0);
+	if (rc != DB_OK) {
+		return api_fail_db(ctx, rc);
+	}
+
+	/* The removal is recorded while the old parent is still set, so it reaches the old parent's projects. */
+	if (old_parent != 0 && old_parent != parent_gid) {
+		rc = task_event(ctx, task_gid, "removed", "task", old_parent);
+		if (rc != DB_OK) {
+			return api_fail_db(ctx, rc);
+		}
+	}
 	s = db_query(ctx->db, "UPDATE tasks SET parent_gid = ?, position = ?, modified_at = ?"
 			      " WHERE gid = ? AND workspace_gid = ?");
 	if (s == NULL) {
@@ -931,6 +1012,9 @@ int task_set_parent(api_ctx *ctx)
 	db_bind_int64(s, 3, task_gid);
 	db_bind_int64(s, 4, ctx->who.workspace_gid);
 	rc = db_run(s);
+	if (rc == DB_OK && parent_gid != 0 && parent_gid != old_parent) {
+		rc = task_event(ctx, task_gid, "added", "task", parent_gid);
+	}
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);
 	}
@@ -1057,6 +1141,9 @@ int task_remove_project(api_ctx *ctx)
 		rc = api_story_add_system(ctx, task_gid, "removed_from_project", text);
 	}
 	if (rc == DB_OK) {
+		rc = task_event(ctx, task_gid, "removed", "project", project_gid);
+	}
+	if (rc == DB_OK) {
 		rc = task_touch(ctx, task_gid);
 	}
 	if (rc != DB_OK) {
@@ -1078,7 +1165,7 @@ static const struct api_field tag_fields[] = {
 /* Adds (`add` 1) or removes a tag. Tags are visible to the whole organization, so the tag only has to exist. */
 static int change_tag(api_ctx *ctx, int add)
 {
-	int64_t task_gid, tag_gid, params[2], found_gid;
+	int64_t task_gid, tag_gid, params[2], found_gid, changed;
 	db_stmt *s;
 	int rc;
 
@@ -1110,7 +1197,14 @@ static int change_tag(api_ctx *ctx, int add)
 	db_bind_int64(s, 0, ctx->who.workspace_gid);
 	db_bind_int64(s, 1, task_gid);
 	db_bind_int64(s, 2, tag_gid);
-	rc = db_run(s);
+	rc = db_step(s);
+	changed = rc == DB_DONE ? db_changes(s) : 0;
+	db_stmt_done(s);
+	rc = rc == DB_DONE ? DB_OK : rc;
+	/* A tag already on the task (or already off it) changes nothing, so it records no event. */
+	if (rc == DB_OK && changed > 0) {
+		rc = task_event_change(ctx, task_gid, "tags", add ? "added" : "removed", "tag", tag_gid);
+	}
 	if (rc == DB_OK) {
 		rc = task_touch(ctx, task_gid);
 	}
@@ -1190,6 +1284,9 @@ static int change_followers(api_ctx *ctx, int add)
 			db_bind_int64(s, 1, task_gid);
 			db_bind_int64(s, 2, user_gid);
 			rc = db_run(s);
+		}
+		if (rc == DB_OK) {
+			rc = task_event_change(ctx, task_gid, "followers", add ? "added" : "removed", "user", user_gid);
 		}
 		if (rc != DB_OK) {
 			return api_fail_db(ctx, rc);

@@ -52,6 +52,22 @@ int task_touch(api_ctx *ctx, int64_t task_gid);
 /* Adds a follower unless already following. Returns a db status. */
 int task_follower_add(api_ctx *ctx, int64_t task_gid, int64_t user_gid);
 
+/*
+ * Records a change event on a task (store/events.h) inside the open
+ * transaction: `action` "added" or "removed" with the parent it was added
+ * to or removed from, or "deleted" (parent_type NULL). Returns a db status.
+ */
+int task_event(api_ctx *ctx, int64_t task_gid, const char *action, const char *parent_type, int64_t parent_gid);
+
+/*
+ * Records a "changed" event on a task's `field`. `change_action` is
+ * "changed", "added" or "removed"; `value_type` and `value_gid` name the
+ * resource value (new_value, added_value or removed_value), value_type NULL
+ * when the field is not a resource, value_gid 0 when it was cleared.
+ */
+int task_event_change(api_ctx *ctx, int64_t task_gid, const char *field, const char *change_action,
+		      const char *value_type, int64_t value_gid);
+
 /* Rolls back the open transaction, if any, before a reply that is not a storage failure. */
 void task_rollback(api_ctx *ctx);
 

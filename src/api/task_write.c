@@ -822,6 +822,37 @@ static int record_changes(api_ctx *ctx, const struct task_row *before, const str
 	return rc;
 }
 
+/* Records one "changed" event per field that differs between `before` and `after`. Returns a db status. */
+static int record_change_events(api_ctx *ctx, const struct task_row *before, const struct task_row *after)
+{
+	const struct {
+		const char *field;
+		int differs;
+	} plain[] = {
+		{ "name", strcmp(before->name, after->name) != 0 },
+		{ "notes", strcmp(before->notes ? before->notes : "", after->notes ? after->notes : "") != 0 },
+		{ "completed", before->completed != after->completed },
+		{ "due_on", strcmp(before->due_on, after->due_on) != 0 },
+		{ "due_at", before->due_at != after->due_at },
+		{ "start_on", strcmp(before->start_on, after->start_on) != 0 },
+		{ "start_at", before->start_at != after->start_at },
+		{ "assignee_status", strcmp(before->assignee_status, after->assignee_status) != 0 },
+		{ "approval_status", strcmp(before->approval_status, after->approval_status) != 0 },
+		{ "resource_subtype", strcmp(before->subtype, after->subtype) != 0 },
+	};
+	int rc = DB_OK;
+
+	if (before->assignee_gid != after->assignee_gid) {
+		rc = task_event_change(ctx, after->gid, "assignee", "changed", "user", after->assignee_gid);
+	}
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]) && rc == DB_OK; i++) {
+		if (plain[i].differs) {
+			rc = task_event_change(ctx, after->gid, plain[i].field, "changed", NULL, 0);
+		}
+	}
+	return rc;
+}
+
 /* PUT /tasks/{task_gid} */
 int task_update(api_ctx *ctx)
 {
@@ -865,6 +896,9 @@ int task_update(api_ctx *ctx)
 	rc = row_update(ctx, &after, time_now_us());
 	if (rc == DB_OK) {
 		rc = record_changes(ctx, &before, &after);
+	}
+	if (rc == DB_OK) {
+		rc = record_change_events(ctx, &before, &after);
 	}
 	/* A new assignee follows the task, as in Asana. */
 	if (rc == DB_OK && after.assignee_gid != 0 && after.assignee_gid != before.assignee_gid) {
@@ -998,10 +1032,49 @@ static int check_parent_editable(api_ctx *ctx, int64_t gid)
 	return 0;
 }
 
+/*
+ * Records a "deleted" event for the task and each of its subtasks, before
+ * the rows go, so that each event still reaches the projects and parents it
+ * bubbles up to. Subtasks are taken one per query in gid order, because
+ * appending an event runs statements of its own. Returns a db status.
+ */
+static int record_deleted(api_ctx *ctx, int64_t gid)
+{
+	int64_t after = 0;
+
+	for (;;) {
+		db_stmt *s = db_query(ctx->db, DOOMED_TASKS "SELECT gid FROM doomed WHERE gid > ? ORDER BY gid LIMIT 1");
+		int rc;
+
+		if (s == NULL) {
+			return DB_ERROR;
+		}
+		db_bind_int64(s, 0, gid);
+		db_bind_int64(s, 1, ctx->who.workspace_gid);
+		db_bind_int64(s, 2, after);
+		rc = db_step(s);
+		if (rc == DB_ROW) {
+			after = db_column_int64(s, 0);
+		}
+		db_stmt_done(s);
+		if (rc == DB_DONE) {
+			return DB_OK;
+		}
+		if (rc != DB_ROW) {
+			return rc;
+		}
+		rc = task_event(ctx, after, "deleted", NULL, 0);
+		if (rc != DB_OK) {
+			return rc;
+		}
+	}
+}
+
 /* DELETE /tasks/{task_gid} */
 int task_delete(api_ctx *ctx)
 {
 	int64_t gid;
+	int status;
 
 	if (api_param_gid(ctx, "task_gid", &gid)) {
 		return 0;
@@ -1009,6 +1082,10 @@ int task_delete(api_ctx *ctx)
 	if (api_begin_write(ctx) || task_require_edit(ctx, gid) || check_parent_editable(ctx, gid) ||
 	    check_projects_editable(ctx, gid)) {
 		return 0;
+	}
+	status = record_deleted(ctx, gid);
+	if (status != DB_OK) {
+		return api_fail_db(ctx, status);
 	}
 
 	for (size_t i = 0; i < sizeof(delete_sql) / sizeof(delete_sql[0]); i++) {

@@ -16,6 +16,7 @@
  */
 #include "api/api.h"
 #include "api/richtext.h"
+#include "store/events.h"
 
 #include "util/gid.h"
 #include "util/log.h"
@@ -446,6 +447,21 @@ static int reply_team(api_ctx *ctx, int64_t gid, int status)
 	return api_reply_object(ctx, &api_team_type, team, "/teams", gid, status);
 }
 
+/*
+ * Records a change event on a team or its members: the team "added" to the
+ * organization or "changed" on `field`, or a user "added" to or "removed"
+ * from the team (resource_type "user", parent the team). Returns a db status.
+ */
+static int team_event(api_ctx *ctx, const char *resource_type, int64_t gid, const char *action, const char *parent_type,
+		      int64_t parent_gid, const char *field)
+{
+	struct change_event event = { .resource_type = resource_type, .resource_gid = gid, .action = action,
+				      .parent_type = parent_type, .parent_gid = parent_gid, .change_field = field,
+				      .change_action = field ? "changed" : NULL };
+
+	return api_event(ctx, &event);
+}
+
 /* POST /teams: the creator becomes the team's first member and admin. */
 static int teams_create(api_ctx *ctx)
 {
@@ -524,6 +540,12 @@ static int teams_create(api_ctx *ctx)
 	db_bind_int64(s, 3, ctx->who.user_gid);
 	db_bind_int64(s, 4, now);
 	rc = db_run(s);
+	if (rc == DB_OK) {
+		rc = team_event(ctx, "team", gid, "added", "workspace", ctx->who.workspace_gid, NULL);
+	}
+	if (rc == DB_OK) {
+		rc = team_event(ctx, "user", ctx->who.user_gid, "added", "team", gid, NULL);
+	}
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);
 	}
@@ -624,6 +646,16 @@ static int teams_update(api_ctx *ctx)
 	db_bind_int64(s, 5, gid);
 	db_bind_int64(s, 6, ctx->who.workspace_gid);
 	rc = db_run(s);
+	/* NOTE: a field sent with its current value is still recorded as changed. */
+	if (rc == DB_OK && name != NULL) {
+		rc = team_event(ctx, "team", gid, "changed", NULL, 0, "name");
+	}
+	if (rc == DB_OK && text != NULL) {
+		rc = team_event(ctx, "team", gid, "changed", NULL, 0, "description");
+	}
+	if (rc == DB_OK && api_body_string(ctx, "visibility") != NULL) {
+		rc = team_event(ctx, "team", gid, "changed", NULL, 0, "visibility");
+	}
 	free(text);
 	free(html);
 	if (rc != DB_OK) {
@@ -894,6 +926,7 @@ static int teams_add_user(api_ctx *ctx)
 	int64_t user_gid;
 	int64_t membership_gid;
 	int64_t membership_team;
+	int64_t added;
 	int is_guest;
 	int is_active;
 	db_stmt *s;
@@ -933,10 +966,16 @@ static int teams_add_user(api_ctx *ctx)
 	db_bind_int64(s, 3, user_gid);
 	db_bind_int64(s, 4, is_guest);
 	db_bind_int64(s, 5, time_now_us());
-	rc = db_run(s);
-	/* A user who was already a member changes nothing and gets no record. */
-	if (rc == DB_OK && db_changes(s) > 0) {
+	rc = db_step(s);
+	added = rc == DB_DONE ? db_changes(s) : 0;
+	db_stmt_done(s);
+	rc = rc == DB_DONE ? DB_OK : rc;
+	/* A user already in the team changes nothing, so no audit record and no event. */
+	if (rc == DB_OK && added > 0) {
 		rc = team_member_audit(ctx, "user_added_to_team", team_gid, user_gid);
+	}
+	if (rc == DB_OK && added > 0) {
+		rc = team_event(ctx, "user", user_gid, "added", "team", team_gid, NULL);
 	}
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);
@@ -979,6 +1018,7 @@ static int teams_remove_user(api_ctx *ctx)
 {
 	int64_t team_gid;
 	int64_t user_gid;
+	int64_t removed;
 	int is_member;
 	int manages;
 	db_stmt *s;
@@ -1008,9 +1048,15 @@ static int teams_remove_user(api_ctx *ctx)
 	db_bind_int64(s, 0, team_gid);
 	db_bind_int64(s, 1, user_gid);
 	db_bind_int64(s, 2, ctx->who.workspace_gid);
-	rc = db_run(s);
-	if (rc == DB_OK && db_changes(s) > 0) {
+	rc = db_step(s);
+	removed = rc == DB_DONE ? db_changes(s) : 0;
+	db_stmt_done(s);
+	rc = rc == DB_DONE ? DB_OK : rc;
+	if (rc == DB_OK && removed > 0) {
 		rc = team_member_audit(ctx, "user_removed_from_team", team_gid, user_gid);
+	}
+	if (rc == DB_OK && removed > 0) {
+		rc = team_event(ctx, "user", user_gid, "removed", "team", team_gid, NULL);
 	}
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);

@@ -14,6 +14,7 @@
 #include "api/service_accounts.h"
 
 #include "store/audit.h"
+#include "store/events.h"
 #include "store/org.h"
 #include "util/timeutil.h"
 
@@ -502,6 +503,15 @@ static int add_user_resolve(api_ctx *ctx, const char *ref, int64_t *gid_r, int *
 	return 0;
 }
 
+/* Records a user "added" to or "removed" from the organization (parent the workspace). Returns a db status. */
+static int workspace_user_event(api_ctx *ctx, int64_t user_gid, const char *action)
+{
+	struct change_event event = { .resource_type = "user", .resource_gid = user_gid, .action = action,
+				      .parent_type = "workspace", .parent_gid = ctx->who.workspace_gid };
+
+	return api_event(ctx, &event);
+}
+
 /* POST /workspaces/{workspace_gid}/addUser */
 static int workspace_add_user(api_ctx *ctx)
 {
@@ -555,6 +565,9 @@ static int workspace_add_user(api_ctx *ctx)
 		rc = membership_set_active(ctx, user_gid, 1);
 		if (rc == DB_OK) {
 			rc = membership_audit(ctx, "user_reprovisioned", user_gid, &state, NULL, name, sizeof(name));
+		}
+		if (rc == DB_OK) {
+			rc = workspace_user_event(ctx, user_gid, "added");
 		}
 		if (rc != DB_OK) {
 			return api_fail_db(ctx, rc);
@@ -676,6 +689,9 @@ static int workspace_remove_user(api_ctx *ctx)
 			json_object_set_new(details, "reason", json_string("user_deprovisioned"));
 			rc = sa_audit(ctx, "service_account_deauthorized", user_gid, name, json_incref(details));
 		}
+	}
+	if (rc == DB_OK && state.is_active) {
+		rc = workspace_user_event(ctx, user_gid, "removed");
 	}
 	json_decref(details);
 	if (rc != DB_OK) {

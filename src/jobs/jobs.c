@@ -1,10 +1,11 @@
 /*
  * The job worker: a registry of job kinds, the claim statement per dialect,
  * the outcome bookkeeping with exponential backoff, the worker thread of
- * each node, and the built-in kinds token_expiry and noop. The contract is
- * in jobs.h.
+ * each node, and the built-in kinds token_expiry and noop (event_prune
+ * lives in event_prune.c). The contract is in jobs.h.
  */
 #include "jobs/jobs.h"
+#include "jobs/event_prune.h"
 #include "util/gid.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -31,11 +32,13 @@
 #define JOBS_ERROR_MAX 512
 
 /*
- * The recurring token_expiry job has this fixed gid, so that nodes starting
- * together queue it once: the insert does nothing on a conflict. Minted gids
- * carry a timestamp in their high bits and are far larger.
+ * The recurring token_expiry and event_prune jobs have these fixed gids, so
+ * that nodes starting together queue each once: the insert does nothing on a
+ * conflict. Minted gids carry a timestamp in their high bits and are far
+ * larger.
  */
 #define TOKEN_EXPIRY_GID 1
+#define EVENT_PRUNE_GID 2
 #define TOKEN_EXPIRY_EVERY_US (5 * 60 * 1000000LL)
 /* Rows deleted per statement, so one run never holds locks on a huge set. */
 #define CLEANUP_BATCH 1000
@@ -157,26 +160,37 @@ int jobs_enqueue(db_conn *c, int64_t workspace_gid, const char *kind, const char
 /* Queues the recurring built-in jobs unless they are queued already. */
 static int schedule_recurring(db_conn *c)
 {
+	static const struct {
+		int64_t gid;
+		const char *kind;
+	} recurring[] = {
+		{ TOKEN_EXPIRY_GID, "token_expiry" },
+		{ EVENT_PRUNE_GID, "event_prune" },
+	};
 	int64_t now = time_now_us();
-	db_stmt *s = db_query(c, schedule_sql);
-	int status;
+	int status = DB_OK;
 
-	if (s == NULL)
-		return DB_ERROR;
-	db_bind_int64(s, 0, TOKEN_EXPIRY_GID);
-	db_bind_text(s, 1, "token_expiry");
-	db_bind_int64(s, 2, now);
-	db_bind_int64(s, 3, now);
-	status = db_run(s);
-	if (status != DB_OK)
-		return status;
+	for (size_t i = 0; i < sizeof(recurring) / sizeof(recurring[0]) && status == DB_OK; i++) {
+		db_stmt *s = db_query(c, schedule_sql);
 
-	s = db_query(c, revive_sql);
-	if (s == NULL)
-		return DB_ERROR;
-	db_bind_int64(s, 0, now);
-	db_bind_int64(s, 1, TOKEN_EXPIRY_GID);
-	return db_run(s);
+		if (s == NULL)
+			return DB_ERROR;
+		db_bind_int64(s, 0, recurring[i].gid);
+		db_bind_text(s, 1, recurring[i].kind);
+		db_bind_int64(s, 2, now);
+		db_bind_int64(s, 3, now);
+		status = db_run(s);
+		if (status != DB_OK)
+			return status;
+
+		s = db_query(c, revive_sql);
+		if (s == NULL)
+			return DB_ERROR;
+		db_bind_int64(s, 0, now);
+		db_bind_int64(s, 1, recurring[i].gid);
+		status = db_run(s);
+	}
+	return status;
 }
 
 /* ---- claiming and running ---------------------------------------------- */
@@ -575,6 +589,8 @@ struct jobs *jobs_start(db *d, char *err, size_t errlen)
 		jobs_register(&token_expiry_kind);
 	if (kind_find(noop_kind.name) == NULL)
 		jobs_register(&noop_kind);
+	if (kind_find(jobs_event_prune_kind.name) == NULL)
+		jobs_register(&jobs_event_prune_kind);
 
 	jobs = calloc(1, sizeof(*jobs));
 	if (jobs == NULL) {

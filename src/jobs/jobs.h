@@ -12,6 +12,8 @@
  * died, is claimed again by any node.
  *
  * Built-in kinds:
+ *   event_prune   recurring maintenance: deletes events past their retention
+ *                 (jobs/event_prune.h)
  *   token_expiry  recurring maintenance: marks expired tokens as revoked and
  *                 deletes expired idempotency_keys and sessions rows
  *   noop          does nothing but record the running node id in its payload;
@@ -90,8 +92,8 @@ struct jobs;
 /*
  * Registers the built-in kinds and starts this node's worker thread, which
  * polls every KONTOR_JOBS_POLL_MS milliseconds (default 1000) while idle and
- * keeps the recurring token_expiry job queued. The worker takes its node id
- * from gid_get_node() on each claim. Returns NULL with a message in `err` on
+ * keeps the recurring token_expiry and event_prune jobs queued. The worker
+ * takes its node id from gid_get_node() on each claim. Returns NULL with a message in `err` on
  * failure. The caller stops the worker with jobs_stop() before closing `d`.
  */
 struct jobs *jobs_start(db *d, char *err, size_t errlen);

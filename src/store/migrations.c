@@ -512,6 +512,13 @@ static const char m10_scim[] =
 	"  modified_at BIGINT NOT NULL);"
 	"CREATE INDEX scim_groups_external_id ON scim_groups(workspace_gid, external_id);";
 
+/*
+ * The prune job and readers that look for the oldest kept target find an
+ * organization's event_targets rows by seq; the primary key starts with
+ * target_gid, so they need this index.
+ */
+static const char m14_event_targets_seq[] = "CREATE INDEX event_targets_seq ON event_targets(workspace_gid, seq);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -523,6 +530,7 @@ const struct db_migration db_migrations[] = {
 	{ 10, "scim", m10_scim, NULL, NULL },
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },
+	{ 14, "event_targets_seq", m14_event_targets_seq, NULL, NULL },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
