@@ -342,6 +342,7 @@ extern const struct api_route api_tags_routes[];
 extern const struct api_route api_service_accounts_routes[];
 extern const struct api_route api_photos_routes[];
 extern const struct api_route api_admin_routes[];
+extern const struct api_route api_webhooks_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;
@@ -356,5 +357,6 @@ extern const struct api_type api_section_type;
 extern const struct api_type api_task_type;
 extern const struct api_type api_story_type;
 extern const struct api_type api_tag_type;
+extern const struct api_type api_webhook_type;
 
 #endif
