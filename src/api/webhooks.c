@@ -391,7 +391,8 @@ static int webhooks_list(api_ctx *ctx)
 		return api_not_found(ctx, "workspace", workspace_gid);
 
 	s = db_query(ctx->db, "SELECT " WEBHOOK_COLUMNS "FROM webhooks WHERE workspace_gid = ? AND gid > ?"
-			      " AND (? = 1 OR owner_gid = ?) AND (? = 0 OR resource_gid = ?) ORDER BY gid LIMIT ?");
+			      " AND (CAST(? AS BIGINT) = 1 OR owner_gid = ?) AND (CAST(? AS BIGINT) = 0 OR resource_gid = ?)"
+			      " ORDER BY gid LIMIT ?");
 	if (s == NULL)
 		return api_fail_db(ctx, DB_ERROR);
 	db_bind_int64(s, 0, workspace_gid);
