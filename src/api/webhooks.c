@@ -5,8 +5,8 @@
  * handshake with the target before anything is stored; the delivery worker
  * in jobs/webhooks.c does the rest. This file defines api_webhook_type.
  *
- * A webhook belongs to the user who created it: that user, and service
- * accounts with full or read access, see and manage it; anyone else gets
+ * A webhook belongs to the user who created it. That user and service
+ * accounts with full or read access see and manage it, and anyone else gets
  * 404. Webhooks can watch a project, section, task or team the creator can
  * see, or the whole organization; team and organization webhooks need
  * filters, and organization webhooks are for service accounts with full
@@ -262,27 +262,27 @@ static int filter_name(api_ctx *ctx, json_t *filter, const char *key, size_t ind
  */
 static json_t *filters_check(api_ctx *ctx, const char *resource_type)
 {
-	json_t *given = ctx->body ? json_object_get(ctx->body, "filters") : NULL;
+	json_t *requested = ctx->body ? json_object_get(ctx->body, "filters") : NULL;
 	int higher_level = strcmp(resource_type, "workspace") == 0 || strcmp(resource_type, "team") == 0;
 	json_t *result = json_array(), *filter;
 	size_t i;
 
-	if (given != NULL && !json_is_null(given) && !json_is_array(given)) {
+	if (requested != NULL && !json_is_null(requested) && !json_is_array(requested)) {
 		api_error(ctx, 400, "filters: must be an array of filter objects such as "
 				    "[{\"resource_type\": \"task\", \"action\": \"added\"}]");
 		goto fail;
 	}
-	if (json_array_size(given) > FILTERS_MAX) {
+	if (json_array_size(requested) > FILTERS_MAX) {
 		api_error(ctx, 400, "filters: at most %d filters are allowed; merge or remove some", FILTERS_MAX);
 		goto fail;
 	}
-	if (higher_level && json_array_size(given) == 0) {
+	if (higher_level && json_array_size(requested) == 0) {
 		api_error(ctx, 400, "filters: required for a webhook on a %s; send at least one filter with a "
 				    "resource_type, such as [{\"resource_type\": \"project\", \"action\": \"added\"}]",
 			  resource_type);
 		goto fail;
 	}
-	json_array_foreach(given, i, filter) {
+	json_array_foreach(requested, i, filter) {
 		json_t *clean = json_object(), *fields;
 		const char *key, *action;
 		json_t *value;
@@ -453,10 +453,10 @@ static int webhook_get(api_ctx *ctx)
 }
 
 /*
- * Checks that the caller may watch the resource: it exists in the caller's
- * organization and the caller sees it (else 404); an organization-wide
- * webhook needs a service account with full access (else 403). Returns 0,
- * or -1 after replying.
+ * Checks that the caller may watch the resource, which must exist in the
+ * caller's organization and be visible to the caller (else 404). An
+ * organization-wide webhook needs a service account with full access (else
+ * 403). Returns 0, or -1 after replying.
  */
 static int resource_check(api_ctx *ctx, int64_t gid, const char **type_r, char *name, size_t name_len)
 {

@@ -5,12 +5,12 @@
  * POST /webhooks; the delivery worker (jobs/webhooks.h) for everything after.
  *
  * Target safety: a target must be an http:// or https:// URL without user
- * information. Its host is resolved here, every address it resolves to must
- * be public (util/netcheck.h) unless private targets are allowed, and libcurl
- * is pinned to the checked address (CURLOPT_RESOLVE) and refused any other at
- * socket creation, so a DNS answer that changes between the check and the
- * connection cannot redirect the request. Redirects are not followed and
- * proxies from the environment are not used.
+ * information. Its host is resolved here, and every address it resolves to
+ * must be public (util/netcheck.h) unless private targets are allowed.
+ * libcurl is pinned to the checked address (CURLOPT_RESOLVE) and rejects any
+ * other at socket creation, so a DNS answer that changes between the check
+ * and the connection cannot redirect the request. Redirects are not followed
+ * and proxies from the environment are not used.
  */
 #ifndef KONTOR_JOBS_WEBHOOK_SEND_H
 #define KONTOR_JOBS_WEBHOOK_SEND_H

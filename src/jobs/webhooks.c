@@ -100,9 +100,9 @@ int webhook_config_load(struct webhook_config *config, char *err, size_t errlen)
 
 static int string_field_passes(const json_t *filter, const char *key, const char *value)
 {
-	const char *wanted = json_string_value(json_object_get(filter, key));
+	const char *expected = json_string_value(json_object_get(filter, key));
 
-	return wanted == NULL || (value != NULL && strcmp(wanted, value) == 0);
+	return expected == NULL || (value != NULL && strcmp(expected, value) == 0);
 }
 
 int webhook_filters_pass(const json_t *filters, const char *resource_type, const char *resource_subtype,
@@ -220,6 +220,12 @@ static int collect_events(db_conn *c, const struct claimed *w, const json_t *fil
 
 	*last_seq_r = w->cursor_seq;
 	*more_r = 0;
+	/*
+	 * NOTE: events are not checked against what the webhook's owner can see
+	 * now. A resource webhook passed that check at creation, but a task made
+	 * private later, or moved into the watched project from a private one,
+	 * still reaches the receiver as gid and type.
+	 */
 	if (workspace_wide) {
 		s = db_query(c, "SELECT " EVENT_COLUMNS " FROM events e WHERE e.workspace_gid = ? AND e.seq > ?"
 				" ORDER BY e.seq LIMIT ?");

@@ -1,10 +1,10 @@
 'use strict';
-// Webhooks: create with the X-Hook-Secret handshake, read, change filters,
-// delete; body and target checks; who may watch what; signed deliveries and
-// filters; heartbeats; retries through a failing, hanging and recovering
-// receiver across a kontor restart; disabling after a failure streak; and
-// the refusal of loopback targets without --allow-private-webhook-targets.
-// Every receiver listens on 127.0.0.1.
+// Webhooks: creation with the X-Hook-Secret handshake, reads, filter changes
+// and deletion, with body and target checks and who may watch what. Then
+// signed and filtered deliveries, heartbeats, and retries through a failing,
+// hanging and recovering receiver across a kontor restart. Last, disabling
+// after a failure streak, and loopback targets rejected without
+// --allow-private-webhook-targets. Every receiver listens on 127.0.0.1.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
@@ -139,7 +139,8 @@ test('list, filter update and delete', async () => {
 	res = await admin.get('/webhooks', { workspace: server.orgGid, limit: 1 });
 	assert.equal(res.status, 200, res.text);
 	assert.equal(res.body.data.length, 1);
-	assert.ok(res.body.next_page && res.body.next_page.offset, 'more than one webhook exists, so a next page');
+	assert.ok(res.body.next_page, 'more than one webhook exists, so there is a next page');
+	assert.ok(res.body.next_page.offset);
 
 	res = await admin.get('/webhooks');
 	assert.equal(res.status, 400);

@@ -6,7 +6,7 @@
 const crypto = require('node:crypto');
 const http = require('node:http');
 
-// Start a receiver. Returns {url, deliveries, secret, handshakes, mode, verify(d), eventsFor(type), close()}.
+// Start a receiver. Returns {url, deliveries, secret, handshakes, mode, verify(d), events(), close()}.
 // Set `mode` to 'ok', 'fail' (500), 'hang' (no answer), 'no-echo' (handshake
 // answered 200 without the header) or 'reject' (handshake answered 403).
 async function startReceiver() {
@@ -15,7 +15,7 @@ async function startReceiver() {
 		mode: 'ok',
 		secret: null, // the X-Hook-Secret of the last handshake
 		handshakes: 0,
-		deliveries: [], // {signature, raw, body, at} of every delivery answered 2xx or not
+		deliveries: [], // {signature, raw, body, at, mode} of every delivery, whatever the reply
 		hung: [], // responses held open in 'hang' mode, ended on close()
 	};
 
@@ -68,7 +68,7 @@ async function startReceiver() {
 			crypto.timingSafeEqual(Buffer.from(delivery.signature), Buffer.from(expected));
 	};
 
-	// Events of deliveries answered 2xx-eligible (every recorded delivery), flattened.
+	// Every event of every recorded delivery, in arrival order.
 	receiver.events = () => receiver.deliveries.flatMap((d) => (d.body && Array.isArray(d.body.events) ? d.body.events : []));
 
 	receiver.close = () => {
