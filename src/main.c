@@ -14,6 +14,8 @@
 #include "jobs/event_prune.h"
 #include "jobs/jobs.h"
 #include "jobs/node_lease.h"
+#include "jobs/webhook_send.h"
+#include "jobs/webhooks.h"
 #include "store/audit.h"
 #include "store/db.h"
 #include "store/demo.h"
@@ -52,6 +54,7 @@ struct options {
 	const char *web_dir;
 	const char *public_url;
 	int trust_proxy;
+	int allow_private_webhook_targets;
 	int threads;
 	int pool;
 	int rate_per_minute;
@@ -123,6 +126,8 @@ static void options_defaults(struct options *o)
 	o->web_dir = env_or("KONTOR_WEB_DIR", NULL);
 	o->public_url = checked_public_url(env_or("KONTOR_PUBLIC_URL", NULL));
 	o->trust_proxy = (int)parse_number("trust-proxy", env_or("KONTOR_TRUST_PROXY", "0"), 0, 1);
+	o->allow_private_webhook_targets = (int)parse_number("allow-private-webhook-targets",
+							     env_or("KONTOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", "0"), 0, 1);
 	/* Unless given, serve() picks the count for the database driver and the cores. */
 	if (env_or("KONTOR_THREADS", NULL) != NULL)
 		o->threads = (int)parse_number("threads", env_or("KONTOR_THREADS", NULL), 1, 256);
@@ -142,6 +147,7 @@ enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
 	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
 	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY, OPT_EVENT_RETENTION,
+	OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS,
 	OPT_HELP,
 };
 
@@ -169,6 +175,7 @@ static const struct option long_options[] = {
 	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
 	{ "trust-proxy", no_argument, NULL, OPT_TRUST_PROXY },
 	{ "event-retention-days", required_argument, NULL, OPT_EVENT_RETENTION },
+	{ "allow-private-webhook-targets", no_argument, NULL, OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -235,6 +242,7 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 			o->event_retention_days = (int)parse_number("event-retention-days", optarg, EVENT_RETENTION_DAYS_MIN,
 								    EVENT_RETENTION_DAYS_MAX);
 			break;
+		case OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS: o->allow_private_webhook_targets = 1; break;
 		case OPT_HELP: print_help(command, help); break;
 		default:
 			fprintf(stderr, "kontor %s: see `kontor %s --help`\n", command, command);
@@ -314,8 +322,8 @@ static db *open_db(const struct options *o, const char *command, int pool)
 
 	if (db_open(o->db, pool, &d, err, sizeof(err)) != DB_OK)
 		die(command, err);
-	/* Two connections: one for the lease renewal thread and one for the job worker. */
-	if (db_open(o->db, 2, &background_db, err, sizeof(err)) != DB_OK)
+	/* Three connections: the lease renewal thread, the job worker and the webhook worker. */
+	if (db_open(o->db, 3, &background_db, err, sizeof(err)) != DB_OK)
 		die(command, err);
 	node_lease = node_lease_start(background_db, requested, err, sizeof(err));
 	if (node_lease == NULL)
@@ -919,6 +927,8 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	struct ratelimit_config limits = { o->rate_per_minute, o->reads_in_flight, o->writes_in_flight };
 	struct http_server_config config;
 	http_server *server = NULL;
+	struct webhook_worker *webhook_worker;
+	struct webhook_config webhooks;
 	struct jobs *jobs;
 	struct app app;
 	char host[256], err[512], url[320], web_dir[4096];
@@ -933,6 +943,13 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	app.web_dir = web_dir;
 	app.public_url = o->public_url;
 	app.trust_proxy = o->trust_proxy;
+	if (webhook_config_load(&webhooks, err, sizeof(err)) != 0)
+		die(command, err);
+	webhooks.allow_private = webhooks.allow_private || o->allow_private_webhook_targets;
+	app.webhooks = &webhooks;
+	/* libcurl's global state is set up before any thread can send. */
+	if (webhook_send_global_init() != 0)
+		die(command, "cannot initialise libcurl");
 	load_pepper(o, command, 0, app.pepper);
 	check_pepper(d, app.pepper, command);
 	if (app_load_page_key(&app, err, sizeof(err)) != 0)
@@ -962,6 +979,12 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	jobs = jobs_start(background_db, err, sizeof(err));
 	if (jobs == NULL)
 		die(command, err);
+	webhook_worker = webhook_worker_start(background_db, app.pepper, &webhooks, err, sizeof(err));
+	if (webhook_worker == NULL)
+		die(command, err);
+	if (webhooks.allow_private)
+		log_warn("main", "webhook targets on private and loopback addresses are allowed; use this only for tests "
+				 "or closed networks", NULL);
 	snprintf(url, sizeof(url), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host,
 		 http_server_port(server));
 	log_info("main", "serving", "url", url, "database", db_get_driver(d)->name, "node_id", LOG_INT(gid_get_node()),
@@ -977,7 +1000,9 @@ static int serve(const struct options *o, db *d, const char *command, const char
 
 	log_info("main", "stopping", NULL);
 	http_server_stop(&server);
+	webhook_worker_stop(&webhook_worker);
 	jobs_stop(&jobs);
+	webhook_send_global_cleanup();
 	ratelimit_free(&app.limits);
 	sodium_memzero(app.pepper, sizeof(app.pepper));
 	log_info("main", "stopped", NULL);
@@ -1005,7 +1030,10 @@ static const char serve_help[] =
 	"  --trust-proxy        use X-Forwarded-Proto from the reverse proxy in front; set it only when\n"
 	"                       every request comes through that proxy (KONTOR_TRUST_PROXY=1)\n"
 	"  --event-retention-days N  days the change log behind the events API and webhooks is\n"
-	"                       kept, 7 to 3650 (KONTOR_EVENT_RETENTION_DAYS; default 7)\n";
+	"                       kept, 7 to 3650 (KONTOR_EVENT_RETENTION_DAYS; default 7)\n"
+	"  --allow-private-webhook-targets  let webhooks deliver to loopback, private and link-local\n"
+	"                       addresses; for tests and closed networks only\n"
+	"                       (KONTOR_ALLOW_PRIVATE_WEBHOOK_TARGETS=1)\n";
 
 static int cmd_serve(int argc, char **argv)
 {

@@ -375,6 +375,7 @@ extern const struct api_route api_scim_users_routes[];
 extern const struct api_route api_scim_groups_routes[];
 extern const struct api_route api_scim_settings_routes[];
 extern const struct api_route api_events_routes[];
+extern const struct api_route api_webhooks_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;
@@ -391,5 +392,6 @@ extern const struct api_type api_story_type;
 extern const struct api_type api_tag_type;
 extern const struct api_type api_status_update_type;
 extern const struct api_type api_event_type;
+extern const struct api_type api_webhook_type;
 
 #endif

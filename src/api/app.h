@@ -10,6 +10,8 @@
 
 #define APP_KEY_BYTES 32
 
+struct webhook_config;
+
 struct app {
 	db *db;
 	unsigned char pepper[APP_KEY_BYTES];   /* token hash key, kept outside the database */
@@ -19,6 +21,7 @@ struct app {
 	const char *web_dir;                   /* the admin console's files (index.html, i18n/ ...) */
 	const char *public_url;                /* base of absolute URLs in responses, or NULL: see api_base_url */
 	int trust_proxy;                       /* honour X-Forwarded-Proto from the reverse proxy in front */
+	const struct webhook_config *webhooks; /* handshake timeout, private-target rule, retry limits (jobs/webhooks.h) */
 };
 
 /* The HTTP entry point: routes /healthz, /api/1.0/... and static files. */

@@ -519,6 +519,42 @@ static const char m10_scim[] =
  */
 static const char m14_event_targets_seq[] = "CREATE INDEX event_targets_seq ON event_targets(workspace_gid, seq);";
 
+/*
+ * Webhooks (jobs/webhooks.h). cursor_seq is the last event seq delivered
+ * (or skipped by the filters); it moves only after the target answered 2xx.
+ * sealed_secret is the signing secret encrypted with a key derived from the
+ * pepper: delivery needs the clear secret to sign each body, so a digest
+ * would not do. A delivery worker claims a due webhook (next_attempt_at)
+ * with claimed_by and claimed_until, as jobs are claimed. first_failure_at
+ * starts the current failure streak; the webhook is disabled when the
+ * streak lasts too long. resource_type is the subscribed resource's type.
+ */
+static const char m8_webhooks[] =
+	"CREATE TABLE webhooks ("
+	"  gid BIGINT PRIMARY KEY,"
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"
+	"  owner_gid BIGINT NOT NULL REFERENCES users(gid),"
+	"  resource_gid BIGINT NOT NULL,"
+	"  resource_type TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  sealed_secret TEXT NOT NULL,"
+	"  filters TEXT NOT NULL DEFAULT '[]',"
+	"  active INTEGER NOT NULL DEFAULT 1,"
+	"  cursor_seq BIGINT NOT NULL,"
+	"  created_at BIGINT NOT NULL,"
+	"  last_success_at BIGINT,"
+	"  last_failure_at BIGINT,"
+	"  last_failure_content TEXT,"
+	"  delivery_retry_count INTEGER NOT NULL DEFAULT 0,"
+	"  first_failure_at BIGINT,"
+	"  next_attempt_at BIGINT NOT NULL,"
+	"  last_sent_at BIGINT NOT NULL,"
+	"  claimed_by INTEGER,"
+	"  claimed_until BIGINT);"
+	"CREATE INDEX webhooks_workspace ON webhooks(workspace_gid, gid);"
+	"CREATE INDEX webhooks_resource ON webhooks(workspace_gid, resource_gid, gid);"
+	"CREATE INDEX webhooks_due ON webhooks(active, next_attempt_at);";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -527,6 +563,7 @@ const struct db_migration db_migrations[] = {
 	{ 5, "node_leases", m5_node_leases, NULL, NULL },
 	{ 6, "task_order", m6_task_order, NULL, NULL },
 	{ 7, "events", m7_events, NULL, NULL },
+	{ 8, "webhooks", m8_webhooks, NULL, NULL },
 	{ 10, "scim", m10_scim, NULL, NULL },
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },

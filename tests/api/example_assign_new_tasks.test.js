@@ -1,0 +1,110 @@
+'use strict';
+// Example 5 (examples/assign-new-tasks): the webhook receiver assigns a
+// new unassigned task of the project to the project owner and comments on
+// it, leaves assigned tasks alone, and deletes its webhook when stopped.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert');
+const { spawn } = require('node:child_process');
+const net = require('node:net');
+const path = require('node:path');
+const { startServer, api, repoRoot } = require('./lib/server');
+const { waitFor } = require('./lib/webhook_receiver');
+
+const SCRIPT = path.join(repoRoot, 'examples', 'assign-new-tasks', 'assign-new-tasks.js');
+
+let server;
+let admin;
+let owner; // the project owner, a member
+let projectGid;
+let example; // the running script: {child, output()}
+let bot; // the service account's client, which sees every webhook
+
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const probe = net.createServer();
+		probe.on('error', reject);
+		probe.listen(0, '127.0.0.1', () => {
+			const { port } = probe.address();
+			probe.close(() => resolve(port));
+		});
+	});
+}
+
+before(async () => {
+	server = await startServer({ env: { KONTOR_ALLOW_PRIVATE_WEBHOOK_TARGETS: '1', KONTOR_WEBHOOK_POLL_MS: '100' } });
+	admin = api(server, server.adminToken);
+	owner = await server.addUser({ email: 'olga@example.test', name: 'Olga Owner' });
+	const team = await admin.post('/teams', { name: 'Intake', organization: server.orgGid });
+	assert.equal(team.status, 201, team.text);
+	const project = await admin.post('/projects', { name: 'Requests', team: team.body.data.gid, owner: owner.gid });
+	assert.equal(project.status, 201, project.text);
+	projectGid = project.body.data.gid;
+	const sa = await admin.post(`/workspaces/${server.orgGid}/service_accounts`, { name: 'Triage bot', permissions: 'full' });
+	assert.equal(sa.status, 201, sa.text);
+	bot = api(server, sa.body.data.token);
+
+	const port = await freePort();
+	let text = '';
+	const child = spawn(process.execPath, [SCRIPT], {
+		env: { ...process.env, KONTOR_URL: server.url, KONTOR_TOKEN: sa.body.data.token, PROJECT_GID: projectGid, LISTEN: `127.0.0.1:${port}` },
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	child.stdout.on('data', (d) => { text += d; });
+	child.stderr.on('data', (d) => { text += d; });
+	example = { child, output: () => text };
+	await waitFor(() => /ready: webhook \d+/.test(text) || child.exitCode !== null, 10000, () => `the example did not start:\n${text}`);
+	assert.equal(child.exitCode, null, `the example exited:\n${text}`);
+});
+
+after(async () => {
+	if (example && example.child.exitCode === null) {
+		example.child.kill('SIGKILL');
+	}
+	if (server) {
+		await server.stop();
+	}
+});
+
+test('unassigned task goes to owner', async () => {
+	const hooks = await bot.get('/webhooks', { workspace: server.orgGid, resource: projectGid });
+	assert.equal(hooks.body.data.length, 1, hooks.text);
+	const created = await admin.post('/tasks', { name: 'Printer on fire', projects: [projectGid] });
+	assert.equal(created.status, 201, created.text);
+	const taskGid = created.body.data.gid;
+
+	const task = await waitFor(async () => {
+		const res = await admin.get(`/tasks/${taskGid}`);
+		return res.body.data.assignee ? res.body.data : null;
+	}, 10000, () => `task assigned; example output:\n${example.output()}`);
+	assert.equal(task.assignee.gid, owner.gid);
+
+	const stories = await admin.get(`/tasks/${taskGid}/stories`);
+	const comments = stories.body.data.filter((s) => s.resource_subtype === 'comment_added');
+	assert.equal(comments.length, 1, JSON.stringify(stories.body.data));
+	assert.match(comments[0].text, /Olga Owner, the project owner/);
+});
+
+test('assigned task stays as is', async () => {
+	const me = (await admin.get('/users/me')).body.data.gid;
+	const created = await admin.post('/tasks', { name: 'Mine already', projects: [projectGid], assignee: me });
+	assert.equal(created.status, 201, created.text);
+	const taskGid = created.body.data.gid;
+	// A marker task created after it: once the marker is handled, the first task was seen too.
+	const marker = await admin.post('/tasks', { name: 'Marker', projects: [projectGid] });
+	await waitFor(async () => (await admin.get(`/tasks/${marker.body.data.gid}`)).body.data.assignee, 10000, 'marker assigned');
+	const res = await admin.get(`/tasks/${taskGid}`);
+	assert.equal(res.body.data.assignee.gid, me);
+	const stories = await admin.get(`/tasks/${taskGid}/stories`);
+	assert.equal(stories.body.data.filter((s) => s.resource_subtype === 'comment_added').length, 0);
+});
+
+test('stopping deletes the webhook', async () => {
+	const exited = new Promise((resolve) => example.child.once('exit', resolve));
+	example.child.kill('SIGTERM');
+	await exited;
+	assert.match(example.output(), /deleted webhook \d+/);
+	const res = await bot.get('/webhooks', { workspace: server.orgGid, resource: projectGid });
+	assert.equal(res.status, 200, res.text);
+	assert.deepEqual(res.body.data, []);
+});
