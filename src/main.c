@@ -11,6 +11,7 @@
 #include "http/http.h"
 #include "http/ratelimit.h"
 #include "http/static.h"
+#include "jobs/export_job.h"
 #include "jobs/jobs.h"
 #include "jobs/node_lease.h"
 #include "store/audit.h"
@@ -847,6 +848,9 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	signal(SIGTERM, on_signal);
 	if (http_server_start(&config, &server) != 0)
 		die(command, "cannot start the HTTP server (see the log line above)");
+	/* Exports write their data through the request pool: the background pool has no connection to spare. */
+	if (export_jobs_register(d) != 0)
+		die(command, "cannot register the export jobs");
 	jobs = jobs_start(background_db, err, sizeof(err));
 	if (jobs == NULL)
 		die(command, err);

@@ -32,6 +32,7 @@ static const struct api_route *const route_tables[] = {
 	api_users_routes, api_workspaces_routes, api_teams_routes, api_projects_routes,
 	api_sections_routes, api_tasks_routes, api_stories_routes, api_tags_routes,
 	api_service_accounts_routes, api_photos_routes, api_admin_routes,
+	api_organization_exports_routes,
 };
 
 /* ---------- routing ---------- */

@@ -332,6 +332,7 @@ extern const struct api_route api_tags_routes[];
 extern const struct api_route api_service_accounts_routes[];
 extern const struct api_route api_photos_routes[];
 extern const struct api_route api_admin_routes[];
+extern const struct api_route api_organization_exports_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;
@@ -346,5 +347,6 @@ extern const struct api_type api_section_type;
 extern const struct api_type api_task_type;
 extern const struct api_type api_story_type;
 extern const struct api_type api_tag_type;
+extern const struct api_type api_organization_export_type;
 
 #endif

@@ -500,7 +500,8 @@ static enum export_result db_failure(struct export_run *run, const char *what)
 static enum export_result write_section(struct export_run *run, int index)
 {
 	const struct section *sec = &sections[index];
-	struct keyset keys = { { INT64_MIN, INT64_MIN }, NULL };
+	/* Below every key: gids and photo sizes are positive. INT64_MIN would overflow PostgreSQL's INTEGER columns. */
+	struct keyset keys = { { -1, -1 }, NULL };
 	enum export_result result = EXPORT_OK;
 	int64_t written = 0;
 
