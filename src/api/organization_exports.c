@@ -1,9 +1,9 @@
 /*
- * Organization exports: POST /organization_exports starts an export of the
- * caller's organization as a background job (src/jobs/export_job.c), GET
- * /organization_exports/{organization_export_gid} reports its state and, once
- * finished, a signed download_url, and GET .../download serves the gzip file
- * from the database to whoever holds that URL.
+ * Organization exports. POST /organization_exports starts an export of the
+ * caller's organization as a background job (src/jobs/export_job.c). GET
+ * /organization_exports/{organization_export_gid} returns its state and, once
+ * finished, a signed download_url. GET .../download sends the gzip file from
+ * the database to any client that presents that URL.
  *
  * The first two routes serve only service accounts with the `exports` or
  * `full` scope on the plans enterprise_plus and legacy_enterprise (route
@@ -141,7 +141,7 @@ static int export_create(api_ctx *ctx)
 	if (api_check_body(ctx, export_create_fields) < 0)
 		return 0;
 	org_gid = api_body_gid(ctx, "organization");
-	/* Another organization's gid gets the same answer as one that does not exist. */
+	/* Another organization's gid gets the same 404 as a gid that does not exist. */
 	if (org_gid != ctx->who.workspace_gid)
 		return api_not_found(ctx, "organization", org_gid);
 
@@ -175,7 +175,7 @@ static int export_create(api_ctx *ctx)
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 
-	/* Asana's audit log names this event workspace_export_started, in the content_export category. */
+	/* Asana's audit log documents this event as workspace_export_started, under Content Export. */
 	memset(&event, 0, sizeof(event));
 	event.event_type = "workspace_export_started";
 	event.event_category = "content_export";

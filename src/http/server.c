@@ -101,6 +101,12 @@ void http_response_add_header(http_response *res, const char *name, const char *
 void http_response_set_body(http_response *res, int status, const char *content_type, char *body, size_t len)
 {
 	free(res->body);
+	/* A body set after a stream (an error reply, say) replaces the stream. */
+	if (res->stream_free && res->stream_ctx)
+		res->stream_free(res->stream_ctx);
+	res->stream_read = NULL;
+	res->stream_ctx = NULL;
+	res->stream_free = NULL;
 	res->status = status;
 	res->content_type = content_type;
 	res->body = body;

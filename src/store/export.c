@@ -1,9 +1,9 @@
 /*
  * The kontor-export writer and reader (contract in export.h, format in
- * docs/export-format.md). One table of sections drives both directions:
- * each section names its columns with a JSON type, the keyset SELECT that
+ * docs/export-format.md). One table of sections drives both directions.
+ * Each section names its columns with a JSON type, the keyset SELECT that
  * reads it in batches and the INSERT that restores it. The writer formats
- * JSON by hand because it runs once per row of the whole organization; the
+ * JSON by hand because it runs once per row of the whole organization. The
  * reader parses one row at a time with jansson.
  */
 #include "store/export.h"
@@ -50,7 +50,7 @@ struct col {
 
 /*
  * A table of the organization. The first `key_count` columns are its
- * primary key, in the order of select_sql's ORDER BY; select_sql takes
+ * primary key, in the order of select_sql's ORDER BY. select_sql takes
  * (workspace_gid, key..., limit). insert_sql takes workspace_gid followed by
  * the columns, plus email_lower for users.
  */
@@ -608,7 +608,7 @@ static int begin_snapshot(db_conn *c)
 
 	if (status != DB_OK)
 		return status;
-	/* Must be the transaction's first statement; SQLite's snapshot starts at its first read instead. */
+	/* Must be the transaction's first statement. SQLite's snapshot starts at its first read instead. */
 	if (db_conn_driver(c) == &db_pgsql_driver) {
 		status = db_exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 		if (status != DB_OK)
@@ -728,7 +728,7 @@ static int reader_fill(struct reader *r)
 	return 0;
 }
 
-/* Skips white space; returns the next byte without consuming it, or -1 at the end of the file. */
+/* Skips white space. Returns the next byte without consuming it, -1 at the end of the file, or -2 after a read error. */
 static int reader_peek(struct reader *r)
 {
 	for (;;) {
@@ -827,11 +827,11 @@ struct restore {
 	size_t errlen;
 };
 
-static int restore_fail(struct restore *rs, const char *section, int64_t row, const char *fmt, const char *what)
+static int restore_fail(struct restore *rs, const char *section, int64_t row, const char *fmt, const char *value)
 {
 	char detail[512];
 
-	snprintf(detail, sizeof(detail), fmt, what);
+	snprintf(detail, sizeof(detail), fmt, value);
 	snprintf(rs->err, rs->errlen, "%s, row %lld: %s", section, (long long)row, detail);
 	return -1;
 }

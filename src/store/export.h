@@ -50,7 +50,7 @@ struct export_stats {
 /*
  * Writes organization `org_gid` as a gzip-compressed kontor-export document
  * to `sink`. Reads on `c` inside one read transaction (REPEATABLE READ on
- * PostgreSQL), so the file is one consistent snapshot; `c` must have no
+ * PostgreSQL), so the file is one consistent snapshot. `c` must have no
  * transaction open, and has none afterwards. `progress` may be NULL.
  */
 enum export_result store_export_write(db_conn *c, int64_t org_gid, export_sink_fn sink, void *sink_ctx,

@@ -1,8 +1,8 @@
 'use strict';
-// Organization exports: who may start and read them (scopes, plans, people,
-// other organizations), the background job until `finished`, the signed
-// download_url (content, gzip, expiry, forgery), deletion of expired data,
-// a server restart during an export, and the `kontor export` / `kontor
+// Organization exports. Who may start and read them (scopes, plans, people,
+// other organizations), and the background job until `finished`. The signed
+// download_url (content, gzip, expiry, forgery) and the deletion of expired
+// data. A server restart during an export. The `kontor export` and `kontor
 // restore` round trip on the command line.
 
 const { test, before, after, describe } = require('node:test');
@@ -198,7 +198,7 @@ describe('permissions', () => {
 		await waitForExport(server, accounts.exports, created.gid);
 	});
 
-	test('plan enterprise gets 402 naming the plan; legacy_enterprise works', async () => {
+	test('plan enterprise 402, legacy_enterprise ok', async () => {
 		const setPlan = (plan) => server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', plan]);
 		await setPlan('enterprise');
 		try {
@@ -243,7 +243,7 @@ describe('permissions', () => {
 		assert.equal(res.status, 404, res.text);
 	});
 
-	test('audit log records workspace_export_started with the service account as actor', async () => {
+	test('audit records workspace_export_started', async () => {
 		const rows = sqlValue(server.db, `SELECT CAST(actor_gid AS TEXT) || ' ' || event_category || ' ' || auth_method FROM audit_log WHERE event_type = 'workspace_export_started' AND workspace_gid = ${server.orgGid}`);
 		assert.ok(rows.split('\n').length >= 3, rows);
 		assert.match(rows, /^\d+ content_export service_account$/m);
@@ -259,7 +259,7 @@ describe('download', () => {
 		assert.equal(finished.state, 'finished');
 	});
 
-	test('download_url serves the whole organization as gzip JSON', async () => {
+	test('download serves gzip organization JSON', async () => {
 		assert.match(finished.download_url, new RegExp(`^${server.url}/api/1\\.0/organization_exports/${finished.gid}/download\\?expires=\\d+&signature=[0-9a-f]{64}$`));
 		const res = await download(finished.download_url);
 		assert.equal(res.status, 200);
@@ -303,7 +303,7 @@ describe('download', () => {
 		assert.equal(document.organization.gid, server.orgGid);
 	});
 
-	test('forged or changed links are refused with 403', async () => {
+	test('forged links rejected with 403', async () => {
 		const url = new URL(finished.download_url);
 		const cases = [];
 		const badSignature = new URL(url);
@@ -325,7 +325,7 @@ describe('download', () => {
 		}
 	});
 
-	test('expired link is refused and expired data is deleted by a job', async () => {
+	test('expired link and data cleanup', async () => {
 		const soon = Date.now() * 1000 + 2000000;
 		sqlRun(server.db, `UPDATE organization_exports SET data_expires_at = ${soon} WHERE gid = ${finished.gid}`);
 		const res = await api(server, accounts.exports).get(`/organization_exports/${finished.gid}`);
@@ -352,7 +352,7 @@ describe('download', () => {
 });
 
 describe('restart', () => {
-	test('export interrupted by a restart finishes afterwards', async () => {
+	test('restart during export finishes', async () => {
 		// A pause after each batch keeps the export running long enough to restart in the middle.
 		const slow = await startServer({ org: 'Slow Org', env: { KONTOR_JOBS_POLL_MS: '100', KONTOR_EXPORT_THROTTLE_MS: '200' } });
 		try {
@@ -383,7 +383,7 @@ describe('restart', () => {
 });
 
 describe('command line', () => {
-	test('export, restore, export again gives the same content', async () => {
+	test('export restore export round trip', async () => {
 		const first = path.join(tmpDir, 'first.json.gz');
 		const second = path.join(tmpDir, 'second.json.gz');
 		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', first]);
@@ -406,20 +406,20 @@ describe('command line', () => {
 			const token = await server.cli(['token', 'create', '--db', target.db, '--email', server.adminEmail, '--name', 'after restore'], pepper);
 			assert.match(token, /^\S{20,}$/);
 
-			// A second restore into the now non-empty database is refused and changes nothing.
+			// A second restore into the now non-empty database is rejected and changes nothing.
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', first], pepper), /database is not empty/);
 		} finally {
 			target.drop();
 		}
 	});
 
-	test('restore refuses a non-empty database', async () => {
+	test('restore rejects non-empty database', async () => {
 		const file = path.join(tmpDir, 'again.json.gz');
 		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
 		await assert.rejects(server.cli(['restore', '--db', server.db, '--input', file]), /database is not empty: it already contains an organization/);
 	});
 
-	test('restore rejects a truncated or foreign file and leaves the database empty', async () => {
+	test('restore rejects bad files cleanly', async () => {
 		const file = path.join(tmpDir, 'full.json.gz');
 		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
 		const bytes = fs.readFileSync(file);
@@ -444,14 +444,14 @@ describe('command line', () => {
 		}
 	});
 
-	test('export of an unknown organization fails without leaving a file', async () => {
+	test('unknown organization leaves no file', async () => {
 		const file = path.join(tmpDir, 'none.json.gz');
 		await assert.rejects(server.cli(['export', '--db', server.db, '--org', '123456789', '--output', file]), /organization 123456789 not found/);
 		assert.ok(!fs.existsSync(file));
 		assert.ok(!fs.existsSync(file + '.partial'));
 	});
 
-	test('--help lists the options and their environment variables', async () => {
+	test('help lists options and variables', async () => {
 		const exportHelp = execFileSync(binaryPath(), ['export', '--help'], { encoding: 'utf8' });
 		assert.match(exportHelp, /--output FILE .*KONTOR_EXPORT_OUTPUT/);
 		assert.match(exportHelp, /--org GID .*KONTOR_ORG/);
