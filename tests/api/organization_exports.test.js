@@ -229,6 +229,20 @@ describe('permissions', () => {
 		await waitForExport(server, accounts.full, ours.gid);
 	});
 
+	test('official asana client round trip', async () => {
+		const { Asana, asanaClient } = require('./lib/asana');
+		const exportsApi = new Asana.OrganizationExportsApi(asanaClient(server, accounts.exports));
+		const created = await exportsApi.createOrganizationExport({ data: { organization: server.orgGid } });
+		assert.equal(created.data.resource_type, 'organization_export');
+		await waitForExport(server, accounts.exports, created.data.gid);
+		const fetched = await exportsApi.getOrganizationExport(created.data.gid, { opt_fields: 'state,download_url,organization.name' });
+		assert.equal(fetched.data.state, 'finished');
+		assert.equal(fetched.data.organization.name, 'Export Org');
+		const file = await download(fetched.data.download_url);
+		assert.equal(file.status, 200);
+		assert.equal(JSON.parse(zlib.gunzipSync(file.bytes).toString('utf8')).format, 'kontor-export');
+	});
+
 	test('body validation', async () => {
 		const client = api(server, accounts.full);
 		let res = await client.post('/organization_exports', {});
