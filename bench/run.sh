@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Read benchmark of kontor (`make bench`). It serves the demo organization,
+# Read and export benchmark of kontor (`make bench`). It serves the demo organization,
 # saves the body of GET /api/1.0/tasks/{gid} and has nginx serve that file as
 # the reference, then loads both servers with wrk on loopback, times the first
 # page of a long list against a deep page, and appends the figures with the
 # machine's facts to bench/RESULTS.md. By default it does this twice, first on
 # SQLite and then on a private PostgreSQL cluster holding a copy of the same
-# organization, and compares the two. bench/README.md explains each figure
-# and the settings below.
+# organization, and compares the two. On the SQLite part it also times
+# `kontor export` against `sqlite3 -json` over the same rows and records
+# kontor's peak memory. bench/README.md explains each figure and the
+# settings below.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +35,8 @@ BENCH_COPY_TIMEOUT=${BENCH_COPY_TIMEOUT:-1800}
 BENCH_RESULTS=${BENCH_RESULTS:-bench/RESULTS.md}
 BENCH_PROFILE=${BENCH_PROFILE:-0}
 BENCH_KONTOR_THREADS=${BENCH_KONTOR_THREADS:-}
+# 1: measure only the export (no wrk, nginx or listings), e.g. with BENCH_SIZE=small for a quick check.
+BENCH_EXPORT_ONLY=${BENCH_EXPORT_ONLY:-0}
 KONTOR_BIN=${KONTOR_BIN:-build/kontor}
 
 # Targets of the read benchmark.
@@ -40,6 +44,9 @@ TARGET_RPS_RATIO=0.6
 TARGET_P99_MS=5
 TARGET_DEEP_RATIO=1.2
 TARGET_CONNECTIONS=64
+# Targets of the export benchmark: kontor export against sqlite3 -json over the same rows.
+TARGET_EXPORT_RATIO=0.5
+TARGET_EXPORT_RSS_MB=64
 
 # ---------------------------------------------------------------- helpers
 
@@ -495,6 +502,67 @@ profile_kontor() {
 	} >"$file"
 }
 
+# ---------------------------------------------------------------- export
+
+# Times FILE's command ARGS... with /usr/bin/time, leaving its output in FILE.out and
+# its report in FILE.time. Prints "SECONDS PEAK_RSS_KB".
+timed() {
+	local file=$1 started ended
+	shift
+	started=$(date +%s.%N)
+	/usr/bin/time -v -o "$file.time" "$@" >"$file.out" 2>"$file.err" || die "$* failed: $(tail -n 5 "$file.err")"
+	ended=$(date +%s.%N)
+	echo "$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.3f", b - a }') $(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$file.time")"
+}
+
+# Exports the SQLite part's organization with `kontor export` and reads the
+# same rows with `sqlite3 -json` (bench/lib/export-rows.sql), one after the
+# other on the same cores, and writes the comparison to $work_dir/export.md.
+measure_export() {
+	local org kontor_rows sqlite_rows kontor_s kontor_kb sqlite_s sqlite_kb kontor_rate sqlite_rate rate_ratio rss_mb
+	local gz_bytes json_bytes
+
+	org=$(sqlite3 "$part_db" "SELECT gid FROM workspaces ORDER BY gid LIMIT 1")
+	[[ -n $org ]] || die "no organization in $part_db"
+	echo "bench: $part_kind: kontor export of organization $org, then sqlite3 -json over the same rows" >&2
+	read -r kontor_s kontor_kb < <(timed "$work_dir/export-kontor" "$KONTOR_BIN" export --db "$part_db" --org "$org" \
+		--output "$work_dir/export.json.gz")
+	kontor_rows=$(sed -n 's/^kontor export: wrote \([0-9]*\) rows.*/\1/p' "$work_dir/export-kontor.err")
+	[[ -n $kontor_rows ]] || die "kontor export printed no row count: $(tail -n 3 "$work_dir/export-kontor.err")"
+	read -r sqlite_s sqlite_kb < <(timed "$work_dir/export-sqlite" sqlite3 -json -cmd ".parameter set @org $org" \
+		"$part_db" ".read bench/lib/export-rows.sql")
+	# sqlite3 prints one row per line, the first of each result after its "[".
+	sqlite_rows=$(grep -c '^\[\?{' "$work_dir/export-sqlite.out" || true)
+	gz_bytes=$(wc -c <"$work_dir/export.json.gz")
+	json_bytes=$(wc -c <"$work_dir/export-sqlite.out")
+	rm -f "$work_dir/export.json.gz" "$work_dir/export-sqlite.out"
+
+	kontor_rate=$(awk -v r="$kontor_rows" -v s="$kontor_s" 'BEGIN { printf "%.0f", r / s }')
+	sqlite_rate=$(awk -v r="$sqlite_rows" -v s="$sqlite_s" 'BEGIN { printf "%.0f", r / s }')
+	rate_ratio=$(ratio "$kontor_rate" "$sqlite_rate")
+	rss_mb=$(awk -v k="$kontor_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+	{
+		echo "### Export ($part_kind)"
+		echo
+		echo "Organization $org of $(redact_db "$part_db"). kontor writes gzip-compressed JSON (level 1) to a file; sqlite3 writes uncompressed JSON to a file. Peak RSS from /usr/bin/time -v."
+		echo
+		echo "| program | rows | seconds | rows/s | peak RSS MB | output bytes |"
+		echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+		echo "| kontor export | $kontor_rows | $kontor_s | $kontor_rate | $rss_mb | $gz_bytes |"
+		echo "| sqlite3 -json | $sqlite_rows | $sqlite_s | $sqlite_rate | $(awk -v k="$sqlite_kb" 'BEGIN { printf "%.1f", k / 1024 }') | $json_bytes |"
+		echo
+		echo "| target | measured | met |"
+		echo "| --- | ---: | --- |"
+		echo "| kontor/sqlite3 rows/s ≥ $TARGET_EXPORT_RATIO | $rate_ratio | $(at_most "$TARGET_EXPORT_RATIO" "$rate_ratio") |"
+		echo "| kontor peak RSS < $TARGET_EXPORT_RSS_MB MB | $rss_mb MB | $(at_most "$rss_mb" "$TARGET_EXPORT_RSS_MB") |"
+		if [[ $kontor_rows != "$sqlite_rows" ]]; then
+			echo
+			echo "The row counts differ: bench/lib/export-rows.sql no longer matches the export's sections."
+		fi
+		echo
+	} >"$work_dir/export.md"
+}
+
 # ---------------------------------------------------------------- results
 
 # Prints one listing result's field, read from its JSON line.
@@ -612,26 +680,36 @@ write_run() {
 	echo
 	sharing="wrk and both servers"
 	[[ " ${parts[*]} " != *" PostgreSQL "* ]] || sharing="wrk, both servers and PostgreSQL"
+	[[ $BENCH_EXPORT_ONLY != 1 ]] || sharing="kontor export and sqlite3, one after the other,"
 	echo "- Machine: $(nproc) cores ($cpu), Linux $(uname -r); $sharing share these cores; load average $run_load_before before the run."
 	echo "- Versions: nginx $nginx_version, wrk $wrk_version, libmicrohttpd $mhd_version, node $(node --version); each part names its database."
-	echo "- kontor: threads ${BENCH_KONTOR_THREADS:-default}, access log off; nginx: 2 workers, access log off."
-	echo "- Load: wrk -t$BENCH_WRK_THREADS -d$BENCH_DURATION --latency after a $BENCH_WARMUP warm-up; median of $BENCH_REPEATS runs, whose requests/s the last column lists."
+	if [[ $BENCH_EXPORT_ONLY != 1 ]]; then
+		echo "- kontor: threads ${BENCH_KONTOR_THREADS:-default}, access log off; nginx: 2 workers, access log off."
+		echo "- Load: wrk -t$BENCH_WRK_THREADS -d$BENCH_DURATION --latency after a $BENCH_WARMUP warm-up; median of $BENCH_REPEATS runs, whose requests/s the last column lists."
+	else
+		echo "- Export only (BENCH_EXPORT_ONLY=1): no read benchmark in this run."
+	fi
 	echo "- The run took $((SECONDS - run_started)) s${copy_note:+; PostgreSQL: $copy_note}."
 	echo
-	if ((${#parts[@]} > 1)); then
+	if ((${#parts[@]} > 1)) && [[ $BENCH_EXPORT_ONLY != 1 ]]; then
 		write_summary
 	fi
 	for kind in "${parts[@]}"; do
-		cat "$work_dir/part-$kind.md"
+		[[ ! -f $work_dir/part-$kind.md ]] || cat "$work_dir/part-$kind.md"
 	done
+	[[ ! -f $work_dir/export.md ]] || cat "$work_dir/export.md"
 }
 
 # ---------------------------------------------------------------- checks
 
-need_tool wrk
-need_tool nginx
-need_tool curl
+if [[ $BENCH_EXPORT_ONLY != 1 ]]; then
+	need_tool wrk
+	need_tool nginx
+	need_tool curl
+fi
 need_tool node
+need_tool sqlite3
+[[ -x /usr/bin/time ]] || die "/usr/bin/time not found: the export benchmark reads peak memory from it (Debian package time)"
 [[ -x $KONTOR_BIN ]] || die "$KONTOR_BIN not found: build it with make"
 [[ $BENCH_PROFILE != 1 ]] || need_tool perf
 case $BENCH_SIZE in small | large) ;; *) die "BENCH_SIZE: expected small or large, got \"$BENCH_SIZE\"" ;; esac
@@ -678,7 +756,9 @@ for entry in "${plan[@]}"; do
 	uri*) use_postgresql_uri "$source" ;;
 	copy*) use_postgresql_copy "$source" ;;
 	esac
-	measure_part
+	# The export is compared with sqlite3, so it is measured on the SQLite part only.
+	[[ $part_kind != SQLite ]] || measure_export
+	[[ $BENCH_EXPORT_ONLY == 1 ]] || measure_part
 	parts+=("$part_kind")
 done
 

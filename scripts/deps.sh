@@ -12,7 +12,7 @@ packages=(build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3
 	libpq-dev libsodium-dev libcurl4-openssl-dev libgd-dev zlib1g-dev)
 case $scope in
 run) ;;
-all) packages+=(libcmocka-dev sqlite3 postgresql wrk nginx-light chromium curl nodejs npm) ;;
+all) packages+=(libcmocka-dev sqlite3 postgresql wrk nginx-light chromium curl nodejs npm time) ;;
 *)
 	echo "usage: $0 [run]" >&2
 	exit 2

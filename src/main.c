@@ -1,6 +1,6 @@
 /*
  * kontor's command line: init, serve, demo, user add, user set-password,
- * token create, division add and org set-plan. Every option also reads an
+ * token create, division add, org set-plan, export and restore. Every option also reads an
  * environment variable (KONTOR_DB, KONTOR_LISTEN, ...); `kontor COMMAND
  * --help` lists them.
  */
@@ -12,6 +12,7 @@
 #include "http/ratelimit.h"
 #include "http/static.h"
 #include "jobs/event_prune.h"
+#include "jobs/export_job.h"
 #include "jobs/jobs.h"
 #include "jobs/node_lease.h"
 #include "jobs/webhook_send.h"
@@ -19,6 +20,7 @@
 #include "store/audit.h"
 #include "store/db.h"
 #include "store/demo.h"
+#include "store/export.h"
 #include "store/org.h"
 #include "util/gid.h"
 #include "util/log.h"
@@ -53,6 +55,8 @@ struct options {
 	const char *division;
 	const char *web_dir;
 	const char *public_url;
+	const char *output;
+	const char *input;
 	int trust_proxy;
 	int allow_private_webhook_targets;
 	int threads;
@@ -125,6 +129,8 @@ static void options_defaults(struct options *o)
 	o->division = env_or("KONTOR_DIVISION", NULL);
 	o->web_dir = env_or("KONTOR_WEB_DIR", NULL);
 	o->public_url = checked_public_url(env_or("KONTOR_PUBLIC_URL", NULL));
+	o->output = env_or("KONTOR_EXPORT_OUTPUT", NULL);
+	o->input = env_or("KONTOR_RESTORE_INPUT", NULL);
 	o->trust_proxy = (int)parse_number("trust-proxy", env_or("KONTOR_TRUST_PROXY", "0"), 0, 1);
 	o->allow_private_webhook_targets = (int)parse_number("allow-private-webhook-targets",
 							     env_or("KONTOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", "0"), 0, 1);
@@ -147,7 +153,7 @@ enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
 	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
 	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY, OPT_EVENT_RETENTION,
-	OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS,
+	OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS, OPT_OUTPUT, OPT_INPUT,
 	OPT_HELP,
 };
 
@@ -176,6 +182,8 @@ static const struct option long_options[] = {
 	{ "trust-proxy", no_argument, NULL, OPT_TRUST_PROXY },
 	{ "event-retention-days", required_argument, NULL, OPT_EVENT_RETENTION },
 	{ "allow-private-webhook-targets", no_argument, NULL, OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "input", required_argument, NULL, OPT_INPUT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -198,6 +206,8 @@ static const char *usage_text =
 	"  division add  add a division to an organization\n"
 	"  org set-plan  change an organization's plan\n"
 	"  org set-deprovision-owner  set who receives the work of people SCIM deprovisions\n"
+	"  export        write an organization to a gzip-compressed JSON file\n"
+	"  restore       load an export file into an empty database\n"
 	"\n"
 	"Run `kontor COMMAND --help` for the options of a command.\n";
 
@@ -243,6 +253,8 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 								    EVENT_RETENTION_DAYS_MAX);
 			break;
 		case OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS: o->allow_private_webhook_targets = 1; break;
+		case OPT_OUTPUT: o->output = optarg; break;
+		case OPT_INPUT: o->input = optarg; break;
 		case OPT_HELP: print_help(command, help); break;
 		default:
 			fprintf(stderr, "kontor %s: see `kontor %s --help`\n", command, command);
@@ -976,6 +988,9 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	if (http_server_start(&config, &server) != 0)
 		die(command, "cannot start the HTTP server (see the log line above)");
 	jobs_event_prune_set_retention_days(o->event_retention_days);
+	/* Exports write their data through the request pool: the background pool has no connection to spare. */
+	if (export_jobs_register(d) != 0)
+		die(command, "cannot register the export jobs");
 	jobs = jobs_start(background_db, err, sizeof(err));
 	if (jobs == NULL)
 		die(command, err);
@@ -1122,6 +1137,113 @@ static int cmd_demo(int argc, char **argv)
 	return status;
 }
 
+/* Writes compressed export bytes to the output file. */
+static int file_sink(void *ctx, const unsigned char *data, size_t len, char *err, size_t errlen)
+{
+	if (fwrite(data, 1, len, (FILE *)ctx) != len) {
+		snprintf(err, errlen, "writing the output file failed: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static const char export_help[] =
+	"  --org GID            the organization to export (KONTOR_ORG)\n"
+	"  --output FILE        the file to write, such as backup.json.gz (KONTOR_EXPORT_OUTPUT)\n"
+	"Writes the organization as gzip-compressed JSON in the kontor-export format, version 1\n"
+	"(docs/export-format.md), from one consistent snapshot. The file is written to FILE.partial\n"
+	"and renamed to FILE once complete. Passwords, tokens and sessions are left out.\n";
+
+static int cmd_export(int argc, char **argv)
+{
+	struct options o;
+	struct export_stats stats;
+	char err[1024], partial[4096];
+	int64_t org_gid;
+	enum export_result result;
+	FILE *out;
+	db_conn *c;
+	db *d;
+
+	options_defaults(&o);
+	parse_options(argc, argv, &o, "export", export_help);
+	if (o.org == NULL || o.output == NULL)
+		die("export", "--org GID and --output FILE are required");
+	if (gid_parse(o.org, &org_gid) != 0)
+		die("export", "--org: not a gid; pass the organization's gid, such as 1204710252385912");
+	if ((size_t)snprintf(partial, sizeof(partial), "%s.partial", o.output) >= sizeof(partial))
+		die("export", "--output: the path is too long");
+	out = fopen(partial, "wb");
+	if (out == NULL) {
+		snprintf(err, sizeof(err), "cannot create %.800s: %s", partial, strerror(errno));
+		die("export", err);
+	}
+	d = open_db(&o, "export", 1);
+	c = acquire(d, "export");
+	result = store_export_write(c, org_gid, file_sink, out, NULL, NULL, &stats, err, sizeof(err));
+	db_release(d, c);
+	close_db(&d);
+	if (fclose(out) != 0 && result == EXPORT_OK) {
+		snprintf(err, sizeof(err), "writing %.800s failed: %s", partial, strerror(errno));
+		result = EXPORT_FAILED;
+	}
+	if (result == EXPORT_OK && rename(partial, o.output) != 0) {
+		snprintf(err, sizeof(err), "cannot rename %.400s to %.400s: %s", partial, o.output, strerror(errno));
+		result = EXPORT_FAILED;
+	}
+	if (result != EXPORT_OK) {
+		remove(partial);
+		die("export", err);
+	}
+	fprintf(stderr, "kontor export: wrote %lld rows, %lld bytes to %s\n", (long long)stats.rows,
+		(long long)stats.bytes, o.output);
+	return 0;
+}
+
+static const char restore_help[] =
+	"  --input FILE         a kontor-export file, gzip-compressed or plain JSON (KONTOR_RESTORE_INPUT)\n"
+	"Loads the organization into DB, which must be empty: it refuses a database that already\n"
+	"contains an organization or users. Everything is loaded in one transaction. The file has\n"
+	"no passwords or tokens: afterwards set passwords with `kontor user set-password` and\n"
+	"create tokens with `kontor token create`. The last line of output is the organization gid.\n";
+
+static int cmd_restore(int argc, char **argv)
+{
+	struct options o;
+	unsigned char pepper[APP_KEY_BYTES];
+	char err[1024], gid_text[GID_STRING_MAX];
+	int64_t org_gid = 0, rows = 0;
+	db_conn *c;
+	db *d;
+
+	options_defaults(&o);
+	parse_options(argc, argv, &o, "restore", restore_help);
+	if (o.input == NULL)
+		die("restore", "--input FILE is required");
+	if (access(o.input, R_OK) != 0) {
+		snprintf(err, sizeof(err), "cannot read %.800s: %s", o.input, strerror(errno));
+		die("restore", err);
+	}
+	d = open_db(&o, "restore", 1);
+	/* The restored database needs its own key file for the tokens created afterwards, as after init. */
+	load_pepper(&o, "restore", 1, pepper);
+	check_pepper(d, pepper, "restore");
+	sodium_memzero(pepper, sizeof(pepper));
+	c = acquire(d, "restore");
+	if (store_export_restore(c, o.input, &org_gid, &rows, err, sizeof(err)) != 0) {
+		db_release(d, c);
+		die("restore", err);
+	}
+	db_release(d, c);
+	close_db(&d);
+	log_info("main", "organization restored", "organization_gid", LOG_INT(org_gid), "rows", LOG_INT(rows), NULL);
+	fprintf(stderr, "kontor restore: restored %lld rows. People have no passwords or tokens yet: use\n"
+			"`kontor user set-password` and `kontor token create`.\n",
+		(long long)rows);
+	printf("%s\n", gid_format(org_gid, gid_text));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0) {
@@ -1146,6 +1268,10 @@ int main(int argc, char **argv)
 		return cmd_division(argc - 1, argv + 1);
 	if (strcmp(argv[1], "org") == 0)
 		return cmd_org(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return cmd_export(argc - 1, argv + 1);
+	if (strcmp(argv[1], "restore") == 0)
+		return cmd_restore(argc - 1, argv + 1);
 	fprintf(stderr, "kontor: unknown command \"%s\"\n\n%s", argv[1], usage_text);
 	return 2;
 }

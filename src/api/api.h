@@ -376,6 +376,7 @@ extern const struct api_route api_scim_groups_routes[];
 extern const struct api_route api_scim_settings_routes[];
 extern const struct api_route api_events_routes[];
 extern const struct api_route api_webhooks_routes[];
+extern const struct api_route api_organization_exports_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;
@@ -393,5 +394,6 @@ extern const struct api_type api_tag_type;
 extern const struct api_type api_status_update_type;
 extern const struct api_type api_event_type;
 extern const struct api_type api_webhook_type;
+extern const struct api_type api_organization_export_type;
 
 #endif

@@ -29,10 +29,22 @@ struct http_header {
 	char *value;
 };
 
+/*
+ * Produces a streamed body: copies up to `max` bytes from byte `offset` into
+ * `buf` and returns how many (at least 1), or -1 to abort the connection.
+ * Called from the server's threads, one call at a time per response.
+ */
+typedef long (*http_body_reader)(void *ctx, uint64_t offset, char *buf, size_t max);
+
 typedef struct http_response {
 	int status;
 	char *body; /* owned, freed by the server after sending */
 	size_t body_len;
+	/* A streamed body instead of `body`: see http_response_set_stream. */
+	http_body_reader stream_read;
+	void *stream_ctx;
+	void (*stream_free)(void *ctx);
+	uint64_t stream_len;
 	const char *content_type;
 	struct http_header headers[HTTP_MAX_HEADERS];
 	int header_count;
@@ -52,6 +64,14 @@ const char *http_request_cookie(const http_request *r, const char *name);
 void http_response_add_header(http_response *res, const char *name, const char *value);
 /* Sets the body, taking ownership of `body` (allocated with malloc). */
 void http_response_set_body(http_response *res, int status, const char *content_type, char *body, size_t len);
+/*
+ * Sets a body of `len` bytes that `read` produces while it is sent, so a
+ * large body never sits in memory whole. The response owns `ctx` and calls
+ * `free_ctx(ctx)` once sending has ended, or when the response is cleared
+ * unsent.
+ */
+void http_response_set_stream(http_response *res, int status, const char *content_type, uint64_t len,
+			      http_body_reader read, void *ctx, void (*free_ctx)(void *ctx));
 /* Sets a body copied from a string. */
 void http_response_set_text(http_response *res, int status, const char *content_type, const char *text);
 void http_response_clear(http_response *res);

@@ -101,10 +101,32 @@ void http_response_add_header(http_response *res, const char *name, const char *
 void http_response_set_body(http_response *res, int status, const char *content_type, char *body, size_t len)
 {
 	free(res->body);
+	/* A body set after a stream (an error reply, say) replaces the stream. */
+	if (res->stream_free && res->stream_ctx)
+		res->stream_free(res->stream_ctx);
+	res->stream_read = NULL;
+	res->stream_ctx = NULL;
+	res->stream_free = NULL;
 	res->status = status;
 	res->content_type = content_type;
 	res->body = body;
 	res->body_len = len;
+}
+
+void http_response_set_stream(http_response *res, int status, const char *content_type, uint64_t len,
+			      http_body_reader read, void *ctx, void (*free_ctx)(void *ctx))
+{
+	free(res->body);
+	res->body = NULL;
+	res->body_len = 0;
+	if (res->stream_free && res->stream_ctx)
+		res->stream_free(res->stream_ctx);
+	res->status = status;
+	res->content_type = content_type;
+	res->stream_read = read;
+	res->stream_ctx = ctx;
+	res->stream_free = free_ctx;
+	res->stream_len = len;
 }
 
 void http_response_set_text(http_response *res, int status, const char *content_type, const char *text)
@@ -117,6 +139,8 @@ void http_response_set_text(http_response *res, int status, const char *content_
 void http_response_clear(http_response *res)
 {
 	free(res->body);
+	if (res->stream_free && res->stream_ctx)
+		res->stream_free(res->stream_ctx);
 	for (int i = 0; i < res->header_count; i++) {
 		free(res->headers[i].name);
 		free(res->headers[i].value);
@@ -159,18 +183,71 @@ static void format_client_ip(const struct sockaddr *addr, char *buf, size_t len)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, buf, (socklen_t)len);
 }
 
+/* A streamed body as libmicrohttpd's content reader sees it. */
+struct stream {
+	http_body_reader read;
+	void *ctx;
+	void (*free_ctx)(void *ctx);
+};
+
+#define STREAM_BLOCK_BYTES (64 * 1024)
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *stream = cls;
+	long n = stream->read(stream->ctx, pos, buf, max);
+
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *stream = cls;
+
+	if (stream->free_ctx)
+		stream->free_ctx(stream->ctx);
+	free(stream);
+}
+
+static struct MHD_Response *create_stream_response(http_response *res)
+{
+	struct stream *stream = malloc(sizeof(*stream));
+	struct MHD_Response *response;
+
+	if (stream == NULL)
+		return NULL;
+	stream->read = res->stream_read;
+	stream->ctx = res->stream_ctx;
+	stream->free_ctx = res->stream_free;
+	response = MHD_create_response_from_callback(res->stream_len, STREAM_BLOCK_BYTES, stream_read, stream,
+						     stream_free);
+	if (response == NULL) {
+		free(stream);
+		return NULL;
+	}
+	/* The library now calls stream_free, which releases the context. */
+	res->stream_ctx = NULL;
+	res->stream_free = NULL;
+	return response;
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *connection, http_response *res)
 {
 	struct MHD_Response *response;
 	enum MHD_Result result;
 
-	response = MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (char *)"",
-						   res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (res->stream_read) {
+		response = create_stream_response(res);
+	} else {
+		response = MHD_create_response_from_buffer(res->body_len, res->body ? res->body : (char *)"",
+							   res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		if (response != NULL)
+			res->body = NULL; /* now owned by the library */
+	}
 	if (response == NULL) {
 		log_error("http", "cannot create response", NULL);
 		return MHD_NO;
 	}
-	res->body = NULL; /* now owned by the library */
 	if (res->content_type)
 		MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
 	for (int i = 0; i < res->header_count; i++)

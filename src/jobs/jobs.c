@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,8 @@ struct claimed {
 
 static const struct job_kind *registry[JOBS_KIND_MAX];
 static int registry_count;
+/* Set by jobs_stop() before it waits for the running job; read by that job's thread. */
+static atomic_int stop_requested;
 
 static const char due_sql[] =
 	"SELECT 1 FROM jobs WHERE state IN ('pending', 'running') AND run_at <= ?"
@@ -585,6 +588,7 @@ struct jobs *jobs_start(db *d, char *err, size_t errlen)
 
 	if (poll_interval_ms(&poll_ms, err, errlen) != 0)
 		return NULL;
+	atomic_store(&stop_requested, 0);
 	if (kind_find(token_expiry_kind.name) == NULL)
 		jobs_register(&token_expiry_kind);
 	if (kind_find(noop_kind.name) == NULL)
@@ -615,12 +619,18 @@ struct jobs *jobs_start(db *d, char *err, size_t errlen)
 	return jobs;
 }
 
+int jobs_stopping(void)
+{
+	return atomic_load(&stop_requested);
+}
+
 void jobs_stop(struct jobs **jobsp)
 {
 	struct jobs *jobs = *jobsp;
 
 	if (jobs == NULL)
 		return;
+	atomic_store(&stop_requested, 1);
 	pthread_mutex_lock(&jobs->lock);
 	jobs->stopping = 1;
 	pthread_cond_signal(&jobs->wake);

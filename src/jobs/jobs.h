@@ -98,6 +98,13 @@ struct jobs;
  */
 struct jobs *jobs_start(db *d, char *err, size_t errlen);
 
+/*
+ * Returns nonzero once jobs_stop() has been called in this process. A long
+ * job checks it between steps and hands its work back to the queue, so that
+ * stopping a node does not wait for the job to finish.
+ */
+int jobs_stopping(void);
+
 /* Waits for a running job to end, stops the worker and frees it; clears *jobsp. */
 void jobs_stop(struct jobs **jobsp);
 

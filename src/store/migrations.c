@@ -555,6 +555,39 @@ static const char m8_webhooks[] =
 	"CREATE INDEX webhooks_resource ON webhooks(workspace_gid, resource_gid, gid);"
 	"CREATE INDEX webhooks_due ON webhooks(active, next_attempt_at);";
 
+/*
+ * Organization exports: one row per requested export, and the produced
+ * gzip file in chunks of EXPORT_CHUNK_BYTES, so that any node sharing the
+ * database can serve the download. state: pending, started, finished or
+ * error, as the API shows it. data_expires_at: when the chunks are deleted.
+ */
+#define M9_EXPORTS(blob_type)                                                                            \
+	"CREATE TABLE organization_exports ("                                                            \
+	"  gid BIGINT PRIMARY KEY,"                                                                      \
+	"  workspace_gid BIGINT NOT NULL REFERENCES workspaces(gid),"                                    \
+	"  state TEXT NOT NULL,"                                                                         \
+	"  requested_by BIGINT,"                                                                         \
+	"  job_gid BIGINT,"                                                                              \
+	"  row_count BIGINT NOT NULL DEFAULT 0,"                                                         \
+	"  size_bytes BIGINT NOT NULL DEFAULT 0,"                                                        \
+	"  chunk_count INTEGER NOT NULL DEFAULT 0,"                                                      \
+	"  error TEXT,"                                                                                  \
+	"  created_at BIGINT NOT NULL,"                                                                  \
+	"  started_at BIGINT,"                                                                           \
+	"  finished_at BIGINT,"                                                                          \
+	"  data_expires_at BIGINT,"                                                                      \
+	"  data_deleted INTEGER NOT NULL DEFAULT 0);"                                                    \
+	"CREATE INDEX organization_exports_workspace ON organization_exports(workspace_gid, gid);"       \
+	"CREATE TABLE organization_export_chunks ("                                                      \
+	"  export_gid BIGINT NOT NULL REFERENCES organization_exports(gid),"                             \
+	"  seq INTEGER NOT NULL,"                                                                        \
+	"  workspace_gid BIGINT NOT NULL,"                                                               \
+	"  data " blob_type " NOT NULL,"                                                                 \
+	"  PRIMARY KEY (export_gid, seq));"
+
+static const char m9_exports_sqlite[] = M9_EXPORTS("BLOB");
+static const char m9_exports_pgsql[] = M9_EXPORTS("BYTEA");
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -564,6 +597,7 @@ const struct db_migration db_migrations[] = {
 	{ 6, "task_order", m6_task_order, NULL, NULL },
 	{ 7, "events", m7_events, NULL, NULL },
 	{ 8, "webhooks", m8_webhooks, NULL, NULL },
+	{ 9, "organization_exports", NULL, m9_exports_sqlite, m9_exports_pgsql },
 	{ 10, "scim", m10_scim, NULL, NULL },
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },

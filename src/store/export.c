@@ -1,0 +1,1262 @@
+/*
+ * The kontor-export writer and reader (contract in export.h, format in
+ * docs/export-format.md). One table of sections drives both directions.
+ * Each section names its columns with a JSON type, the keyset SELECT that
+ * reads it in batches and the INSERT that restores it. The writer formats
+ * JSON by hand because it runs once per row of the whole organization. The
+ * reader parses one row at a time with jansson.
+ */
+#include "store/export.h"
+#include "store/org.h"
+#include "util/gid.h"
+#include "util/timeutil.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/*
+ * Rows per SELECT. PostgreSQL's driver reads a whole result into memory, so
+ * this bounds the memory of one batch: rows times the widest row (task notes
+ * may reach 64 KiB).
+ */
+#define EXPORT_BATCH_ROWS 500
+#define EXPORT_BUFFER_BYTES (64 * 1024)
+/* Fast compression: the export is bound by deflate, and level 1 is several times faster than the default. */
+#define EXPORT_GZIP_LEVEL 1
+/* deflateInit2's windowBits: 15 bits of window plus 16 selects the gzip wrapper (RFC 1952). */
+#define GZIP_WINDOW_BITS (15 + 16)
+#define READER_BUFFER_BYTES (256 * 1024)
+/* Largest single JSON value (one row) the reader accepts. */
+#define READER_VALUE_MAX (16 * 1024 * 1024)
+#define KEY_NAME_MAX 64
+
+enum col_type {
+	COL_GID,  /* BIGINT id, written as a decimal string */
+	COL_INT,  /* BIGINT or INTEGER, written as a number */
+	COL_BOOL, /* INTEGER 0/1, written as false/true */
+	COL_TEXT,
+	COL_BLOB, /* written as standard base64 */
+	COL_JSON, /* TEXT holding JSON, written as the JSON value itself */
+};
+
+struct col {
+	const char *name;
+	enum col_type type;
+};
+
+/*
+ * A table of the organization. The first `key_count` columns are its
+ * primary key, in the order of select_sql's ORDER BY. select_sql takes
+ * (workspace_gid, key..., limit). insert_sql takes workspace_gid followed by
+ * the columns, plus email_lower for users.
+ */
+struct section {
+	const char *name;
+	const struct col *cols;
+	int key_count;
+	const char *select_sql;
+	const char *insert_sql;
+};
+
+static const struct col organization_cols[] = {
+	{ "gid", COL_GID }, { "name", COL_TEXT }, { "is_organization", COL_BOOL },
+	{ "plan", COL_TEXT }, { "email_domains", COL_TEXT }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col division_cols[] = {
+	{ "gid", COL_GID }, { "name", COL_TEXT }, { "plan", COL_TEXT }, { "created_at", COL_INT }, { NULL, 0 },
+};
+/* No password_hash: see export.h. email_lower is derived from email on restore. */
+static const struct col user_cols[] = {
+	{ "gid", COL_GID }, { "email", COL_TEXT }, { "name", COL_TEXT }, { "kind", COL_TEXT },
+	{ "photo_key", COL_TEXT }, { "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+};
+static const struct col service_account_cols[] = {
+	{ "user_gid", COL_GID }, { "scopes", COL_TEXT }, { "created_by", COL_GID },
+	{ "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+};
+static const struct col workspace_membership_cols[] = {
+	{ "gid", COL_GID }, { "user_gid", COL_GID }, { "role", COL_TEXT },
+	{ "is_active", COL_BOOL }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col division_admin_cols[] = {
+	{ "division_gid", COL_GID }, { "user_gid", COL_GID }, { NULL, 0 },
+};
+static const struct col photo_cols[] = {
+	{ "photo_key", COL_TEXT }, { "size", COL_INT }, { "user_gid", COL_GID },
+	{ "png", COL_BLOB }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col team_cols[] = {
+	{ "gid", COL_GID }, { "division_gid", COL_GID }, { "name", COL_TEXT }, { "description", COL_TEXT },
+	{ "html_description", COL_TEXT }, { "visibility", COL_TEXT }, { "created_at", COL_INT },
+	{ "modified_at", COL_INT }, { NULL, 0 },
+};
+static const struct col team_membership_cols[] = {
+	{ "gid", COL_GID }, { "team_gid", COL_GID }, { "user_gid", COL_GID }, { "is_admin", COL_BOOL },
+	{ "is_guest", COL_BOOL }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col project_cols[] = {
+	{ "gid", COL_GID }, { "team_gid", COL_GID }, { "name", COL_TEXT }, { "notes", COL_TEXT },
+	{ "html_notes", COL_TEXT }, { "color", COL_TEXT }, { "default_view", COL_TEXT }, { "archived", COL_BOOL },
+	{ "completed", COL_BOOL }, { "completed_at", COL_INT }, { "privacy_setting", COL_TEXT },
+	{ "owner_gid", COL_GID }, { "created_by", COL_GID }, { "due_on", COL_TEXT }, { "start_on", COL_TEXT },
+	{ "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+};
+static const struct col project_membership_cols[] = {
+	{ "gid", COL_GID }, { "project_gid", COL_GID }, { "user_gid", COL_GID },
+	{ "access_level", COL_TEXT }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col project_follower_cols[] = {
+	{ "project_gid", COL_GID }, { "user_gid", COL_GID }, { NULL, 0 },
+};
+static const struct col section_cols[] = {
+	{ "gid", COL_GID }, { "project_gid", COL_GID }, { "name", COL_TEXT },
+	{ "position", COL_INT }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col tag_cols[] = {
+	{ "gid", COL_GID }, { "name", COL_TEXT }, { "color", COL_TEXT }, { "notes", COL_TEXT },
+	{ "created_by", COL_GID }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col task_cols[] = {
+	{ "gid", COL_GID }, { "name", COL_TEXT }, { "notes", COL_TEXT }, { "html_notes", COL_TEXT },
+	{ "resource_subtype", COL_TEXT }, { "assignee_gid", COL_GID }, { "assignee_status", COL_TEXT },
+	{ "assigned_by", COL_GID }, { "completed", COL_BOOL }, { "completed_at", COL_INT },
+	{ "completed_by", COL_GID }, { "approval_status", COL_TEXT }, { "due_on", COL_TEXT },
+	{ "due_at", COL_INT }, { "start_on", COL_TEXT }, { "start_at", COL_INT }, { "parent_gid", COL_GID },
+	{ "position", COL_INT }, { "created_by", COL_GID }, { "created_at", COL_INT },
+	{ "modified_at", COL_INT }, { NULL, 0 },
+};
+/* Index of parent_gid in task_cols: the restore resolves forward references to parents. */
+#define TASK_PARENT_COL 16
+static const struct col task_project_cols[] = {
+	{ "task_gid", COL_GID }, { "project_gid", COL_GID }, { "section_gid", COL_GID },
+	{ "position", COL_INT }, { NULL, 0 },
+};
+static const struct col task_follower_cols[] = {
+	{ "task_gid", COL_GID }, { "user_gid", COL_GID }, { NULL, 0 },
+};
+static const struct col task_tag_cols[] = {
+	{ "task_gid", COL_GID }, { "tag_gid", COL_GID }, { NULL, 0 },
+};
+static const struct col story_cols[] = {
+	{ "gid", COL_GID }, { "task_gid", COL_GID }, { "type", COL_TEXT }, { "resource_subtype", COL_TEXT },
+	{ "text", COL_TEXT }, { "html_text", COL_TEXT }, { "is_pinned", COL_BOOL }, { "is_edited", COL_BOOL },
+	{ "created_by", COL_GID }, { "created_at", COL_INT }, { NULL, 0 },
+};
+static const struct col audit_cols[] = {
+	{ "gid", COL_GID }, { "created_at", COL_INT }, { "event_type", COL_TEXT },
+	{ "event_category", COL_TEXT }, { "actor_type", COL_TEXT }, { "actor_gid", COL_GID },
+	{ "actor_name", COL_TEXT }, { "actor_email", COL_TEXT }, { "resource_type", COL_TEXT },
+	{ "resource_subtype", COL_TEXT }, { "resource_gid", COL_GID }, { "resource_name", COL_TEXT },
+	{ "details", COL_JSON }, { "auth_method", COL_TEXT }, { "client_ip", COL_TEXT },
+	{ "user_agent", COL_TEXT }, { "token_gid", COL_GID }, { NULL, 0 },
+};
+
+#define KEYSET1(cols, table) \
+	"SELECT " cols " FROM " table " WHERE workspace_gid = ? AND gid > ? ORDER BY gid LIMIT ?"
+#define KEYSET2(cols, table, k1, k2)                                                                       \
+	"SELECT " cols " FROM " table " WHERE workspace_gid = ? AND (" k1 ", " k2 ") > (?, ?) ORDER BY " k1 \
+	", " k2 " LIMIT ?"
+
+/* Restore order: every section comes after the sections its rows refer to. */
+static const struct section sections[] = {
+	{ "divisions", division_cols, 1, KEYSET1("gid, name, plan, created_at", "divisions"),
+	  "INSERT INTO divisions (workspace_gid, gid, name, plan, created_at) VALUES (?, ?, ?, ?, ?)" },
+	{ "users", user_cols, 1,
+	  KEYSET1("gid, email, name, kind, photo_key, created_at, modified_at", "users"),
+	  "INSERT INTO users (workspace_gid, gid, email, name, kind, photo_key, created_at, modified_at, email_lower)"
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ "service_accounts", service_account_cols, 1,
+	  "SELECT user_gid, scopes, created_by, created_at, modified_at FROM service_accounts"
+	  " WHERE workspace_gid = ? AND user_gid > ? ORDER BY user_gid LIMIT ?",
+	  "INSERT INTO service_accounts (workspace_gid, user_gid, scopes, created_by, created_at, modified_at)"
+	  " VALUES (?, ?, ?, ?, ?, ?)" },
+	{ "workspace_memberships", workspace_membership_cols, 1,
+	  KEYSET1("gid, user_gid, role, is_active, created_at", "workspace_memberships"),
+	  "INSERT INTO workspace_memberships (workspace_gid, gid, user_gid, role, is_active, created_at)"
+	  " VALUES (?, ?, ?, ?, ?, ?)" },
+	{ "division_admins", division_admin_cols, 2,
+	  KEYSET2("division_gid, user_gid", "division_admins", "division_gid", "user_gid"),
+	  "INSERT INTO division_admins (workspace_gid, division_gid, user_gid) VALUES (?, ?, ?)" },
+	{ "photos", photo_cols, 2,
+	  KEYSET2("photo_key, size, user_gid, png, created_at", "photos", "photo_key", "size"),
+	  "INSERT INTO photos (workspace_gid, photo_key, size, user_gid, png, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
+	{ "teams", team_cols, 1,
+	  KEYSET1("gid, division_gid, name, description, html_description, visibility, created_at, modified_at",
+		  "teams"),
+	  "INSERT INTO teams (workspace_gid, gid, division_gid, name, description, html_description, visibility,"
+	  " created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ "team_memberships", team_membership_cols, 1,
+	  KEYSET1("gid, team_gid, user_gid, is_admin, is_guest, created_at", "team_memberships"),
+	  "INSERT INTO team_memberships (workspace_gid, gid, team_gid, user_gid, is_admin, is_guest, created_at)"
+	  " VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	{ "projects", project_cols, 1,
+	  KEYSET1("gid, team_gid, name, notes, html_notes, color, default_view, archived, completed, completed_at,"
+		  " privacy_setting, owner_gid, created_by, due_on, start_on, created_at, modified_at",
+		  "projects"),
+	  "INSERT INTO projects (workspace_gid, gid, team_gid, name, notes, html_notes, color, default_view, archived,"
+	  " completed, completed_at, privacy_setting, owner_gid, created_by, due_on, start_on, created_at, modified_at)"
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ "project_memberships", project_membership_cols, 1,
+	  KEYSET1("gid, project_gid, user_gid, access_level, created_at", "project_memberships"),
+	  "INSERT INTO project_memberships (workspace_gid, gid, project_gid, user_gid, access_level, created_at)"
+	  " VALUES (?, ?, ?, ?, ?, ?)" },
+	{ "project_followers", project_follower_cols, 2,
+	  KEYSET2("project_gid, user_gid", "project_followers", "project_gid", "user_gid"),
+	  "INSERT INTO project_followers (workspace_gid, project_gid, user_gid) VALUES (?, ?, ?)" },
+	{ "sections", section_cols, 1, KEYSET1("gid, project_gid, name, position, created_at", "sections"),
+	  "INSERT INTO sections (workspace_gid, gid, project_gid, name, position, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
+	{ "tags", tag_cols, 1, KEYSET1("gid, name, color, notes, created_by, created_at", "tags"),
+	  "INSERT INTO tags (workspace_gid, gid, name, color, notes, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	{ "tasks", task_cols, 1,
+	  KEYSET1("gid, name, notes, html_notes, resource_subtype, assignee_gid, assignee_status, assigned_by,"
+		  " completed, completed_at, completed_by, approval_status, due_on, due_at, start_on, start_at,"
+		  " parent_gid, position, created_by, created_at, modified_at",
+		  "tasks"),
+	  "INSERT INTO tasks (workspace_gid, gid, name, notes, html_notes, resource_subtype, assignee_gid,"
+	  " assignee_status, assigned_by, completed, completed_at, completed_by, approval_status, due_on, due_at,"
+	  " start_on, start_at, parent_gid, position, created_by, created_at, modified_at)"
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ "task_projects", task_project_cols, 2,
+	  KEYSET2("task_gid, project_gid, section_gid, position", "task_projects", "task_gid", "project_gid"),
+	  "INSERT INTO task_projects (workspace_gid, task_gid, project_gid, section_gid, position) VALUES (?, ?, ?, ?, ?)" },
+	{ "task_followers", task_follower_cols, 2,
+	  KEYSET2("task_gid, user_gid", "task_followers", "task_gid", "user_gid"),
+	  "INSERT INTO task_followers (workspace_gid, task_gid, user_gid) VALUES (?, ?, ?)" },
+	{ "task_tags", task_tag_cols, 2, KEYSET2("task_gid, tag_gid", "task_tags", "task_gid", "tag_gid"),
+	  "INSERT INTO task_tags (workspace_gid, task_gid, tag_gid) VALUES (?, ?, ?)" },
+	{ "stories", story_cols, 1,
+	  KEYSET1("gid, task_gid, type, resource_subtype, text, html_text, is_pinned, is_edited, created_by, created_at",
+		  "stories"),
+	  "INSERT INTO stories (workspace_gid, gid, task_gid, type, resource_subtype, text, html_text, is_pinned,"
+	  " is_edited, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	{ "audit_log", audit_cols, 1,
+	  KEYSET1("gid, created_at, event_type, event_category, actor_type, actor_gid, actor_name, actor_email,"
+		  " resource_type, resource_subtype, resource_gid, resource_name, details, auth_method, client_ip,"
+		  " user_agent, token_gid",
+		  "audit_log"),
+	  "INSERT INTO audit_log (workspace_gid, gid, created_at, event_type, event_category, actor_type, actor_gid,"
+	  " actor_name, actor_email, resource_type, resource_subtype, resource_gid, resource_name, details, auth_method,"
+	  " client_ip, user_agent, token_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+};
+
+#define SECTION_COUNT ((int)(sizeof(sections) / sizeof(sections[0])))
+
+static const char organization_select_sql[] =
+	"SELECT gid, name, is_organization, plan, email_domains, created_at FROM workspaces WHERE gid = ?";
+static const char organization_insert_sql[] =
+	"INSERT INTO workspaces (gid, name, is_organization, plan, email_domains, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+
+/* ======================================================================
+ * Writer
+ * ====================================================================== */
+
+struct writer {
+	z_stream zs;
+	unsigned char in[EXPORT_BUFFER_BYTES];
+	size_t in_len;
+	unsigned char out[EXPORT_BUFFER_BYTES];
+	export_sink_fn sink;
+	void *sink_ctx;
+	int64_t bytes;
+	int failed; /* the sink or deflate failed: later writes do nothing, the message is in err */
+	char *err;
+	size_t errlen;
+};
+
+/* Compresses the input buffer with `flush` and hands every output block to the sink. */
+static void writer_deflate(struct writer *w, int flush)
+{
+	int status;
+
+	if (w->failed)
+		return;
+	w->zs.next_in = w->in;
+	w->zs.avail_in = (uInt)w->in_len;
+	do {
+		size_t produced;
+
+		w->zs.next_out = w->out;
+		w->zs.avail_out = sizeof(w->out);
+		status = deflate(&w->zs, flush);
+		if (status == Z_STREAM_ERROR) {
+			snprintf(w->err, w->errlen, "compression failed");
+			w->failed = 1;
+			return;
+		}
+		produced = sizeof(w->out) - w->zs.avail_out;
+		if (produced > 0) {
+			if (w->sink(w->sink_ctx, w->out, produced, w->err, w->errlen) != 0) {
+				w->failed = 1;
+				return;
+			}
+			w->bytes += (int64_t)produced;
+		}
+	} while (w->zs.avail_out == 0 || (flush == Z_FINISH && status != Z_STREAM_END));
+	w->in_len = 0;
+}
+
+static void put(struct writer *w, const char *data, size_t len)
+{
+	while (len > 0 && !w->failed) {
+		size_t room = sizeof(w->in) - w->in_len;
+		size_t n = len < room ? len : room;
+
+		memcpy(w->in + w->in_len, data, n);
+		w->in_len += n;
+		data += n;
+		len -= n;
+		if (w->in_len == sizeof(w->in))
+			writer_deflate(w, Z_NO_FLUSH);
+	}
+}
+
+static void put_str(struct writer *w, const char *text)
+{
+	put(w, text, strlen(text));
+}
+
+static void put_int(struct writer *w, int64_t value)
+{
+	char digits[24];
+	int n = snprintf(digits, sizeof(digits), "%lld", (long long)value);
+
+	put(w, digits, (size_t)n);
+}
+
+/* Writes `text` as a JSON string (RFC 8259 section 7): quotes, backslashes and control characters escaped. */
+static void put_json_string(struct writer *w, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)text, *run = p;
+
+	put(w, "\"", 1);
+	for (; *p; p++) {
+		char escape[6];
+		size_t escape_len = 2;
+
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		put(w, (const char *)run, (size_t)(p - run));
+		escape[0] = '\\';
+		switch (*p) {
+		case '"': escape[1] = '"'; break;
+		case '\\': escape[1] = '\\'; break;
+		case '\n': escape[1] = 'n'; break;
+		case '\r': escape[1] = 'r'; break;
+		case '\t': escape[1] = 't'; break;
+		default:
+			memcpy(escape, "\\u00", 4);
+			escape[4] = hex[*p >> 4];
+			escape[5] = hex[*p & 0xf];
+			escape_len = 6;
+			break;
+		}
+		put(w, escape, escape_len);
+		run = p + 1;
+	}
+	put(w, (const char *)run, (size_t)(p - run));
+	put(w, "\"", 1);
+}
+
+static void put_blob(struct writer *w, const void *data, size_t len)
+{
+	size_t encoded_len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *encoded = malloc(encoded_len);
+
+	if (encoded == NULL) {
+		snprintf(w->err, w->errlen, "out of memory encoding a photo");
+		w->failed = 1;
+		return;
+	}
+	sodium_bin2base64(encoded, encoded_len, data, len, sodium_base64_VARIANT_ORIGINAL);
+	put(w, "\"", 1);
+	put_str(w, encoded);
+	put(w, "\"", 1);
+	free(encoded);
+}
+
+/* Writes stored JSON text normalised (compact, sorted keys), so an export of a restore matches byte for byte. */
+static void put_stored_json(struct writer *w, const char *text)
+{
+	json_t *value = json_loads(text, JSON_DECODE_ANY, NULL);
+	char *normal;
+
+	/* Text that is not JSON (never written by kontor) is kept as a string rather than dropped. */
+	if (value == NULL) {
+		put_json_string(w, text);
+		return;
+	}
+	normal = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_decref(value);
+	if (normal == NULL) {
+		snprintf(w->err, w->errlen, "out of memory encoding audit details");
+		w->failed = 1;
+		return;
+	}
+	put_str(w, normal);
+	free(normal);
+}
+
+/* Writes the current row of `s` as a JSON object with the columns of `cols`. */
+static void put_row(struct writer *w, db_stmt *s, const struct col *cols)
+{
+	put(w, "{", 1);
+	for (int i = 0; cols[i].name; i++) {
+		if (i > 0)
+			put(w, ",", 1);
+		put(w, "\"", 1);
+		put_str(w, cols[i].name);
+		put(w, "\":", 2);
+		if (db_column_is_null(s, i)) {
+			put(w, "null", 4);
+			continue;
+		}
+		switch (cols[i].type) {
+		case COL_GID:
+			put(w, "\"", 1);
+			put_int(w, db_column_int64(s, i));
+			put(w, "\"", 1);
+			break;
+		case COL_INT:
+			put_int(w, db_column_int64(s, i));
+			break;
+		case COL_BOOL:
+			put_str(w, db_column_int64(s, i) ? "true" : "false");
+			break;
+		case COL_TEXT:
+			put_json_string(w, db_column_text(s, i));
+			break;
+		case COL_BLOB: {
+			size_t len = 0;
+			const void *data = db_column_blob(s, i, &len);
+
+			put_blob(w, data, len);
+			break;
+		}
+		case COL_JSON:
+			put_stored_json(w, db_column_text(s, i));
+			break;
+		}
+	}
+	put(w, "}", 1);
+}
+
+/* The last key read from a section, for the next batch's `>` comparison. */
+struct keyset {
+	int64_t gid[2];
+	char *text; /* first key when it is a text column (photos) */
+};
+
+static int keyset_save(struct keyset *k, db_stmt *s, const struct section *sec)
+{
+	for (int i = 0; i < sec->key_count; i++) {
+		if (sec->cols[i].type == COL_TEXT) {
+			const char *text = db_column_text(s, i);
+
+			free(k->text);
+			k->text = strdup(text ? text : "");
+			if (k->text == NULL)
+				return -1;
+		} else {
+			k->gid[i] = db_column_int64(s, i);
+		}
+	}
+	return 0;
+}
+
+static void keyset_bind(const struct keyset *k, db_stmt *s, const struct section *sec)
+{
+	for (int i = 0; i < sec->key_count; i++) {
+		if (sec->cols[i].type == COL_TEXT)
+			db_bind_text(s, 1 + i, k->text ? k->text : "");
+		else
+			db_bind_int64(s, 1 + i, k->gid[i]);
+	}
+}
+
+struct export_run {
+	db_conn *c;
+	int64_t org_gid;
+	struct writer *w;
+	export_progress_fn progress;
+	void *progress_ctx;
+	int64_t rows;
+	int64_t counts[SECTION_COUNT];
+	char *err;
+	size_t errlen;
+};
+
+static enum export_result db_failure(struct export_run *run, const char *what)
+{
+	snprintf(run->err, run->errlen, "reading %s failed: %s", what, db_conn_errmsg(run->c));
+	return EXPORT_FAILED;
+}
+
+/* Writes one section as `"name":[rows]`, batch by batch. */
+static enum export_result write_section(struct export_run *run, int index)
+{
+	const struct section *sec = &sections[index];
+	/* Below every key: gids and photo sizes are positive. INT64_MIN would overflow PostgreSQL's INTEGER columns. */
+	struct keyset keys = { { -1, -1 }, NULL };
+	enum export_result result = EXPORT_OK;
+	int64_t written = 0;
+
+	put(run->w, ",\n\"", 3);
+	put_str(run->w, sec->name);
+	put(run->w, "\":[", 3);
+	for (;;) {
+		db_stmt *s = db_query(run->c, sec->select_sql);
+		int status, fetched = 0;
+
+		if (s == NULL) {
+			result = db_failure(run, sec->name);
+			break;
+		}
+		db_bind_int64(s, 0, run->org_gid);
+		keyset_bind(&keys, s, sec);
+		db_bind_int64(s, 1 + sec->key_count, EXPORT_BATCH_ROWS);
+		while ((status = db_step(s)) == DB_ROW) {
+			put(run->w, written > 0 ? ",\n" : "\n", written > 0 ? 2 : 1);
+			put_row(run->w, s, sec->cols);
+			if (keyset_save(&keys, s, sec) != 0) {
+				status = DB_ERROR;
+				break;
+			}
+			fetched++;
+			written++;
+		}
+		db_stmt_done(s);
+		if (status != DB_DONE) {
+			result = db_failure(run, sec->name);
+			break;
+		}
+		run->rows += fetched;
+		if (run->w->failed) {
+			result = EXPORT_FAILED;
+			break;
+		}
+		if (run->progress) {
+			int verdict = run->progress(run->progress_ctx, run->rows, run->err, run->errlen);
+
+			if (verdict != 0) {
+				result = verdict > 0 ? EXPORT_STOPPED : EXPORT_FAILED;
+				break;
+			}
+		}
+		if (fetched < EXPORT_BATCH_ROWS)
+			break;
+	}
+	free(keys.text);
+	put(run->w, "]", 1);
+	run->counts[index] = written;
+	return result;
+}
+
+/* Writes `{"format":...,"organization":{...}` and counts the organization row. */
+static enum export_result write_header(struct export_run *run)
+{
+	char now[40];
+	db_stmt *s = db_query(run->c, organization_select_sql);
+	int status;
+
+	if (s == NULL)
+		return db_failure(run, "the organization");
+	db_bind_int64(s, 0, run->org_gid);
+	status = db_step(s);
+	if (status == DB_DONE) {
+		db_stmt_done(s);
+		snprintf(run->err, run->errlen, "organization %lld not found", (long long)run->org_gid);
+		return EXPORT_NOT_FOUND;
+	}
+	if (status != DB_ROW) {
+		db_stmt_done(s);
+		return db_failure(run, "the organization");
+	}
+	put_str(run->w, "{\"format\":\"" EXPORT_FORMAT_NAME "\",\"version\":");
+	put_int(run->w, EXPORT_FORMAT_VERSION);
+	put_str(run->w, ",\"exported_at\":");
+	put_json_string(run->w, time_format_iso(time_now_us(), now, sizeof(now)));
+	put_str(run->w, ",\n\"organization\":");
+	put_row(run->w, s, organization_cols);
+	db_stmt_done(s);
+	run->rows = 1;
+	return EXPORT_OK;
+}
+
+static void write_trailer(struct export_run *run)
+{
+	put_str(run->w, ",\n\"row_counts\":{");
+	for (int i = 0; i < SECTION_COUNT; i++) {
+		if (i > 0)
+			put(run->w, ",", 1);
+		put(run->w, "\"", 1);
+		put_str(run->w, sections[i].name);
+		put(run->w, "\":", 2);
+		put_int(run->w, run->counts[i]);
+	}
+	put_str(run->w, "}}\n");
+}
+
+/* Opens the read transaction that gives the whole export one snapshot. */
+static int begin_snapshot(db_conn *c)
+{
+	int status = db_begin(c);
+
+	if (status != DB_OK)
+		return status;
+	/* Must be the transaction's first statement. SQLite's snapshot starts at its first read instead. */
+	if (db_conn_driver(c) == &db_pgsql_driver) {
+		status = db_exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+		if (status != DB_OK)
+			db_rollback(c);
+	}
+	return status;
+}
+
+enum export_result store_export_write(db_conn *c, int64_t org_gid, export_sink_fn sink, void *sink_ctx,
+				      export_progress_fn progress, void *progress_ctx, struct export_stats *stats,
+				      char *err, size_t errlen)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	struct export_run run;
+	enum export_result result;
+
+	if (w == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return EXPORT_FAILED;
+	}
+	w->sink = sink;
+	w->sink_ctx = sink_ctx;
+	w->err = err;
+	w->errlen = errlen;
+	if (deflateInit2(&w->zs, EXPORT_GZIP_LEVEL, Z_DEFLATED, GZIP_WINDOW_BITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(w);
+		snprintf(err, errlen, "cannot start compression");
+		return EXPORT_FAILED;
+	}
+	memset(&run, 0, sizeof(run));
+	run.c = c;
+	run.org_gid = org_gid;
+	run.w = w;
+	run.progress = progress;
+	run.progress_ctx = progress_ctx;
+	run.err = err;
+	run.errlen = errlen;
+
+	if (begin_snapshot(c) != DB_OK) {
+		result = db_failure(&run, "a snapshot");
+		goto done;
+	}
+	result = write_header(&run);
+	for (int i = 0; i < SECTION_COUNT && result == EXPORT_OK; i++)
+		result = write_section(&run, i);
+	db_rollback(c);
+	if (result != EXPORT_OK)
+		goto done;
+	write_trailer(&run);
+	writer_deflate(w, Z_FINISH);
+	if (w->failed)
+		result = EXPORT_FAILED;
+
+done:
+	if (stats) {
+		stats->rows = run.rows;
+		stats->bytes = w->bytes;
+	}
+	deflateEnd(&w->zs);
+	free(w);
+	return result;
+}
+
+/* ======================================================================
+ * Reader
+ * ====================================================================== */
+
+struct reader {
+	gzFile file;
+	char *buf;
+	size_t cap, pos, len;
+	int eof;
+	int64_t consumed; /* bytes before buf[0], for positions in messages */
+	char *err;
+	size_t errlen;
+};
+
+/* Moves unread bytes to the front and reads more. Returns 0, or -1 with a message. */
+static int reader_fill(struct reader *r)
+{
+	int n;
+
+	if (r->pos > 0) {
+		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+		r->consumed += (int64_t)r->pos;
+		r->len -= r->pos;
+		r->pos = 0;
+	}
+	if (r->len == r->cap) {
+		size_t cap = r->cap * 2;
+		char *grown;
+
+		if (cap > READER_VALUE_MAX + 1) {
+			snprintf(r->err, r->errlen, "a value at byte %lld is larger than %d bytes; the file is not a "
+						    "kontor export",
+				 (long long)r->consumed, READER_VALUE_MAX);
+			return -1;
+		}
+		grown = realloc(r->buf, cap);
+		if (grown == NULL) {
+			snprintf(r->err, r->errlen, "out of memory");
+			return -1;
+		}
+		r->buf = grown;
+		r->cap = cap;
+	}
+	n = gzread(r->file, r->buf + r->len, (unsigned)(r->cap - r->len));
+	if (n < 0) {
+		int code;
+
+		snprintf(r->err, r->errlen, "reading the file failed: %s", gzerror(r->file, &code));
+		return -1;
+	}
+	if (n == 0)
+		r->eof = 1;
+	r->len += (size_t)n;
+	return 0;
+}
+
+/* Skips white space. Returns the next byte without consuming it, -1 at the end of the file, or -2 after a read error. */
+static int reader_peek(struct reader *r)
+{
+	for (;;) {
+		while (r->pos < r->len) {
+			char ch = r->buf[r->pos];
+
+			if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t')
+				return (unsigned char)ch;
+			r->pos++;
+		}
+		if (r->eof)
+			return -1;
+		if (reader_fill(r) != 0)
+			return -2;
+	}
+}
+
+static int reader_expect(struct reader *r, char expected, const char *where)
+{
+	int ch = reader_peek(r);
+
+	if (ch == -2)
+		return -1;
+	if (ch != expected) {
+		snprintf(r->err, r->errlen, "invalid file at byte %lld: expected '%c' %s", (long long)(r->consumed + (int64_t)r->pos),
+			 expected, where);
+		return -1;
+	}
+	r->pos++;
+	return 0;
+}
+
+/* Reads an object key made of lowercase letters and underscores, the only keys the format uses at top level. */
+static int reader_key(struct reader *r, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	if (reader_expect(r, '"', "before a key") != 0)
+		return -1;
+	for (;;) {
+		char ch;
+
+		if (r->pos == r->len && (r->eof || reader_fill(r) != 0 || r->pos == r->len)) {
+			snprintf(r->err, r->errlen, "the file ends inside a key; it is truncated");
+			return -1;
+		}
+		ch = r->buf[r->pos++];
+		if (ch == '"')
+			break;
+		if (!((ch >= 'a' && ch <= 'z') || ch == '_') || n + 1 >= outlen) {
+			snprintf(r->err, r->errlen, "invalid key at byte %lld: top-level keys are lowercase names",
+				 (long long)(r->consumed + (int64_t)r->pos));
+			return -1;
+		}
+		out[n++] = ch;
+	}
+	out[n] = '\0';
+	return reader_expect(r, ':', "after a key");
+}
+
+/* Parses the next JSON value with jansson. Returns a new reference, or NULL with a message. */
+static json_t *reader_value(struct reader *r)
+{
+	if (reader_peek(r) == -2)
+		return NULL;
+	for (;;) {
+		json_error_t parse_error;
+		json_t *value = json_loadb(r->buf + r->pos, r->len - r->pos,
+					   JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &parse_error);
+
+		/* A value that reaches the end of the buffer may continue past it (a number cut in two). */
+		if (value != NULL && (r->eof || r->pos + (size_t)parse_error.position < r->len)) {
+			r->pos += (size_t)parse_error.position;
+			return value;
+		}
+		json_decref(value);
+		if (r->eof) {
+			snprintf(r->err, r->errlen, "invalid JSON at byte %lld: %s",
+				 (long long)(r->consumed + (int64_t)r->pos + parse_error.position), parse_error.text);
+			return NULL;
+		}
+		if (reader_fill(r) != 0)
+			return NULL;
+	}
+}
+
+struct restore {
+	db_conn *c;
+	struct reader r;
+	int64_t org_gid;
+	int64_t rows;
+	int64_t counts[SECTION_COUNT];
+	int64_t (*pending)[2]; /* tasks whose parent comes later in the file: (task, parent) */
+	size_t pending_len, pending_cap;
+	char *err;
+	size_t errlen;
+};
+
+static int restore_fail(struct restore *rs, const char *section, int64_t row, const char *fmt, const char *value)
+{
+	char detail[512];
+
+	snprintf(detail, sizeof(detail), fmt, value);
+	snprintf(rs->err, rs->errlen, "%s, row %lld: %s", section, (long long)row, detail);
+	return -1;
+}
+
+/* Binds one JSON field of a row by its column type. */
+static int bind_field(struct restore *rs, db_stmt *s, int index, const struct col *col, json_t *value,
+		      const char *section, int64_t row, void **blob_r)
+{
+	if (value == NULL)
+		return restore_fail(rs, section, row, "missing field \"%s\"", col->name);
+	if (json_is_null(value))
+		return db_bind_null(s, index) == DB_OK ? 0 : -1;
+	switch (col->type) {
+	case COL_GID: {
+		int64_t gid;
+
+		/* "0" round-trips a stored 0, which some optional gid columns hold instead of NULL. */
+		if (json_is_string(value) && strcmp(json_string_value(value), "0") == 0)
+			gid = 0;
+		else if (!json_is_string(value) || gid_parse(json_string_value(value), &gid) != 0)
+			return restore_fail(rs, section, row, "field \"%s\" must be a gid string or null", col->name);
+		db_bind_int64(s, index, gid);
+		return 0;
+	}
+	case COL_INT:
+		if (!json_is_integer(value))
+			return restore_fail(rs, section, row, "field \"%s\" must be an integer or null", col->name);
+		db_bind_int64(s, index, (int64_t)json_integer_value(value));
+		return 0;
+	case COL_BOOL:
+		if (!json_is_boolean(value))
+			return restore_fail(rs, section, row, "field \"%s\" must be true or false", col->name);
+		db_bind_int64(s, index, json_is_true(value) ? 1 : 0);
+		return 0;
+	case COL_TEXT:
+		if (!json_is_string(value))
+			return restore_fail(rs, section, row, "field \"%s\" must be a string or null", col->name);
+		db_bind_textn(s, index, json_string_value(value), json_string_length(value));
+		return 0;
+	case COL_BLOB: {
+		const char *text = json_string_value(value);
+		size_t text_len = json_string_length(value), bin_len = 0;
+		unsigned char *bin;
+
+		if (text == NULL)
+			return restore_fail(rs, section, row, "field \"%s\" must be a base64 string", col->name);
+		bin = malloc(text_len / 4 * 3 + 3);
+		if (bin == NULL)
+			return restore_fail(rs, section, row, "out of memory decoding \"%s\"", col->name);
+		if (sodium_base642bin(bin, text_len / 4 * 3 + 3, text, text_len, NULL, &bin_len, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) != 0) {
+			free(bin);
+			return restore_fail(rs, section, row, "field \"%s\" is not valid base64", col->name);
+		}
+		*blob_r = bin;
+		db_bind_blob(s, index, bin, bin_len);
+		return 0;
+	}
+	case COL_JSON: {
+		char *text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+		if (text == NULL)
+			return restore_fail(rs, section, row, "cannot encode field \"%s\"", col->name);
+		db_bind_text(s, index, text);
+		free(text);
+		return 0;
+	}
+	}
+	return -1;
+}
+
+/* Rejects fields the format does not define, so a file from a newer writer is not restored with losses. */
+static int check_row_fields(struct restore *rs, json_t *object, const struct col *cols, const char *section,
+			    int64_t row)
+{
+	const char *key;
+	json_t *value;
+
+	if (!json_is_object(object))
+		return restore_fail(rs, section, row, "%s", "expected a JSON object");
+	json_object_foreach (object, key, value) {
+		int known = 0;
+
+		(void)value;
+		for (int i = 0; cols[i].name && !known; i++)
+			known = strcmp(cols[i].name, key) == 0;
+		if (!known)
+			return restore_fail(rs, section, row, "unknown field \"%.64s\"", key);
+	}
+	return 0;
+}
+
+static int remember_parent(struct restore *rs, int64_t task, int64_t parent)
+{
+	if (rs->pending_len == rs->pending_cap) {
+		size_t cap = rs->pending_cap ? rs->pending_cap * 2 : 64;
+		int64_t(*grown)[2] = realloc(rs->pending, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return -1;
+		rs->pending = grown;
+		rs->pending_cap = cap;
+	}
+	rs->pending[rs->pending_len][0] = task;
+	rs->pending[rs->pending_len][1] = parent;
+	rs->pending_len++;
+	return 0;
+}
+
+/* Inserts one row of `sec` (NULL: the organization). */
+static int insert_row(struct restore *rs, const struct section *sec, json_t *object, int64_t row)
+{
+	const struct col *cols = sec ? sec->cols : organization_cols;
+	const char *name = sec ? sec->name : "organization";
+	void *blobs[8] = { NULL };
+	int first = sec ? 1 : 0, nblobs = 0, failed = 0, status, i;
+	db_stmt *s;
+
+	if (check_row_fields(rs, object, cols, name, row) != 0)
+		return -1;
+	s = db_query(rs->c, sec ? sec->insert_sql : organization_insert_sql);
+	if (s == NULL)
+		return restore_fail(rs, name, row, "cannot prepare the insert: %s", db_conn_errmsg(rs->c));
+	if (sec)
+		db_bind_int64(s, 0, rs->org_gid);
+	for (i = 0; cols[i].name && !failed; i++) {
+		json_t *value = json_object_get(object, cols[i].name);
+		void *blob = NULL;
+
+		failed = bind_field(rs, s, first + i, &cols[i], value, name, row, &blob) != 0;
+		if (blob)
+			blobs[nblobs++] = blob;
+	}
+	/* A parent later in the file does not exist yet: link it once the section is complete. */
+	if (!failed && sec && cols == task_cols) {
+		int64_t gid = 0, parent = 0;
+		json_t *parent_value = json_object_get(object, "parent_gid");
+
+		if (json_is_string(json_object_get(object, "gid")))
+			gid_parse(json_string_value(json_object_get(object, "gid")), &gid);
+		if (json_is_string(parent_value) && gid_parse(json_string_value(parent_value), &parent) == 0 &&
+		    parent > gid) {
+			db_bind_null(s, first + TASK_PARENT_COL);
+			failed = remember_parent(rs, gid, parent) != 0;
+			if (failed)
+				restore_fail(rs, name, row, "%s", "out of memory");
+		}
+	}
+	if (!failed && cols == user_cols) {
+		char lower[320];
+
+		store_email_lower(json_string_value(json_object_get(object, "email")), lower, sizeof(lower));
+		db_bind_text(s, first + i, lower);
+	}
+	if (failed) {
+		db_stmt_done(s);
+		for (int b = 0; b < nblobs; b++)
+			free(blobs[b]);
+		return -1;
+	}
+	status = db_run(s);
+	for (int b = 0; b < nblobs; b++)
+		free(blobs[b]);
+	if (status != DB_OK)
+		return restore_fail(rs, name, row, "insert failed: %s", db_conn_errmsg(rs->c));
+	rs->rows++;
+	return 0;
+}
+
+static int link_pending_parents(struct restore *rs)
+{
+	for (size_t i = 0; i < rs->pending_len; i++) {
+		db_stmt *s = db_query(rs->c, "UPDATE tasks SET parent_gid = ? WHERE gid = ? AND workspace_gid = ?");
+
+		if (s == NULL)
+			return restore_fail(rs, "tasks", 0, "cannot link parents: %s", db_conn_errmsg(rs->c));
+		db_bind_int64(s, 0, rs->pending[i][1]);
+		db_bind_int64(s, 1, rs->pending[i][0]);
+		db_bind_int64(s, 2, rs->org_gid);
+		if (db_run(s) != DB_OK)
+			return restore_fail(rs, "tasks", 0, "linking a subtask to its parent failed: %s",
+					    db_conn_errmsg(rs->c));
+	}
+	rs->pending_len = 0;
+	return 0;
+}
+
+static int read_section(struct restore *rs, int index)
+{
+	const struct section *sec = &sections[index];
+	int64_t row = 0;
+	int ch;
+
+	if (reader_expect(&rs->r, '[', "to open a section") != 0)
+		return -1;
+	ch = reader_peek(&rs->r);
+	if (ch == ']') {
+		rs->r.pos++;
+		return 0;
+	}
+	for (;;) {
+		json_t *object = reader_value(&rs->r);
+		int failed;
+
+		if (object == NULL)
+			return -1;
+		row++;
+		failed = insert_row(rs, sec, object, row);
+		json_decref(object);
+		if (failed)
+			return -1;
+		ch = reader_peek(&rs->r);
+		if (ch == ',') {
+			rs->r.pos++;
+			continue;
+		}
+		if (reader_expect(&rs->r, ']', "or ',' after a row") != 0)
+			return -1;
+		break;
+	}
+	rs->counts[index] = row;
+	if (sec->cols == task_cols)
+		return link_pending_parents(rs);
+	return 0;
+}
+
+static int check_counts(struct restore *rs, json_t *counts)
+{
+	if (!json_is_object(counts)) {
+		snprintf(rs->err, rs->errlen, "row_counts must be an object");
+		return -1;
+	}
+	for (int i = 0; i < SECTION_COUNT; i++) {
+		json_t *expected = json_object_get(counts, sections[i].name);
+
+		if (!json_is_integer(expected) || json_integer_value(expected) != rs->counts[i]) {
+			snprintf(rs->err, rs->errlen,
+				 "section %s contains %lld rows but row_counts records %s; the file is incomplete or "
+				 "was changed",
+				 sections[i].name, (long long)rs->counts[i],
+				 json_is_integer(expected) ? "another number" : "none");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Checks a top-level scalar of the header: the format name and the version. */
+static int check_header_value(struct restore *rs, const char *key, json_t *value)
+{
+	if (strcmp(key, "format") == 0) {
+		if (!json_is_string(value) || strcmp(json_string_value(value), EXPORT_FORMAT_NAME) != 0) {
+			snprintf(rs->err, rs->errlen, "not a kontor export: \"format\" must be \"%s\"", EXPORT_FORMAT_NAME);
+			return -1;
+		}
+		return 0;
+	}
+	if (strcmp(key, "version") == 0) {
+		if (!json_is_integer(value) || json_integer_value(value) != EXPORT_FORMAT_VERSION) {
+			snprintf(rs->err, rs->errlen,
+				 "unsupported export version; this kontor reads version %d. Restore with the kontor "
+				 "release that wrote the file",
+				 EXPORT_FORMAT_VERSION);
+			return -1;
+		}
+		return 0;
+	}
+	return 0; /* exported_at: informational */
+}
+
+/* Walks the top-level object. Sections must follow in the writer's order, each after the ones it refers to. */
+static int read_document(struct restore *rs)
+{
+	char key[KEY_NAME_MAX];
+	int next_section = 0, have_format = 0, have_version = 0, have_counts = 0;
+
+	if (reader_expect(&rs->r, '{', "at the start of the file") != 0)
+		return -1;
+	for (;;) {
+		int ch, index = -1;
+
+		if (reader_key(&rs->r, key, sizeof(key)) != 0)
+			return -1;
+		for (int i = 0; i < SECTION_COUNT; i++)
+			if (strcmp(sections[i].name, key) == 0)
+				index = i;
+		if (index >= 0) {
+			if (rs->org_gid == 0 || index < next_section) {
+				snprintf(rs->err, rs->errlen, "section %s is out of order: it must follow \"organization\" "
+							      "and the sections before it in docs/export-format.md",
+					 key);
+				return -1;
+			}
+			next_section = index + 1;
+			if (read_section(rs, index) != 0)
+				return -1;
+		} else if (strcmp(key, "format") == 0 || strcmp(key, "version") == 0 || strcmp(key, "exported_at") == 0 ||
+			   strcmp(key, "organization") == 0 || strcmp(key, "row_counts") == 0) {
+			json_t *value = reader_value(&rs->r);
+			int failed;
+
+			if (value == NULL)
+				return -1;
+			if (strcmp(key, "organization") == 0) {
+				if (!have_format || !have_version || rs->org_gid != 0) {
+					json_decref(value);
+					snprintf(rs->err, rs->errlen, "\"organization\" must follow \"format\" and \"version\" "
+								      "and appear once");
+					return -1;
+				}
+				if (json_is_string(json_object_get(value, "gid")))
+					gid_parse(json_string_value(json_object_get(value, "gid")), &rs->org_gid);
+				failed = insert_row(rs, NULL, value, 1);
+				if (!failed && rs->org_gid == 0) {
+					snprintf(rs->err, rs->errlen, "organization: \"gid\" is missing");
+					failed = 1;
+				}
+			} else if (strcmp(key, "row_counts") == 0) {
+				failed = check_counts(rs, value);
+				have_counts = 1;
+			} else {
+				failed = check_header_value(rs, key, value);
+				have_format |= strcmp(key, "format") == 0;
+				have_version |= strcmp(key, "version") == 0;
+			}
+			json_decref(value);
+			if (failed)
+				return -1;
+		} else {
+			snprintf(rs->err, rs->errlen, "unknown top-level key \"%s\"; this kontor reads export version %d",
+				 key, EXPORT_FORMAT_VERSION);
+			return -1;
+		}
+		ch = reader_peek(&rs->r);
+		if (ch == ',') {
+			rs->r.pos++;
+			continue;
+		}
+		if (reader_expect(&rs->r, '}', "or ',' after a value") != 0)
+			return -1;
+		break;
+	}
+	if (reader_peek(&rs->r) != -1) {
+		snprintf(rs->err, rs->errlen, "unexpected data after the end of the document");
+		return -1;
+	}
+	if (rs->org_gid == 0 || !have_counts) {
+		snprintf(rs->err, rs->errlen, "the file is incomplete: %s is missing",
+			 rs->org_gid == 0 ? "\"organization\"" : "\"row_counts\"");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 1 when the database contains an organization or a user, 0 when not, -1 on failure. */
+static int database_in_use(db_conn *c)
+{
+	db_stmt *s = db_query(c, "SELECT (SELECT count(*) FROM workspaces) + (SELECT count(*) FROM users)");
+	int status;
+	int64_t count = 0;
+
+	if (s == NULL)
+		return -1;
+	status = db_step(s);
+	if (status == DB_ROW)
+		count = db_column_int64(s, 0);
+	db_stmt_done(s);
+	if (status != DB_ROW)
+		return -1;
+	return count > 0;
+}
+
+int store_export_restore(db_conn *c, const char *path, int64_t *org_gid_r, int64_t *rows_r, char *err,
+			 size_t errlen)
+{
+	struct restore rs;
+	int in_use, result = -1;
+
+	memset(&rs, 0, sizeof(rs));
+	rs.c = c;
+	rs.err = err;
+	rs.errlen = errlen;
+	rs.r.err = err;
+	rs.r.errlen = errlen;
+
+	rs.r.file = gzopen(path, "rb");
+	if (rs.r.file == NULL) {
+		snprintf(err, errlen, "cannot open %s", path);
+		return -1;
+	}
+	rs.r.cap = READER_BUFFER_BYTES;
+	rs.r.buf = malloc(rs.r.cap);
+	if (rs.r.buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	if (db_begin_write(c) != DB_OK) {
+		snprintf(err, errlen, "cannot start a transaction: %s", db_conn_errmsg(c));
+		goto done;
+	}
+	/* Checked inside the write transaction, so nothing can add an organization in between. */
+	in_use = database_in_use(c);
+	if (in_use != 0) {
+		snprintf(err, errlen, "%s",
+			 in_use > 0 ? "the database is not empty: it already contains an organization or users. Restore "
+				      "into a new, empty database"
+				    : db_conn_errmsg(c));
+		db_rollback(c);
+		goto done;
+	}
+	if (read_document(&rs) != 0) {
+		db_rollback(c);
+		goto done;
+	}
+	if (db_commit(c) != DB_OK) {
+		snprintf(err, errlen, "commit failed: %s", db_conn_errmsg(c));
+		goto done;
+	}
+	*org_gid_r = rs.org_gid;
+	*rows_r = rs.rows;
+	result = 0;
+
+done:
+	free(rs.pending);
+	free(rs.r.buf);
+	gzclose(rs.r.file);
+	return result;
+}

@@ -1,0 +1,116 @@
+'use strict';
+// The backup example run as an operator would: three backups with BACKUP_KEEP=2
+// leave the two newest, each a complete export that includes private work;
+// a token without the exports permission fails with kontor's message.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert');
+const { execFile } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { startServer, api } = require('./lib/server');
+
+const SCRIPT = path.resolve(__dirname, '../../examples/backup/backup.js');
+
+let server;
+let dir;
+let exportsToken;
+let readToken;
+
+function runBackup(token, extraEnv = {}) {
+	const env = {
+		PATH: process.env.PATH,
+		NODE_PATH: path.resolve(__dirname, '../../node_modules'),
+		KONTOR_URL: server.url,
+		KONTOR_TOKEN: token,
+		BACKUP_DIR: dir,
+		BACKUP_KEEP: '2',
+		BACKUP_POLL_MS: '100',
+		BACKUP_TIMEOUT_S: '60',
+		...extraEnv,
+	};
+	return new Promise((resolve) => {
+		execFile(process.execPath, [SCRIPT], { env, timeout: 90000 }, (err, stdout, stderr) => {
+			resolve({ code: err ? err.code : 0, stdout, stderr });
+		});
+	});
+}
+
+before(async () => {
+	server = await startServer({ org: 'Backup Org' });
+	dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kontor-backup-'));
+	const admin = api(server, server.adminToken);
+
+	const team = await admin.post('/teams', { name: 'Ledning', organization: server.orgGid });
+	assert.equal(team.status, 201, team.text);
+	const project = await admin.post('/projects', {
+		name: 'Hemligt budgetarbete', workspace: server.orgGid, team: team.body.data.gid, privacy_setting: 'private',
+	});
+	assert.equal(project.status, 201, project.text);
+
+	for (const [name, permissions] of [['Backup bot', 'exports'], ['Reader bot', 'read']]) {
+		const res = await admin.post(`/workspaces/${server.orgGid}/service_accounts`, { name, permissions });
+		assert.equal(res.status, 201, res.text);
+		if (permissions === 'exports') {
+			exportsToken = res.body.data.token;
+		} else {
+			readToken = res.body.data.token;
+		}
+	}
+});
+
+after(async () => {
+	if (server) {
+		await server.stop();
+	}
+	if (dir) {
+		fs.rmSync(dir, { recursive: true, force: true });
+	}
+});
+
+test('backup keeps the newest BACKUP_KEEP files', async () => {
+	for (let run = 0; run < 3; run++) {
+		const result = await runBackup(exportsToken);
+		assert.equal(result.code, 0, result.stderr);
+		assert.match(result.stdout, /saved .*\.json\.gz/);
+		// Names carry a timestamp to the second; wait so that each run gets its own.
+		await new Promise((resolve) => setTimeout(resolve, 1100));
+	}
+	const files = fs.readdirSync(dir).sort();
+	assert.equal(files.length, 2, files.join(', '));
+	for (const name of files) {
+		assert.match(name, new RegExp(`^kontor-${server.orgGid}-\\d{8}T\\d{6}Z\\.json\\.gz$`));
+	}
+});
+
+test('backup file is a complete export', () => {
+	const newest = fs.readdirSync(dir).sort().pop();
+	const text = zlib.gunzipSync(fs.readFileSync(path.join(dir, newest))).toString('utf8');
+	const document = JSON.parse(text);
+	assert.equal(document.format, 'kontor-export');
+	assert.ok(text.includes('Hemligt budgetarbete'), 'the private project is in the backup');
+});
+
+test('backup leaves unrelated files alone', async () => {
+	fs.writeFileSync(path.join(dir, 'notes.txt'), 'keep me');
+	const result = await runBackup(exportsToken);
+	assert.equal(result.code, 0, result.stderr);
+	assert.ok(fs.existsSync(path.join(dir, 'notes.txt')));
+	fs.unlinkSync(path.join(dir, 'notes.txt'));
+});
+
+test('backup with a read-only token fails clearly', async () => {
+	const before = fs.readdirSync(dir).sort();
+	const result = await runBackup(readToken);
+	assert.equal(result.code, 1);
+	assert.match(result.stderr, /backup failed: 403: .*exports/);
+	assert.deepEqual(fs.readdirSync(dir).sort(), before);
+});
+
+test('backup rejects a bad BACKUP_KEEP', async () => {
+	const result = await runBackup(exportsToken, { BACKUP_KEEP: 'zero' });
+	assert.equal(result.code, 1);
+	assert.match(result.stderr, /BACKUP_KEEP: expected a whole number/);
+});

@@ -1,0 +1,476 @@
+'use strict';
+// Organization exports. Who may start and read them (scopes, plans, people,
+// other organizations), and the background job until `finished`. The signed
+// download_url (content, gzip, expiry, forgery) and the deletion of expired
+// data. A server restart during an export. The `kontor export` and `kontor
+// restore` round trip on the command line.
+
+const { test, before, after, describe } = require('node:test');
+const assert = require('node:assert');
+const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { startServer, api, binaryPath } = require('./lib/server');
+const { assertMatchesSpec } = require('./lib/spec');
+
+const POLL_MS = 100;
+const FINISH_TIMEOUT_MS = 15000;
+
+let server;
+let admin;
+let tmpDir;
+const accounts = {}; // scope name → token
+let privateProject; // {gid, name}, visible to its members only
+
+function isPg(db) {
+	return /^postgres(ql)?:\/\//.test(db);
+}
+
+function sqlRun(db, statement) {
+	if (isPg(db)) {
+		execFileSync('psql', [db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement]);
+	} else {
+		execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, statement]);
+	}
+}
+
+function sqlValue(db, query) {
+	if (isPg(db)) {
+		return execFileSync('psql', [db, '-At', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' }).trim();
+	}
+	return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, query], { encoding: 'utf8' }).trim();
+}
+
+// A new empty database for a restore: a SQLite path, or a PostgreSQL database
+// on the test server. Returns {db, drop()}.
+function emptyDatabase(label) {
+	if (!isPg(server.db)) {
+		return { db: path.join(tmpDir, `${label}.db`), drop: () => {} };
+	}
+	const serverUri = process.env.KONTOR_TEST_PG_URI;
+	const name = 'kontor_t_' + crypto.randomBytes(6).toString('hex');
+	execFileSync('psql', [serverUri, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`]);
+	const uri = new URL(serverUri);
+	uri.pathname = '/' + name;
+	return {
+		db: uri.toString(),
+		drop: () => execFileSync('psql', [serverUri, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
+	};
+}
+
+async function createAccount(client, orgGid, name, permissions, onCreated = () => {}) {
+	const res = await client.post(`/workspaces/${orgGid}/service_accounts`, { name, permissions });
+	assert.equal(res.status, 201, res.text);
+	onCreated(res.body.data);
+	return res.body.data.token;
+}
+
+// A 32×32 grey RGB PNG, so the export carries binary photo data.
+function greyPng() {
+	const chunk = (type, data) => {
+		const length = Buffer.alloc(4);
+		length.writeUInt32BE(data.length);
+		const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+		const crc = Buffer.alloc(4);
+		crc.writeUInt32BE(zlib.crc32(body));
+		return Buffer.concat([length, body, crc]);
+	};
+	const header = Buffer.from([0, 0, 0, 32, 0, 0, 0, 32, 8, 2, 0, 0, 0]);
+	const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(32 * 3, 0x80)]);
+	const pixels = zlib.deflateSync(Buffer.concat(Array.from({ length: 32 }, () => row)));
+	return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
+
+async function startExport(srv, token) {
+	const res = await api(srv, token).post('/organization_exports', { organization: srv.orgGid });
+	assert.equal(res.status, 201, res.text);
+	return res.body.data;
+}
+
+// Polls an export until its state is `finished` or `error`. Returns the last body.
+async function waitForExport(srv, token, gid, timeoutMs = FINISH_TIMEOUT_MS) {
+	const deadline = Date.now() + timeoutMs;
+	const client = api(srv, token);
+	let last;
+	while (Date.now() < deadline) {
+		const res = await client.get(`/organization_exports/${gid}`);
+		assert.equal(res.status, 200, res.text);
+		last = res.body.data;
+		if (last.state === 'finished' || last.state === 'error') {
+			return last;
+		}
+		await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+	}
+	throw new Error(`export ${gid} did not finish within ${timeoutMs} ms; last state ${last && last.state}:\n${srv.logs().split('\n').filter((line) => !line.includes('"module":"http"')).join('\n').slice(-3000)}`);
+}
+
+async function download(url) {
+	const res = await fetch(url, { signal: AbortSignal.timeout(30000) });
+	const bytes = Buffer.from(await res.arrayBuffer());
+	return { status: res.status, headers: res.headers, bytes };
+}
+
+// The document without exported_at, the one field that differs between two exports of the same data.
+function comparable(document) {
+	const copy = { ...document };
+	delete copy.exported_at;
+	return copy;
+}
+
+before(async () => {
+	server = await startServer({ org: 'Export Org', plan: 'enterprise_plus', env: { KONTOR_JOBS_POLL_MS: '100' } });
+	admin = api(server, server.adminToken);
+	tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kontor-export-test-'));
+	let fullGid;
+	for (const [scope, permissions] of [['full', 'full'], ['exports', ['exports']], ['read', ['read']], ['scim', ['scim']]]) {
+		accounts[scope] = await createAccount(admin, server.orgGid, `Backup ${scope}`, permissions, (data) => {
+			fullGid = fullGid || data.gid;
+		});
+	}
+	const photo = await admin.raw('PUT', `/service_accounts/${fullGid}/photo`, { headers: { 'content-type': 'image/png' }, body: greyPng() });
+	assert.equal(photo.status, 200, photo.text);
+
+	const teams = await admin.get(`/organizations/${server.orgGid}/teams`);
+	let team = teams.body.data && teams.body.data[0] && teams.body.data[0].gid;
+	if (!team) {
+		const created = await admin.post('/teams', { organization: server.orgGid, name: 'Ops' });
+		assert.equal(created.status, 201, created.text);
+		team = created.body.data.gid;
+	}
+	const project = await admin.post('/projects', { workspace: server.orgGid, team, name: 'Secret merger', privacy_setting: 'private' });
+	assert.equal(project.status, 201, project.text);
+	privateProject = { gid: project.body.data.gid, name: 'Secret merger' };
+	const task = await admin.post('/tasks', { workspace: server.orgGid, projects: [privateProject.gid], name: 'Draft the term sheet', notes: 'Line one\n"quoted"\ttab \\ backslash åäö' });
+	assert.equal(task.status, 201, task.text);
+	const subtask = await admin.post(`/tasks/${task.body.data.gid}/subtasks`, { name: 'Call the lawyers' });
+	assert.equal(subtask.status, 201, subtask.text);
+	const story = await admin.post(`/tasks/${task.body.data.gid}/stories`, { text: 'Looks good' });
+	assert.equal(story.status, 201, story.text);
+});
+
+after(async () => {
+	if (server) {
+		await server.stop();
+	}
+	if (tmpDir) {
+		fs.rmSync(tmpDir, { recursive: true, force: true });
+	}
+});
+
+describe('permissions', () => {
+	test('scope matrix for creating an export', async () => {
+		const cases = [
+			['person (super admin)', server.adminToken, 403, /Only a service account with the `exports` or `full` permission/],
+			['service account full', accounts.full, 201, null],
+			['service account exports', accounts.exports, 201, null],
+			['service account read', accounts.read, 403, /lacks the scope `exports`/],
+			['service account scim', accounts.scim, 403, /lacks the scope `exports`/],
+		];
+		for (const [who, token, status, message] of cases) {
+			const res = await api(server, token).post('/organization_exports', { organization: server.orgGid });
+			assert.equal(res.status, status, `${who}: ${res.text}`);
+			if (message) {
+				assert.match(res.body.errors[0].message, message, who);
+			} else {
+				assertMatchesSpec('POST', '/organization_exports', res);
+				assert.match(res.headers.location, new RegExp(`/api/1\\.0/organization_exports/${res.body.data.gid}$`), who);
+				assert.equal(res.body.data.resource_type, 'organization_export');
+				assert.ok(['pending', 'started', 'finished'].includes(res.body.data.state), res.text);
+				assert.equal(res.body.data.organization.gid, server.orgGid);
+				const done = await waitForExport(server, token, res.body.data.gid);
+				assert.equal(done.state, 'finished', who);
+			}
+		}
+	});
+
+	test('scope matrix for reading an export', async () => {
+		const created = await startExport(server, accounts.exports);
+		for (const [who, token, status] of [['person', server.adminToken, 403], ['read', accounts.read, 403], ['scim', accounts.scim, 403], ['full', accounts.full, 200], ['exports', accounts.exports, 200]]) {
+			const res = await api(server, token).get(`/organization_exports/${created.gid}`);
+			assert.equal(res.status, status, `${who}: ${res.text}`);
+			if (status === 200) {
+				assertMatchesSpec('GET', '/organization_exports/{organization_export_gid}', res);
+			}
+		}
+		await waitForExport(server, accounts.exports, created.gid);
+	});
+
+	test('plan enterprise 402, legacy_enterprise ok', async () => {
+		const setPlan = (plan) => server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', plan]);
+		await setPlan('enterprise');
+		try {
+			const res = await api(server, accounts.exports).post('/organization_exports', { organization: server.orgGid });
+			assert.equal(res.status, 402, res.text);
+			assert.match(res.body.errors[0].message, /enterprise_plus or legacy_enterprise; this organization is on enterprise\./);
+			await setPlan('legacy_enterprise');
+			const created = await startExport(server, accounts.exports);
+			await waitForExport(server, accounts.exports, created.gid);
+		} finally {
+			await setPlan('enterprise_plus');
+		}
+	});
+
+	test('another organization is 404 both ways', async () => {
+		const otherGid = await server.cli(['init', '--db', server.db, '--org', 'Other Org', '--plan', 'enterprise_plus', '--admin-email', 'boss@other.test'],
+			{ KONTOR_ADMIN_PASSWORD: 'correct horse battery' });
+		const bossToken = await server.cli(['token', 'create', '--db', server.db, '--email', 'boss@other.test', '--name', 'test']);
+		const otherSa = await createAccount(api(server, bossToken), otherGid, 'Other backup', 'full');
+
+		let res = await api(server, accounts.full).post('/organization_exports', { organization: otherGid });
+		assert.equal(res.status, 404, res.text);
+		assert.match(res.body.errors[0].message, /organization not found/);
+
+		const ours = await startExport(server, accounts.full);
+		res = await api(server, otherSa).get(`/organization_exports/${ours.gid}`);
+		assert.equal(res.status, 404, res.text);
+		await waitForExport(server, accounts.full, ours.gid);
+	});
+
+	test('official asana client round trip', async () => {
+		const { Asana, asanaClient } = require('./lib/asana');
+		const exportsApi = new Asana.OrganizationExportsApi(asanaClient(server, accounts.exports));
+		const created = await exportsApi.createOrganizationExport({ data: { organization: server.orgGid } });
+		assert.equal(created.data.resource_type, 'organization_export');
+		await waitForExport(server, accounts.exports, created.data.gid);
+		const fetched = await exportsApi.getOrganizationExport(created.data.gid, { opt_fields: 'state,download_url,organization.name' });
+		assert.equal(fetched.data.state, 'finished');
+		assert.equal(fetched.data.organization.name, 'Export Org');
+		const file = await download(fetched.data.download_url);
+		assert.equal(file.status, 200);
+		assert.equal(JSON.parse(zlib.gunzipSync(file.bytes).toString('utf8')).format, 'kontor-export');
+	});
+
+	test('body validation', async () => {
+		const client = api(server, accounts.full);
+		let res = await client.post('/organization_exports', {});
+		assert.equal(res.status, 400, res.text);
+		assert.match(res.body.errors[0].message, /organization/);
+		res = await client.post('/organization_exports', { organization: server.orgGid, format: 'csv' });
+		assert.equal(res.status, 400, res.text);
+		assert.match(res.body.errors[0].message, /format/);
+		res = await client.get('/organization_exports/not-a-gid');
+		assert.equal(res.status, 400, res.text);
+		res = await client.get('/organization_exports/123456789');
+		assert.equal(res.status, 404, res.text);
+	});
+
+	test('audit records workspace_export_started', async () => {
+		const rows = sqlValue(server.db, `SELECT CAST(actor_gid AS TEXT) || ' ' || event_category || ' ' || auth_method FROM audit_log WHERE event_type = 'workspace_export_started' AND workspace_gid = ${server.orgGid}`);
+		assert.ok(rows.split('\n').length >= 3, rows);
+		assert.match(rows, /^\d+ content_export service_account$/m);
+	});
+});
+
+describe('download', () => {
+	let finished;
+
+	before(async () => {
+		const created = await startExport(server, accounts.exports);
+		finished = await waitForExport(server, accounts.exports, created.gid);
+		assert.equal(finished.state, 'finished');
+	});
+
+	test('download serves gzip organization JSON', async () => {
+		assert.match(finished.download_url, new RegExp(`^${server.url}/api/1\\.0/organization_exports/${finished.gid}/download\\?expires=\\d+&signature=[0-9a-f]{64}$`));
+		const res = await download(finished.download_url);
+		assert.equal(res.status, 200);
+		assert.equal(res.headers.get('content-type'), 'application/gzip');
+		assert.equal(res.headers.get('content-encoding'), null);
+		assert.match(res.headers.get('content-disposition'), /attachment; filename="kontor-export-\d+-\d+\.json\.gz"/);
+		const document = JSON.parse(zlib.gunzipSync(res.bytes).toString('utf8'));
+		assert.equal(document.format, 'kontor-export');
+		assert.equal(document.version, 1);
+		assert.equal(document.organization.gid, server.orgGid);
+		const project = document.projects.find((p) => p.gid === privateProject.gid);
+		assert.ok(project, 'the private project is in the export');
+		assert.equal(project.privacy_setting, 'private');
+		const task = document.tasks.find((t) => t.name === 'Draft the term sheet');
+		assert.equal(task.notes, 'Line one\n"quoted"\ttab \\ backslash åäö');
+		assert.ok(document.tasks.some((t) => t.parent_gid === task.gid), 'the subtask keeps its parent');
+		assert.ok(document.stories.some((s) => s.task_gid === task.gid && s.text === 'Looks good'));
+		assert.ok(document.service_accounts.length >= 4);
+		assert.ok(document.photos.length > 0, 'the photo is in the export');
+		const png = Buffer.from(document.photos[0].png, 'base64');
+		assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+		assert.ok(document.audit_log.some((e) => e.event_type === 'workspace_export_started'));
+		for (const [name, rows] of Object.entries(document.row_counts)) {
+			assert.equal(document[name].length, rows, name);
+		}
+	});
+
+	test('export leaves out every secret', async () => {
+		const text = zlib.gunzipSync((await download(finished.download_url)).bytes).toString('utf8');
+		assert.doesNotMatch(text, /password_hash|"hash"|\$argon2/);
+		for (const token of [server.adminToken, ...Object.values(accounts)]) {
+			assert.ok(!text.includes(token), 'a token is in the export');
+		}
+		assert.ok(!text.includes('Other Org'), 'another organization leaks into the export');
+	});
+
+	test('curl -o saves a valid gzip file', () => {
+		const file = path.join(tmpDir, 'curl.json.gz');
+		execFileSync('curl', ['-sS', '-f', '-o', file, finished.download_url]);
+		const document = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
+		assert.equal(document.organization.gid, server.orgGid);
+	});
+
+	test('forged links rejected with 403', async () => {
+		const url = new URL(finished.download_url);
+		const cases = [];
+		const badSignature = new URL(url);
+		const sig = url.searchParams.get('signature');
+		badSignature.searchParams.set('signature', (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1));
+		cases.push(['changed signature', badSignature, /signature does not match/]);
+		const laterExpiry = new URL(url);
+		laterExpiry.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 3600));
+		cases.push(['extended expiry', laterExpiry, /signature does not match/]);
+		const otherGid = new URL(url.toString().replace(`/organization_exports/${finished.gid}/`, '/organization_exports/123456789/'));
+		cases.push(['other export', otherGid, /signature does not match/]);
+		const noSignature = new URL(url);
+		noSignature.searchParams.delete('signature');
+		cases.push(['no signature', noSignature, /incomplete/]);
+		for (const [name, link, message] of cases) {
+			const res = await download(link.toString());
+			assert.equal(res.status, 403, name);
+			assert.match(JSON.parse(res.bytes.toString()).errors[0].message, message, name);
+		}
+	});
+
+	test('expired link and data cleanup', async () => {
+		const soon = Date.now() * 1000 + 2000000;
+		sqlRun(server.db, `UPDATE organization_exports SET data_expires_at = ${soon} WHERE gid = ${finished.gid}`);
+		const res = await api(server, accounts.exports).get(`/organization_exports/${finished.gid}`);
+		const url = res.body.data.download_url;
+		assert.ok(url, res.text);
+		assert.equal((await download(url)).status, 200);
+		await new Promise((resolve) => setTimeout(resolve, 3100));
+		const expired = await download(url);
+		assert.equal(expired.status, 403);
+		assert.match(JSON.parse(expired.bytes.toString()).errors[0].message, /This download link expired at \d{4}-/);
+		const after = await api(server, accounts.exports).get(`/organization_exports/${finished.gid}`);
+		assert.equal(after.body.data.download_url, null);
+		assert.equal(after.body.data.state, 'finished');
+
+		// The cleanup job was queued for the original expiry; bring it forward.
+		sqlRun(server.db, `UPDATE jobs SET run_at = 0 WHERE kind = 'organization_export_cleanup' AND payload LIKE '%${finished.gid}%'`);
+		const deadline = Date.now() + 10000;
+		while (Date.now() < deadline && sqlValue(server.db, `SELECT count(*) FROM organization_export_chunks WHERE export_gid = ${finished.gid}`) !== '0') {
+			await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+		}
+		assert.equal(sqlValue(server.db, `SELECT count(*) FROM organization_export_chunks WHERE export_gid = ${finished.gid}`), '0');
+		assert.equal(sqlValue(server.db, `SELECT data_deleted FROM organization_exports WHERE gid = ${finished.gid}`), '1');
+	});
+});
+
+describe('restart', () => {
+	test('restart during export finishes', async () => {
+		// A pause after each batch keeps the export running long enough to restart in the middle.
+		const slow = await startServer({ org: 'Slow Org', env: { KONTOR_JOBS_POLL_MS: '100', KONTOR_EXPORT_THROTTLE_MS: '200' } });
+		try {
+			const token = await createAccount(api(slow, slow.adminToken), slow.orgGid, 'Backup', ['exports']);
+			const created = await startExport(slow, token);
+			const deadline = Date.now() + 10000;
+			let state = created.state;
+			while (state !== 'started' && Date.now() < deadline) {
+				await new Promise((resolve) => setTimeout(resolve, 50));
+				state = (await api(slow, token).get(`/organization_exports/${created.gid}`)).body.data.state;
+			}
+			assert.equal(state, 'started');
+
+			await slow.restart();
+			assert.match(slow.logs(), /organization export handed back to the queue/);
+			const afterRestart = (await api(slow, token).get(`/organization_exports/${created.gid}`)).body.data.state;
+			assert.ok(['pending', 'started', 'finished'].includes(afterRestart), afterRestart);
+
+			const done = await waitForExport(slow, token, created.gid);
+			assert.equal(done.state, 'finished');
+			const document = JSON.parse(zlib.gunzipSync((await download(done.download_url)).bytes).toString('utf8'));
+			assert.equal(document.organization.gid, slow.orgGid);
+			assert.equal(document.users.length, document.row_counts.users);
+		} finally {
+			await slow.stop();
+		}
+	});
+});
+
+describe('command line', () => {
+	test('export restore export round trip', async () => {
+		const first = path.join(tmpDir, 'first.json.gz');
+		const second = path.join(tmpDir, 'second.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', first]);
+		assert.ok(!fs.existsSync(first + '.partial'));
+
+		const target = emptyDatabase('restored');
+		try {
+			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'restored.pepper') };
+			const restoredGid = await server.cli(['restore', '--db', target.db, '--input', first], pepper);
+			assert.equal(restoredGid, server.orgGid);
+			await server.cli(['export', '--db', target.db, '--org', server.orgGid, '--output', second], pepper);
+
+			const a = JSON.parse(zlib.gunzipSync(fs.readFileSync(first)).toString('utf8'));
+			const b = JSON.parse(zlib.gunzipSync(fs.readFileSync(second)).toString('utf8'));
+			assert.deepStrictEqual(comparable(b), comparable(a));
+			assert.ok(a.projects.some((p) => p.gid === privateProject.gid));
+			assert.ok(a.photos.length > 0);
+
+			// People come back without credentials; a new token works on the restored data.
+			const token = await server.cli(['token', 'create', '--db', target.db, '--email', server.adminEmail, '--name', 'after restore'], pepper);
+			assert.match(token, /^\S{20,}$/);
+
+			// A second restore into the now non-empty database is rejected and changes nothing.
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', first], pepper), /database is not empty/);
+		} finally {
+			target.drop();
+		}
+	});
+
+	test('restore rejects non-empty database', async () => {
+		const file = path.join(tmpDir, 'again.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+		await assert.rejects(server.cli(['restore', '--db', server.db, '--input', file]), /database is not empty: it already contains an organization/);
+	});
+
+	test('restore rejects bad files cleanly', async () => {
+		const file = path.join(tmpDir, 'full.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+		const bytes = fs.readFileSync(file);
+		const truncated = path.join(tmpDir, 'truncated.json.gz');
+		fs.writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));
+		const foreign = path.join(tmpDir, 'foreign.json.gz');
+		fs.writeFileSync(foreign, zlib.gzipSync(JSON.stringify({ format: 'something-else', version: 1 })));
+		const newer = path.join(tmpDir, 'newer.json.gz');
+		fs.writeFileSync(newer, zlib.gzipSync(JSON.stringify({ format: 'kontor-export', version: 2 })));
+
+		const target = emptyDatabase('rejected');
+		try {
+			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'rejected.pepper') };
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', truncated], pepper), /truncated|unexpected end|incomplete|invalid/i);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', foreign], pepper), /not a kontor export/);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', newer], pepper), /unsupported export version/);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', path.join(tmpDir, 'missing.gz')], pepper), /cannot read/);
+			// Nothing was left behind, so the intact file still restores.
+			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
+		} finally {
+			target.drop();
+		}
+	});
+
+	test('unknown organization leaves no file', async () => {
+		const file = path.join(tmpDir, 'none.json.gz');
+		await assert.rejects(server.cli(['export', '--db', server.db, '--org', '123456789', '--output', file]), /organization 123456789 not found/);
+		assert.ok(!fs.existsSync(file));
+		assert.ok(!fs.existsSync(file + '.partial'));
+	});
+
+	test('help lists options and variables', async () => {
+		const exportHelp = execFileSync(binaryPath(), ['export', '--help'], { encoding: 'utf8' });
+		assert.match(exportHelp, /--output FILE .*KONTOR_EXPORT_OUTPUT/);
+		assert.match(exportHelp, /--org GID .*KONTOR_ORG/);
+		const restoreHelp = execFileSync(binaryPath(), ['restore', '--help'], { encoding: 'utf8' });
+		assert.match(restoreHelp, /--input FILE .*KONTOR_RESTORE_INPUT/);
+		assert.match(restoreHelp, /kontor user set-password/);
+	});
+});
