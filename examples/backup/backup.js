@@ -53,7 +53,16 @@ async function findWorkspace(client) {
 	if (configured) {
 		return configured;
 	}
-	const result = await new Asana.WorkspacesApi(client).getWorkspaces({ limit: 10 });
+	let result;
+	try {
+		result = await new Asana.WorkspacesApi(client).getWorkspaces({ limit: 10 });
+	} catch (err) {
+		// A token with only `exports` may not list workspaces.
+		if (err.status === 403) {
+			throw new Error('this token cannot list workspaces; set KONTOR_WORKSPACE to the organization\'s gid');
+		}
+		throw err;
+	}
 	if (result.data.length !== 1) {
 		throw new Error(`the token sees ${result.data.length} workspaces; set KONTOR_WORKSPACE to the one to back up`);
 	}

@@ -25,6 +25,7 @@ function runBackup(token, extraEnv = {}) {
 		NODE_PATH: path.resolve(__dirname, '../../node_modules'),
 		KONTOR_URL: server.url,
 		KONTOR_TOKEN: token,
+		KONTOR_WORKSPACE: server.orgGid,
 		BACKUP_DIR: dir,
 		BACKUP_KEEP: '2',
 		BACKUP_POLL_MS: '100',
@@ -50,10 +51,10 @@ before(async () => {
 	});
 	assert.equal(project.status, 201, project.text);
 
-	for (const [name, permissions] of [['Backup bot', 'exports'], ['Reader bot', 'read']]) {
+	for (const [name, permissions] of [['Backup bot', ['exports']], ['Reader bot', ['read']]]) {
 		const res = await admin.post(`/workspaces/${server.orgGid}/service_accounts`, { name, permissions });
 		assert.equal(res.status, 201, res.text);
-		if (permissions === 'exports') {
+		if (permissions[0] === 'exports') {
 			exportsToken = res.body.data.token;
 		} else {
 			readToken = res.body.data.token;
@@ -107,6 +108,12 @@ test('backup with a read-only token fails clearly', async () => {
 	assert.equal(result.code, 1);
 	assert.match(result.stderr, /backup failed: 403: .*exports/);
 	assert.deepEqual(fs.readdirSync(dir).sort(), before);
+});
+
+test('backup without KONTOR_WORKSPACE explains what to set', async () => {
+	const result = await runBackup(exportsToken, { KONTOR_WORKSPACE: '' });
+	assert.equal(result.code, 1);
+	assert.match(result.stderr, /set KONTOR_WORKSPACE/);
 });
 
 test('backup rejects a bad BACKUP_KEEP', async () => {
