@@ -588,6 +588,24 @@ static const char m8_webhooks[] =
 static const char m9_exports_sqlite[] = M9_EXPORTS("BLOB");
 static const char m9_exports_pgsql[] = M9_EXPORTS("BYTEA");
 
+/*
+ * Closes two ways around migration 11's triggers. On SQLite, INSERT OR
+ * REPLACE (and REPLACE) deletes the conflicting row without firing DELETE
+ * triggers while recursive_triggers is off, so an insert that reuses an
+ * existing gid or (workspace_gid, seq) is rejected before it happens. On
+ * PostgreSQL, a superuser's session_replication_role = replica skips
+ * ordinary triggers, so these fire in every replication role.
+ */
+static const char m19_audit_no_overwrite_sqlite[] =
+	"CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log"
+	"  WHEN EXISTS (SELECT 1 FROM audit_log WHERE gid = NEW.gid)"
+	"    OR EXISTS (SELECT 1 FROM audit_log WHERE workspace_gid = NEW.workspace_gid AND seq = NEW.seq)"
+	"  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: a record with this gid or seq exists'); END;";
+
+static const char m19_audit_no_overwrite_pgsql[] =
+	"ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_change;"
+	"ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -602,6 +620,7 @@ const struct db_migration db_migrations[] = {
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },
 	{ 14, "event_targets_seq", m14_event_targets_seq, NULL, NULL },
+	{ 19, "audit_no_overwrite", NULL, m19_audit_no_overwrite_sqlite, m19_audit_no_overwrite_pgsql },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);

@@ -338,3 +338,53 @@ test('audit rows are append-only in the database', async () => {
 	const again = await api(server, accounts.full.token).get(path, { limit: 1 });
 	assert.deepEqual(again.body.data[0], res.body.data[0]);
 });
+
+test('replace cannot overwrite audit rows', async (t) => {
+	if (isPostgres()) {
+		t.skip('REPLACE is SQLite syntax');
+		return;
+	}
+	const client = api(server, accounts.full.token);
+	const res = await client.get(path, { limit: 1 });
+	const original = res.body.data[0];
+	const deleted = (await readAll(client, { event_type: 'project_deleted' })).events;
+	assert.ok(deleted.length >= 1, 'the streaming test deleted a project');
+	const columns = 'gid, workspace_gid, created_at, event_type, event_category, actor_type, actor_gid, actor_name,' +
+		' actor_email, resource_type, resource_subtype, resource_gid, resource_name, details, auth_method, client_ip,' +
+		' user_agent, token_gid, seq, resource_email';
+	const rewrite = columns.replace('event_type,', "'user_login_succeeded',").replace('details,', "'{}',");
+
+	// Same gid: REPLACE would delete the row without firing the DELETE trigger.
+	assert.throws(() => sqlRun(`INSERT OR REPLACE INTO audit_log SELECT ${rewrite} FROM audit_log WHERE gid = ${original.gid}`),
+		/append-only: a record with this gid or seq exists/);
+	assert.throws(() => sqlRun(`REPLACE INTO audit_log SELECT ${rewrite} FROM audit_log WHERE gid = ${original.gid}`),
+		/append-only: a record with this gid or seq exists/);
+	// New gid, same (workspace_gid, seq): REPLACE would remove the record through the unique seq index.
+	assert.throws(() => sqlRun('REPLACE INTO audit_log (gid, workspace_gid, created_at, event_type, event_category,' +
+		" actor_type, seq) SELECT 1, workspace_gid, created_at, 'placeholder', 'x', 'user', seq FROM audit_log" +
+		` WHERE gid = ${deleted[0].gid}`), /append-only: a record with this gid or seq exists/);
+
+	const again = await client.get(path, { limit: 1 });
+	assert.deepEqual(again.body.data[0], original);
+	const stillDeleted = (await readAll(client, { event_type: 'project_deleted' })).events;
+	assert.deepEqual(stillDeleted, deleted);
+	assert.equal(sqlRun('SELECT count(*) FROM audit_log WHERE gid = 1').trim(), '0');
+});
+
+test('replication role keeps triggers', async (t) => {
+	if (!isPostgres()) {
+		t.skip('session_replication_role is PostgreSQL only');
+		return;
+	}
+	const res = await api(server, accounts.full.token).get(path, { limit: 1 });
+	const gid = res.body.data[0].gid;
+	// A superuser may skip ordinary triggers this way; the audit triggers fire in every role.
+	assert.throws(() => sqlRun(`SET session_replication_role = replica; DELETE FROM audit_log WHERE gid = ${gid}`),
+		/append-only: DELETE is not allowed/);
+	assert.throws(() => sqlRun(`SET session_replication_role = replica; UPDATE audit_log SET event_type = 'x' WHERE gid = ${gid}`),
+		/append-only: UPDATE is not allowed/);
+	assert.throws(() => sqlRun('SET session_replication_role = replica; TRUNCATE audit_log'),
+		/append-only: TRUNCATE is not allowed/);
+	const again = await api(server, accounts.full.token).get(path, { limit: 1 });
+	assert.deepEqual(again.body.data[0], res.body.data[0]);
+});
