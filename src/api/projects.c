@@ -16,6 +16,7 @@
 #include "api/projects.h"
 #include "api/richtext.h"
 
+#include "store/audit.h"
 #include "store/events.h"
 #include "util/gid.h"
 #include "util/timeutil.h"
@@ -811,24 +812,84 @@ static int owner_apply(api_ctx *ctx, int64_t *owner_r)
 	return api_resolve_user(ctx, "owner", api_body_string(ctx, "owner"), owner_r);
 }
 
+/* Reads a project's name into `name` (API_NAME_MAX + 1 bytes); empty when absent. Returns a db status. */
+static int project_name_read(api_ctx *ctx, int64_t project_gid, char *name)
+{
+	db_stmt *st = db_query(ctx->db, "SELECT name FROM projects WHERE gid = ? AND workspace_gid = ?");
+	int status;
+
+	name[0] = '\0';
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_int64(st, 0, project_gid);
+	db_bind_int64(st, 1, ctx->who.workspace_gid);
+	status = db_step(st);
+	if (status == DB_ROW && db_column_text(st, 0) != NULL)
+		snprintf(name, API_NAME_MAX + 1, "%s", db_column_text(st, 0));
+	db_stmt_done(st);
+	return status == DB_ROW || status == DB_DONE ? DB_OK : status;
+}
+
+/*
+ * Appends user_added_to_project or user_removed_from_project: the user is
+ * the resource (subtype service_account for one), the project is in the
+ * details. Returns a db status.
+ */
+static int project_member_audit(api_ctx *ctx, const char *event_type, int64_t project_gid, int64_t user_gid)
+{
+	char project_name[API_NAME_MAX + 1], user_name[API_NAME_MAX + 1] = "";
+	struct audit_event event;
+	int is_person = 1;
+	json_t *details;
+	db_stmt *st;
+	int status;
+
+	status = project_name_read(ctx, project_gid, project_name);
+	if (status != DB_OK)
+		return status;
+	st = db_query(ctx->db, "SELECT name, kind FROM users WHERE gid = ? AND workspace_gid = ?");
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_int64(st, 0, user_gid);
+	db_bind_int64(st, 1, ctx->who.workspace_gid);
+	status = db_step(st);
+	if (status == DB_ROW && db_column_text(st, 0) != NULL)
+		snprintf(user_name, sizeof(user_name), "%s", db_column_text(st, 0));
+	if (status == DB_ROW && db_column_text(st, 1) != NULL)
+		is_person = strcmp(db_column_text(st, 1), "person") == 0;
+	db_stmt_done(st);
+	if (status != DB_ROW && status != DB_DONE)
+		return status;
+
+	details = json_pack("{s:{s:o, s:s}}", "project", "gid", api_gid(project_gid), "name", project_name);
+	memset(&event, 0, sizeof(event));
+	event.event_type = event_type;
+	event.event_category = "user_access";
+	event.resource_type = "user";
+	event.resource_subtype = is_person ? NULL : "service_account";
+	event.resource_gid = user_gid;
+	event.resource_name = user_name;
+	event.details = details;
+	status = api_audit(ctx, &event);
+	json_decref(details);
+	return status;
+}
+
 /*
  * Adds a member, or raises an existing membership to `level` when `raise` is
- * set. Sets *added_r, when given, if a row was written. Returns a db status.
+ * set. A new membership gets a user_added_to_project audit record, because
+ * every path that makes someone a member comes through here (creation,
+ * owner changes, addMembers, addFollowers). Sets *added_r, when given, if a
+ * membership was created. Returns a db status.
  */
 static int member_add(api_ctx *ctx, int64_t project_gid, int64_t user_gid, const char *level, int raise, int *added_r)
 {
-	int status;
-
+	int status, added;
 	db_stmt *st;
 
-	if (raise)
-		st = db_query(ctx->db, "INSERT INTO project_memberships (gid, workspace_gid, project_gid, user_gid,"
-				       " access_level, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-				       " ON CONFLICT (project_gid, user_gid) DO UPDATE SET access_level = excluded.access_level");
-	else
-		st = db_query(ctx->db, "INSERT INTO project_memberships (gid, workspace_gid, project_gid, user_gid,"
-				       " access_level, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-				       " ON CONFLICT (project_gid, user_gid) DO NOTHING");
+	st = db_query(ctx->db, "INSERT INTO project_memberships (gid, workspace_gid, project_gid, user_gid,"
+			       " access_level, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+			       " ON CONFLICT (project_gid, user_gid) DO NOTHING");
 	if (st == NULL)
 		return DB_ERROR;
 	db_bind_int64(st, 0, gid_next());
@@ -838,9 +899,25 @@ static int member_add(api_ctx *ctx, int64_t project_gid, int64_t user_gid, const
 	db_bind_text(st, 4, level);
 	db_bind_int64(st, 5, time_now_us());
 	status = db_run(st);
+	added = status == DB_OK && db_changes(st) > 0;
 	if (added_r != NULL)
-		*added_r = status == DB_OK && db_changes(st) > 0;
-	return status;
+		*added_r = added;
+	if (status != DB_OK)
+		return status;
+	if (added)
+		return project_member_audit(ctx, "user_added_to_project", project_gid, user_gid);
+	if (!raise)
+		return DB_OK;
+
+	st = db_query(ctx->db, "UPDATE project_memberships SET access_level = ? WHERE project_gid = ? AND user_gid = ?"
+			       " AND workspace_gid = ?");
+	if (st == NULL)
+		return DB_ERROR;
+	db_bind_text(st, 0, level);
+	db_bind_int64(st, 1, project_gid);
+	db_bind_int64(st, 2, user_gid);
+	db_bind_int64(st, 3, ctx->who.workspace_gid);
+	return db_run(st);
 }
 
 static int follower_add(api_ctx *ctx, int64_t project_gid, int64_t user_gid)
@@ -1272,24 +1349,6 @@ static int project_update(api_ctx *ctx)
 	return project_reply(ctx, gid, 0);
 }
 
-/* Reads a project's name into `name` (API_NAME_MAX + 1 bytes); empty when absent. Returns a db status. */
-static int project_name_read(api_ctx *ctx, int64_t project_gid, char *name)
-{
-	db_stmt *st = db_query(ctx->db, "SELECT name FROM projects WHERE gid = ? AND workspace_gid = ?");
-	int status;
-
-	name[0] = '\0';
-	if (st == NULL)
-		return DB_ERROR;
-	db_bind_int64(st, 0, project_gid);
-	db_bind_int64(st, 1, ctx->who.workspace_gid);
-	status = db_step(st);
-	if (status == DB_ROW && db_column_text(st, 0) != NULL)
-		snprintf(name, API_NAME_MAX + 1, "%s", db_column_text(st, 0));
-	db_stmt_done(st);
-	return status == DB_ROW || status == DB_DONE ? DB_OK : status;
-}
-
 /*
  * DELETE /projects/{project_gid}
  *
@@ -1368,38 +1427,6 @@ static int member_remove(api_ctx *ctx, int64_t project_gid, int64_t user_gid, in
 }
 
 /*
- * Appends user_added_to_project or user_removed_from_project: the user is
- * the resource, the project is in the details. Returns a db status.
- */
-static int project_member_audit(api_ctx *ctx, const char *event_type, int64_t project_gid, int64_t user_gid)
-{
-	char project_name[API_NAME_MAX + 1], user_name[API_NAME_MAX + 1] = "";
-	json_t *details;
-	db_stmt *st;
-	int status;
-
-	status = project_name_read(ctx, project_gid, project_name);
-	if (status != DB_OK)
-		return status;
-	st = db_query(ctx->db, "SELECT name FROM users WHERE gid = ? AND workspace_gid = ?");
-	if (st == NULL)
-		return DB_ERROR;
-	db_bind_int64(st, 0, user_gid);
-	db_bind_int64(st, 1, ctx->who.workspace_gid);
-	status = db_step(st);
-	if (status == DB_ROW && db_column_text(st, 0) != NULL)
-		snprintf(user_name, sizeof(user_name), "%s", db_column_text(st, 0));
-	db_stmt_done(st);
-	if (status != DB_ROW && status != DB_DONE)
-		return status;
-
-	details = json_pack("{s:{s:o, s:s}}", "project", "gid", api_gid(project_gid), "name", project_name);
-	status = api_audit_resource(ctx, event_type, "user_access", "user", user_gid, user_name, details);
-	json_decref(details);
-	return status;
-}
-
-/*
  * Adds or removes members or followers and replies with the project.
  * Editors may change anyone; anybody who sees the project may remove
  * themselves. Removing a member also ends their following, and adding a
@@ -1458,11 +1485,9 @@ static int change_users(api_ctx *ctx, enum user_change change)
 					       gid, users[i]);
 			break;
 		}
-		/* A follower added is a member added, because followers are members. */
-		if (status == DB_OK && changed)
-			status = project_member_audit(ctx, change == REMOVE_MEMBERS ? "user_removed_from_project"
-										     : "user_added_to_project",
-						      gid, users[i]);
+		/* member_add records the memberships it creates, addFollowers' included. */
+		if (status == DB_OK && changed && change == REMOVE_MEMBERS)
+			status = project_member_audit(ctx, "user_removed_from_project", gid, users[i]);
 		if (status == DB_OK)
 			status = project_event(ctx, gid, "changed", field,
 					       change == ADD_MEMBERS || change == ADD_FOLLOWERS ? "added" : "removed", "user",

@@ -16,6 +16,7 @@
  */
 #include "api/api.h"
 #include "api/richtext.h"
+#include "store/audit.h"
 #include "store/events.h"
 
 #include "util/gid.h"
@@ -462,6 +463,53 @@ static int team_event(api_ctx *ctx, const char *resource_type, int64_t gid, cons
 	return api_event(ctx, &event);
 }
 
+/*
+ * Appends user_added_to_team or user_removed_from_team: the user is the
+ * resource (subtype service_account for one), the team is in the details.
+ * Returns a db status.
+ */
+static int team_member_audit(api_ctx *ctx, const char *event_type, int64_t team_gid, int64_t user_gid)
+{
+	char team_name[API_NAME_MAX + 1] = "", user_name[API_NAME_MAX + 1] = "";
+	struct audit_event event;
+	int is_person = 1;
+	json_t *details;
+	db_stmt *s;
+	int rc;
+
+	s = db_query(ctx->db, "SELECT t.name, u.name, u.kind FROM teams t JOIN users u ON u.workspace_gid = t.workspace_gid"
+			      " WHERE t.gid = ? AND t.workspace_gid = ? AND u.gid = ?");
+	if (s == NULL) {
+		return DB_ERROR;
+	}
+	db_bind_int64(s, 0, team_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, user_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		snprintf(team_name, sizeof(team_name), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+		snprintf(user_name, sizeof(user_name), "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
+		is_person = db_column_text(s, 2) == NULL || strcmp(db_column_text(s, 2), "person") == 0;
+	}
+	db_stmt_done(s);
+	if (rc != DB_ROW && rc != DB_DONE) {
+		return rc;
+	}
+
+	details = json_pack("{s:{s:o, s:s}}", "team", "gid", api_gid(team_gid), "name", team_name);
+	memset(&event, 0, sizeof(event));
+	event.event_type = event_type;
+	event.event_category = "user_access";
+	event.resource_type = "user";
+	event.resource_subtype = is_person ? NULL : "service_account";
+	event.resource_gid = user_gid;
+	event.resource_name = user_name;
+	event.details = details;
+	rc = api_audit(ctx, &event);
+	json_decref(details);
+	return rc;
+}
+
 /* POST /teams: the creator becomes the team's first member and admin. */
 static int teams_create(api_ctx *ctx)
 {
@@ -545,6 +593,9 @@ static int teams_create(api_ctx *ctx)
 	}
 	if (rc == DB_OK) {
 		rc = team_event(ctx, "user", ctx->who.user_gid, "added", "team", gid, NULL);
+	}
+	if (rc == DB_OK) {
+		rc = team_member_audit(ctx, "user_added_to_team", gid, ctx->who.user_gid);
 	}
 	if (rc != DB_OK) {
 		return api_fail_db(ctx, rc);
@@ -884,41 +935,6 @@ static int authorize_add(api_ctx *ctx, int64_t team_gid, int64_t user_gid)
 }
 
 /* POST /teams/{team_gid}/addUser: returns the new membership, or the existing one if the user is already in the team. */
-/*
- * Appends user_added_to_team or user_removed_from_team: the user is the
- * resource, the team is in the details. Returns a db status.
- */
-static int team_member_audit(api_ctx *ctx, const char *event_type, int64_t team_gid, int64_t user_gid)
-{
-	char team_name[API_NAME_MAX + 1] = "", user_name[API_NAME_MAX + 1] = "";
-	json_t *details;
-	db_stmt *s;
-	int rc;
-
-	s = db_query(ctx->db, "SELECT t.name, u.name FROM teams t JOIN users u ON u.workspace_gid = t.workspace_gid"
-			      " WHERE t.gid = ? AND t.workspace_gid = ? AND u.gid = ?");
-	if (s == NULL) {
-		return DB_ERROR;
-	}
-	db_bind_int64(s, 0, team_gid);
-	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	db_bind_int64(s, 2, user_gid);
-	rc = db_step(s);
-	if (rc == DB_ROW) {
-		snprintf(team_name, sizeof(team_name), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
-		snprintf(user_name, sizeof(user_name), "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
-	}
-	db_stmt_done(s);
-	if (rc != DB_ROW && rc != DB_DONE) {
-		return rc;
-	}
-
-	details = json_pack("{s:{s:o, s:s}}", "team", "gid", api_gid(team_gid), "name", team_name);
-	rc = api_audit_resource(ctx, event_type, "user_access", "user", user_gid, user_name, details);
-	json_decref(details);
-	return rc;
-}
-
 static int teams_add_user(api_ctx *ctx)
 {
 	json_t *membership;
