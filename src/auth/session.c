@@ -7,6 +7,7 @@
 #include "auth/session.h"
 #include "util/gid.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <sodium.h>
@@ -206,7 +207,7 @@ enum auth_result auth_session(db_conn *c, const unsigned char *pepper, const htt
 int session_create(db_conn *c, const unsigned char *pepper, int64_t workspace_gid, int64_t user_gid,
 		   const char *client_ip, const char *user_agent, char *cookie_out, char *csrf_out)
 {
-	char secret[SESSION_SECRET_CHARS + 1], hash[HASH_HEX_MAX];
+	char secret[SESSION_SECRET_CHARS + 1], hash[HASH_HEX_MAX], agent[TEXT_USER_AGENT_MAX + 1];
 	int64_t gid = gid_next(), now = time_now_us();
 	db_stmt *s;
 	int status;
@@ -238,9 +239,9 @@ int session_create(db_conn *c, const unsigned char *pepper, int64_t workspace_gi
 	db_bind_int64(s, 5, now + SESSION_LIFETIME_US);
 	db_bind_int64(s, 6, now);
 	db_bind_text(s, 7, client_ip);
-	/* User agents are client text of any length; 512 bytes identify a browser. */
+	/* User agents are client text of any length and bytes: cut to a bound and made valid UTF-8. */
 	if (user_agent != NULL)
-		db_bind_textn(s, 8, user_agent, strnlen(user_agent, 512));
+		db_bind_text(s, 8, text_utf8_copy(agent, sizeof(agent), user_agent));
 	else
 		db_bind_null(s, 8);
 	return db_run(s);

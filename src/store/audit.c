@@ -1,10 +1,11 @@
 /*
  * Appends audit log records, numbering each organization's records in
  * commit order. Nothing in kontor updates or deletes them, and triggers in
- * the database reject any attempt (migration 11).
+ * the database reject any attempt (migrations 11 and 19).
  */
 #include "store/audit.h"
 #include "util/gid.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static int next_seq(db_conn *c, int64_t workspace_gid, int64_t *seq_r)
 
 static int append(db_conn *c, const struct audit_event *e)
 {
+	char user_agent[TEXT_USER_AGENT_MAX + 1];
 	db_stmt *s;
 	char *details;
 	int64_t seq = 0;
@@ -71,7 +73,8 @@ static int append(db_conn *c, const struct audit_event *e)
 	db_bind_text(s, 15, details ? details : "{}");
 	db_bind_text(s, 16, e->auth_method);
 	db_bind_text(s, 17, e->client_ip);
-	db_bind_text(s, 18, e->user_agent);
+	/* Client text of any length and bytes: cut to a bound and made valid UTF-8 for PostgreSQL. */
+	db_bind_text(s, 18, e->user_agent ? text_utf8_copy(user_agent, sizeof(user_agent), e->user_agent) : NULL);
 	db_bind_gid(s, 19, e->token_gid);
 	status = db_run(s);
 	free(details);
