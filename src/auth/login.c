@@ -237,12 +237,12 @@ static int audit_failure(db_conn *c, const struct login_request *r, const struct
 	event.auth_method = "password";
 	event.client_ip = r->client_ip;
 	event.user_agent = r->user_agent;
+	event.resource_type = "user";
 	if (a->found && !a->is_person) {
 		event.event_type = "service_account_login_refused";
-		event.resource_type = "service_account";
+		event.resource_subtype = "service_account";
 	} else {
 		event.event_type = "user_login_failed";
-		event.resource_type = "user";
 	}
 	event.resource_gid = a->found ? a->gid : 0;
 	event.resource_name = a->name;
