@@ -1,6 +1,7 @@
 /*
  * kontor's command line: init, serve, demo, user add, user set-password,
- * token create, division add, org set-plan, export and restore. Every option also reads an
+ * token create, division add, org set-plan, org set-deprovision-owner,
+ * org set-email-domains, export and restore. Every option also reads an
  * environment variable (KONTOR_DB, KONTOR_LISTEN, ...); `kontor COMMAND
  * --help` lists them.
  */
@@ -57,6 +58,7 @@ struct options {
 	const char *public_url;
 	const char *output;
 	const char *input;
+	const char *domains;
 	int trust_proxy;
 	int allow_private_webhook_targets;
 	int threads;
@@ -131,6 +133,7 @@ static void options_defaults(struct options *o)
 	o->public_url = checked_public_url(env_or("KONTOR_PUBLIC_URL", NULL));
 	o->output = env_or("KONTOR_EXPORT_OUTPUT", NULL);
 	o->input = env_or("KONTOR_RESTORE_INPUT", NULL);
+	o->domains = env_or("KONTOR_EMAIL_DOMAINS", NULL);
 	o->trust_proxy = (int)parse_number("trust-proxy", env_or("KONTOR_TRUST_PROXY", "0"), 0, 1);
 	o->allow_private_webhook_targets = (int)parse_number("allow-private-webhook-targets",
 							     env_or("KONTOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", "0"), 0, 1);
@@ -153,7 +156,7 @@ enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
 	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
 	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY, OPT_EVENT_RETENTION,
-	OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS, OPT_OUTPUT, OPT_INPUT,
+	OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS, OPT_OUTPUT, OPT_INPUT, OPT_DOMAINS,
 	OPT_HELP,
 };
 
@@ -184,6 +187,7 @@ static const struct option long_options[] = {
 	{ "allow-private-webhook-targets", no_argument, NULL, OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "input", required_argument, NULL, OPT_INPUT },
+	{ "domains", required_argument, NULL, OPT_DOMAINS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -206,6 +210,7 @@ static const char *usage_text =
 	"  division add  add a division to an organization\n"
 	"  org set-plan  change an organization's plan\n"
 	"  org set-deprovision-owner  set who receives the work of people SCIM deprovisions\n"
+	"  org set-email-domains  set the e-mail domains of an organization\n"
 	"  export        write an organization to a gzip-compressed JSON file\n"
 	"  restore       load an export file into an empty database\n"
 	"\n"
@@ -255,6 +260,7 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 		case OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS: o->allow_private_webhook_targets = 1; break;
 		case OPT_OUTPUT: o->output = optarg; break;
 		case OPT_INPUT: o->input = optarg; break;
+		case OPT_DOMAINS: o->domains = optarg; break;
 		case OPT_HELP: print_help(command, help); break;
 		default:
 			fprintf(stderr, "kontor %s: see `kontor %s --help`\n", command, command);
@@ -442,24 +448,100 @@ static void admin_password(char *password, size_t len, int *generated_r)
 /*
  * Audits a change made on the command line. The actor is the operator at
  * the server, which Asana's audit log calls an external administrator.
+ * Fills in the actor and the method of `event` and appends it.
  */
-static int audit_cli(db_conn *c, int64_t org_gid, const char *event_type, const char *category,
-		     const char *resource_type, int64_t resource_gid, const char *resource_name, json_t *details)
+static int audit_cli(db_conn *c, struct audit_event *event)
 {
-	struct audit_event event = {
-		.workspace_gid = org_gid,
-		.event_type = event_type,
-		.event_category = category,
-		.actor_type = "external_administrator",
-		.actor_name = "kontor command line",
-		.resource_type = resource_type,
-		.resource_gid = resource_gid,
-		.resource_name = resource_name,
-		.details = details,
-		.auth_method = "command_line",
-	};
+	event->actor_type = "external_administrator";
+	event->actor_name = "kontor command line";
+	event->auth_method = "command_line";
+	return store_audit_append(c, event);
+}
 
-	return store_audit_append(c, &event);
+/*
+ * Audits a change to one user of the organization, named as the API's
+ * records name it: the user's name and e-mail address, and the subtype
+ * service_account for a service account. Borrows `details`. Returns a db
+ * status.
+ */
+static int audit_cli_user(db_conn *c, int64_t org_gid, const char *event_type, const char *category,
+			  int64_t user_gid, json_t *details)
+{
+	char name[1025] = "", email[320] = "";
+	struct audit_event event;
+	int is_person = 1;
+	db_stmt *s;
+	int status;
+
+	s = db_query(c, "SELECT name, email, kind FROM users WHERE gid = ? AND workspace_gid = ?");
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, user_gid);
+	db_bind_int64(s, 1, org_gid);
+	status = db_step(s);
+	if (status == DB_ROW) {
+		snprintf(name, sizeof(name), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+		snprintf(email, sizeof(email), "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
+		is_person = db_column_text(s, 2) == NULL || strcmp(db_column_text(s, 2), "person") == 0;
+	}
+	db_stmt_done(s);
+	if (status != DB_ROW)
+		return status == DB_DONE ? DB_ERROR : status;
+
+	memset(&event, 0, sizeof(event));
+	event.workspace_gid = org_gid;
+	event.event_type = event_type;
+	event.event_category = category;
+	event.resource_type = "user";
+	event.resource_subtype = is_person ? NULL : "service_account";
+	event.resource_gid = user_gid;
+	event.resource_name = name;
+	event.resource_email = email;
+	event.details = details;
+	return audit_cli(c, &event);
+}
+
+/* Audits a change to the organization's settings, named by the organization's name. Borrows `details`. */
+static int audit_cli_org(db_conn *c, int64_t org_gid, const char *event_type, json_t *details)
+{
+	char name[1025] = "";
+	struct audit_event event;
+	db_stmt *s;
+	int status;
+
+	s = db_query(c, "SELECT name FROM workspaces WHERE gid = ?");
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, org_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		snprintf(name, sizeof(name), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+	db_stmt_done(s);
+	if (status != DB_ROW)
+		return status == DB_DONE ? DB_ERROR : status;
+
+	memset(&event, 0, sizeof(event));
+	event.workspace_gid = org_gid;
+	event.event_type = event_type;
+	event.event_category = "admin_settings";
+	event.resource_type = "workspace";
+	event.resource_gid = org_gid;
+	event.resource_name = name;
+	event.details = details;
+	return audit_cli(c, &event);
+}
+
+/* Audits a user created on the command line, with the role the user was given. */
+static int audit_cli_user_added(db_conn *c, int64_t org_gid, int64_t user_gid, const char *role)
+{
+	json_t *details = json_pack("{s:s}", "role", role);
+	int status;
+
+	if (details == NULL)
+		return DB_ERROR;
+	status = audit_cli_user(c, org_gid, "user_invited", "user_access", user_gid, details);
+	json_decref(details);
+	return status;
 }
 
 static int cmd_init(int argc, char **argv)
@@ -469,11 +551,14 @@ static int cmd_init(int argc, char **argv)
 				   "                       legacy_enterprise (KONTOR_PLAN; default enterprise_plus)\n"
 				   "  --admin-email EMAIL  the first super admin (KONTOR_EMAIL)\n"
 				   "  --name NAME          the super admin's name (default: the e-mail's local part)\n"
+				   "The organization's e-mail domains start as the domain of --admin-email; change them\n"
+				   "with `kontor org set-email-domains`.\n"
 				   "The password comes from KONTOR_ADMIN_PASSWORD, else one is generated and printed.\n"
 				   "The last line of output is the organization gid.\n";
 	struct options o;
 	unsigned char pepper[APP_KEY_BYTES];
 	char password[256], hash[crypto_pwhash_STRBYTES], name[256], gid_text[GID_STRING_MAX];
+	char domains[STORE_EMAIL_DOMAINS_BYTES], err[512], message[640];
 	int64_t org_gid, user_gid;
 	int generated, status;
 	db_conn *c;
@@ -488,6 +573,11 @@ static int cmd_init(int argc, char **argv)
 			    "legacy_enterprise");
 	if (strchr(o.email, '@') == NULL)
 		die("init", "--admin-email: not an e-mail address");
+	/* Unknown addresses of this domain then reach the organization's audit log when a sign-in fails. */
+	if (store_email_domains_normalize(strrchr(o.email, '@') + 1, domains, sizeof(domains), err, sizeof(err)) != 0) {
+		snprintf(message, sizeof(message), "--admin-email: the domain %s", err);
+		die("init", message);
+	}
 	load_pepper(&o, "init", 1, pepper);
 
 	admin_password(password, sizeof(password), &generated);
@@ -503,14 +593,15 @@ static int cmd_init(int argc, char **argv)
 	sodium_memzero(pepper, sizeof(pepper));
 	c = acquire(d, "init");
 	check_status(c, db_begin_write(c), "init", "begin");
-	check_status(c, store_org_create(c, o.org_name, o.plan, &org_gid), "init", "creating the organization");
+	check_status(c, store_org_create(c, o.org_name, o.plan, domains, &org_gid), "init", "creating the organization");
 	status = store_user_create(c, org_gid, o.email, name, "super_admin", hash, &user_gid);
 	check_status(c, status, "init", "creating the super admin");
+	check_status(c, audit_cli_user_added(c, org_gid, user_gid, "super_admin"), "init", "writing the audit record");
 	check_status(c, db_commit(c), "init", "commit");
 	db_release(d, c);
 	close_db(&d);
 
-	printf("Organization \"%s\" created on plan %s.\n", o.org_name, o.plan);
+	printf("Organization \"%s\" created on plan %s, with the e-mail domain %s.\n", o.org_name, o.plan, domains);
 	printf("Super admin: %s (gid %s)\n", o.email, gid_format(user_gid, gid_text));
 	if (generated)
 		printf("Password: %s\n", password);
@@ -571,8 +662,7 @@ static int cmd_user(int argc, char **argv)
 		if (db_changes(s) == 0)
 			die_rollback(c, "user set-password", "that e-mail address belongs to a service account: service "
 							      "accounts have no password and can never sign in");
-		check_status(c, audit_cli(c, found_org, "user_password_changed", "user_access", "user", user_gid,
-					  o.email, NULL),
+		check_status(c, audit_cli_user(c, found_org, "user_password_changed", "user_access", user_gid, NULL),
 			     "user set-password", "writing the audit record");
 		check_status(c, db_commit(c), "user set-password", "commit");
 		db_release(d, c);
@@ -607,6 +697,7 @@ static int cmd_user(int argc, char **argv)
 	check_status(c, db_begin_write(c), "user add", "begin");
 	check_status(c, store_user_create(c, org_gid, o.email, o.name, o.role, NULL, &user_gid), "user add",
 		     "creating the user");
+	check_status(c, audit_cli_user_added(c, org_gid, user_gid, o.role), "user add", "writing the audit record");
 	check_status(c, db_commit(c), "user add", "commit");
 	db_release(d, c);
 	close_db(&d);
@@ -647,8 +738,7 @@ static int cmd_token(int argc, char **argv)
 		     "token create", "storing the token");
 	details = json_pack("{s:o, s:s}", "token_gid", json_string(gid_format(token_gid, gid_text)), "token_name",
 			    o.name ? o.name : "");
-	status = audit_cli(c, org_gid, "personal_access_token_created", "access_control", "user", user_gid, o.email,
-			   details);
+	status = audit_cli_user(c, org_gid, "personal_access_token_created", "access_control", user_gid, details);
 	json_decref(details);
 	check_status(c, status, "token create", "writing the audit record");
 	check_status(c, db_commit(c), "token create", "commit");
@@ -759,6 +849,14 @@ static int cmd_org_set_plan(int argc, char **argv)
 	if (status == DB_DONE)
 		die_rollback(c, "org set-plan", "--org: no such organization");
 	check_status(c, status, "org set-plan", "reading the plan");
+	/* The plan is unchanged, so nothing is written and no audit record is appended. */
+	if (strcmp(old_plan, o.plan) == 0) {
+		db_rollback(c);
+		db_release(d, c);
+		close_db(&d);
+		printf("Organization %s is already on plan %s.\n", o.org, o.plan);
+		return 0;
+	}
 	s = db_query(c, "UPDATE workspaces SET plan = ? WHERE gid = ?");
 	if (s == NULL)
 		die("org set-plan", db_conn_errmsg(c));
@@ -767,7 +865,7 @@ static int cmd_org_set_plan(int argc, char **argv)
 	status = db_run(s);
 	check_status(c, status, "org set-plan", "updating the plan");
 	details = json_pack("{s:s, s:s}", "old_plan", old_plan, "new_plan", o.plan);
-	status = audit_cli(c, org_gid, "workspace_plan_changed", "admin_settings", "workspace", org_gid, NULL, details);
+	status = audit_cli_org(c, org_gid, "workspace_plan_changed", details);
 	json_decref(details);
 	check_status(c, status, "org set-plan", "writing the audit record");
 	check_status(c, db_commit(c), "org set-plan", "commit");
@@ -855,8 +953,7 @@ static int cmd_org_set_deprovision_owner(int argc, char **argv)
 				    old_owner ? json_string(gid_format(old_owner, old_text)) : json_null());
 		json_object_set_new(details, "new_deprovision_owner_gid",
 				    owner_gid ? json_string(gid_format(owner_gid, new_text)) : json_null());
-		status = audit_cli(c, org_gid, "workspace_deprovision_owner_changed", "admin_settings", "workspace",
-				   org_gid, NULL, details);
+		status = audit_cli_org(c, org_gid, "workspace_deprovision_owner_changed", details);
 		json_decref(details);
 		check_status(c, status, command, "writing the audit record");
 	}
@@ -871,13 +968,113 @@ static int cmd_org_set_deprovision_owner(int argc, char **argv)
 	return 0;
 }
 
+/* The stored email_domains text ("a.se,b.se") as a JSON array, skipping blanks. */
+static json_t *email_domains_json(const char *stored)
+{
+	json_t *array = json_array();
+	const char *p = stored;
+
+	while (*p != '\0') {
+		size_t entry = strcspn(p, ","), start = 0, end = entry;
+
+		while (start < end && (p[start] == ' ' || p[start] == '\t'))
+			start++;
+		while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+			end--;
+		if (end > start)
+			json_array_append_new(array, json_stringn(p + start, end - start));
+		p += entry;
+		if (*p == ',')
+			p++;
+	}
+	return array;
+}
+
+/*
+ * Sets the organization's e-mail domains, which the API shows as the
+ * workspace's email_domains (read-only there, as in Asana). A failed
+ * sign-in with an unknown address of one of them is recorded in the
+ * organization's audit log. A change writes workspace_email_domains_changed.
+ */
+static int cmd_org_set_email_domains(int argc, char **argv)
+{
+	static const char command[] = "org set-email-domains";
+	static const char help[] = "  --org GID            the organization (KONTOR_ORG)\n"
+				   "  --domains LIST       comma-separated domain names such as example.se,example.com,\n"
+				   "                       or none to clear the list (KONTOR_EMAIL_DOMAINS)\n"
+				   "A failed sign-in with an unknown address of one of these domains is recorded in the\n"
+				   "organization's audit log.\n";
+	char domains[STORE_EMAIL_DOMAINS_BYTES], old_domains[STORE_EMAIL_DOMAINS_BYTES] = "", err[512],
+		message[640];
+	struct options o;
+	int64_t org_gid;
+	json_t *details;
+	db_stmt *s;
+	db_conn *c;
+	db *d;
+	int status;
+
+	options_defaults(&o);
+	parse_options(argc, argv, &o, command, help);
+	if (o.org == NULL || o.domains == NULL)
+		die(command, "--org GID and --domains LIST (or none) are required");
+	if (gid_parse(o.org, &org_gid) != 0)
+		die(command, "--org: not a gid");
+	if (strcmp(o.domains, "none") == 0) {
+		domains[0] = '\0';
+	} else if (store_email_domains_normalize(o.domains, domains, sizeof(domains), err, sizeof(err)) != 0) {
+		snprintf(message, sizeof(message), "--domains: %s", err);
+		die(command, message);
+	}
+
+	d = open_db(&o, command, 1);
+	c = acquire(d, command);
+	check_status(c, db_begin_write(c), command, "begin");
+	s = db_query(c, "SELECT email_domains FROM workspaces WHERE gid = ?");
+	if (s == NULL)
+		die_rollback(c, command, db_conn_errmsg(c));
+	db_bind_int64(s, 0, org_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		snprintf(old_domains, sizeof(old_domains), "%s", db_column_text(s, 0) ? db_column_text(s, 0) : "");
+	db_stmt_done(s);
+	if (status == DB_DONE)
+		die_rollback(c, command, "--org: no such organization");
+	check_status(c, status == DB_ROW ? DB_OK : status, command, "reading the organization");
+
+	if (strcmp(old_domains, domains) != 0) {
+		s = db_query(c, "UPDATE workspaces SET email_domains = ? WHERE gid = ?");
+		if (s == NULL)
+			die_rollback(c, command, db_conn_errmsg(c));
+		db_bind_text(s, 0, domains);
+		db_bind_int64(s, 1, org_gid);
+		check_status(c, db_run(s), command, "updating the organization");
+		details = json_object();
+		json_object_set_new(details, "old_email_domains", email_domains_json(old_domains));
+		json_object_set_new(details, "new_email_domains", email_domains_json(domains));
+		status = audit_cli_org(c, org_gid, "workspace_email_domains_changed", details);
+		json_decref(details);
+		check_status(c, status, command, "writing the audit record");
+	}
+	check_status(c, db_commit(c), command, "commit");
+	db_release(d, c);
+	close_db(&d);
+	if (domains[0] != '\0')
+		printf("Organization %s has the e-mail domains %s.\n", o.org, domains);
+	else
+		printf("Organization %s has no e-mail domains.\n", o.org);
+	return 0;
+}
+
 static int cmd_org(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "set-plan") == 0)
 		return cmd_org_set_plan(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "set-deprovision-owner") == 0)
 		return cmd_org_set_deprovision_owner(argc - 1, argv + 1);
-	die("org", "expected `org set-plan` or `org set-deprovision-owner`");
+	if (argc >= 2 && strcmp(argv[1], "set-email-domains") == 0)
+		return cmd_org_set_email_domains(argc - 1, argv + 1);
+	die("org", "expected `org set-plan`, `org set-deprovision-owner` or `org set-email-domains`");
 	return 2;
 }
 

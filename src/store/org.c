@@ -29,10 +29,10 @@ void store_email_lower(const char *email, char *out, size_t len)
 	out[i] = '\0';
 }
 
-int store_org_create(db_conn *c, const char *name, const char *plan, int64_t *gid_r)
+int store_org_create(db_conn *c, const char *name, const char *plan, const char *email_domains, int64_t *gid_r)
 {
 	db_stmt *s = db_query(c, "INSERT INTO workspaces (gid, name, is_organization, plan, email_domains, created_at)"
-				 " VALUES (?, ?, 1, ?, '', ?)");
+				 " VALUES (?, ?, 1, ?, ?, ?)");
 
 	if (s == NULL)
 		return DB_ERROR;
@@ -40,8 +40,109 @@ int store_org_create(db_conn *c, const char *name, const char *plan, int64_t *gi
 	db_bind_int64(s, 0, *gid_r);
 	db_bind_text(s, 1, name);
 	db_bind_text(s, 2, plan);
-	db_bind_int64(s, 3, time_now_us());
+	db_bind_text(s, 3, email_domains);
+	db_bind_int64(s, 4, time_now_us());
 	return db_run(s);
+}
+
+/* 1 when the lowercased `domain` (len bytes) is a host name: dot-separated labels of [a-z0-9-], no edge hyphens. */
+static int domain_valid(const char *domain, size_t len)
+{
+	size_t label = 0;
+
+	if (len == 0 || len > STORE_DOMAIN_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = domain[i];
+
+		if (ch == '.') {
+			if (label == 0 || domain[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-'))
+			return 0;
+		if (ch == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return label > 0 && domain[len - 1] != '-';
+}
+
+/* 1 when the stored list `list` ("a.se,b.se") already contains `domain`. */
+static int domain_listed(const char *list, const char *domain, size_t len)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t entry = strcspn(p, ",");
+
+		if (entry == len && memcmp(p, domain, len) == 0)
+			return 1;
+		p += entry;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int store_email_domains_normalize(const char *list, char *out, size_t out_len, char *err, size_t errlen)
+{
+	char domain[STORE_DOMAIN_MAX + 1];
+	size_t used = 0;
+	int count = 0;
+	const char *p = list;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		size_t entry = strcspn(p, ","), start = 0, end = entry, len;
+
+		while (start < end && (p[start] == ' ' || p[start] == '\t'))
+			start++;
+		while (end > start && (p[end - 1] == ' ' || p[end - 1] == '\t'))
+			end--;
+		len = end - start;
+		if (len > STORE_DOMAIN_MAX) {
+			snprintf(err, errlen, "\"%.40s...\" is longer than %d bytes, the maximum for a domain name", p + start,
+				 STORE_DOMAIN_MAX);
+			return -1;
+		}
+		for (size_t i = 0; i < len; i++)
+			domain[i] = (char)tolower((unsigned char)p[start + i]);
+		domain[len] = '\0';
+		if (len > 0 && !domain_valid(domain, len)) {
+			snprintf(err, errlen, "\"%.80s\" is not a domain name: use labels of letters, digits and inner "
+					      "hyphens joined by dots, such as example.se", domain);
+			return -1;
+		}
+		if (len > 0 && !domain_listed(out, domain, len)) {
+			if (++count > STORE_EMAIL_DOMAINS_MAX) {
+				snprintf(err, errlen, "more than %d domains; list at most %d", STORE_EMAIL_DOMAINS_MAX,
+					 STORE_EMAIL_DOMAINS_MAX);
+				return -1;
+			}
+			/* At most STORE_EMAIL_DOMAINS_MAX entries of STORE_DOMAIN_MAX bytes plus a separator fit. */
+			if (used + len + 2 > out_len) {
+				snprintf(err, errlen, "the list is too long");
+				return -1;
+			}
+			if (used > 0)
+				out[used++] = ',';
+			memcpy(out + used, domain, len);
+			used += len;
+			out[used] = '\0';
+		}
+		p += entry;
+		if (*p == ',')
+			p++;
+	}
+	if (count == 0) {
+		snprintf(err, errlen, "no domain given; pass one or more names such as example.se, separated by commas");
+		return -1;
+	}
+	return 0;
 }
 
 int store_user_create(db_conn *c, int64_t org_gid, const char *email, const char *name, const char *role,

@@ -11,8 +11,27 @@
 extern const char *const store_plans[];
 int store_plan_valid(const char *plan);
 
-/* Inserts an organization; returns a db status and sets *gid_r. */
-int store_org_create(db_conn *c, const char *name, const char *plan, int64_t *gid_r);
+#define STORE_EMAIL_DOMAINS_MAX 50 /* domains one organization may list */
+#define STORE_DOMAIN_MAX 253       /* bytes in one domain name (RFC 1035, section 2.3.4) */
+/* Bytes of a buffer for the stored list, NUL included. */
+#define STORE_EMAIL_DOMAINS_BYTES (STORE_EMAIL_DOMAINS_MAX * (STORE_DOMAIN_MAX + 1))
+
+/*
+ * Inserts an organization whose email_domains column is `email_domains`,
+ * in the form store_email_domains_normalize writes ("" for none). Returns a
+ * db status and sets *gid_r.
+ */
+int store_org_create(db_conn *c, const char *name, const char *plan, const char *email_domains, int64_t *gid_r);
+
+/*
+ * Normalizes a comma-separated list of e-mail domains such as
+ * "Example.se, b.se" into the stored form "example.se,b.se": blanks
+ * trimmed, lowercased, duplicates and empty entries dropped. Each domain
+ * must be a host name (labels of 1 to 63 letters, digits and inner hyphens,
+ * joined by dots). Writes into `out` (STORE_EMAIL_DOMAINS_BYTES bytes) and
+ * returns 0, or returns -1 with a message naming the bad value in `err`.
+ */
+int store_email_domains_normalize(const char *list, char *out, size_t out_len, char *err, size_t errlen);
 
 /*
  * Inserts a person with a workspace membership of `role`. `password_hash`
