@@ -61,7 +61,7 @@ function sqlRun(statement) {
 
 function auditRows(eventType) {
 	return sql(`SELECT event_type, event_category, actor_type, CAST(actor_gid AS TEXT) AS actor_gid,
-		resource_type, CAST(resource_gid AS TEXT) AS resource_gid, details, auth_method, client_ip
+		resource_type, resource_subtype, CAST(resource_gid AS TEXT) AS resource_gid, details, auth_method, client_ip
 		FROM audit_log WHERE event_type = '${eventType}' ORDER BY gid`).map((row) => ({
 		...row,
 		details: JSON.parse(row.details),
@@ -295,9 +295,12 @@ test('wrong password and unknown e-mail look alike', async () => {
 	secrets.push('not the password at all');
 	const wrong = await signIn(people.mem.email, 'not the password at all');
 	const unknown = await signIn('nobody@example.test', 'not the password at all');
+	const stranger = await signIn('nobody@nowhere.test', 'not the password at all');
 
 	assert.equal(wrong.status, 401, wrong.text);
 	assert.equal(unknown.status, 401, unknown.text);
+	assert.equal(stranger.status, 401, stranger.text);
+	assert.deepEqual(stranger.body, wrong.body);
 	assert.equal(wrong.body.errors[0].message, INVALID);
 	assert.deepEqual(unknown.body, wrong.body);
 	assert.equal(wrong.headers.get('set-cookie'), null);
@@ -307,6 +310,7 @@ test('failed sign-ins are audited without the password', async () => {
 	const failed = auditRows('user_login_failed');
 	const wrong = failed.find((row) => row.details.email === people.mem.email);
 	const unknown = failed.find((row) => row.details.email === 'nobody@example.test');
+	const stranger = failed.find((row) => row.details.email === 'nobody@nowhere.test');
 
 	assert.ok(wrong, JSON.stringify(failed));
 	assert.equal(wrong.actor_type, 'anonymous');
@@ -316,8 +320,12 @@ test('failed sign-ins are audited without the password', async () => {
 	assert.equal(wrong.details.reason, 'wrong_password');
 	assert.equal(wrong.auth_method, 'password');
 	assert.equal(wrong.client_ip, '127.0.0.1');
-	// The second organization's domain is not example.test, and Session Org lists no domains.
-	assert.equal(unknown, undefined, 'an unknown address of no organization\'s domain has no audit row');
+	// init gave Session Org the domain of its admin's address, example.test.
+	assert.ok(unknown, 'an unknown address of the organization\'s domain has an audit row');
+	assert.equal(unknown.details.reason, 'unknown_email');
+	assert.equal(unknown.actor_type, 'anonymous');
+	assert.equal(unknown.resource_gid, null);
+	assert.equal(stranger, undefined, 'an unknown address of no organization\'s domain has no audit row');
 	const all = JSON.stringify(sql('SELECT details FROM audit_log'));
 	assert.ok(!all.includes('not the password at all'), 'no password in audit details');
 
@@ -329,8 +337,9 @@ test('failed sign-ins are audited without the password', async () => {
 });
 
 test('failed sign-in of a domain address reaches its organization', async () => {
-	sqlRun(`UPDATE workspaces SET email_domains = 'other.test' WHERE gid = ${other.orgGid}`);
-	const res = await signIn('ghost@OTHER.test', 'not the password at all');
+	await server.cli(['org', 'set-email-domains', '--db', server.db, '--org', other.orgGid,
+		'--domains', 'other.test, Elsewhere.TEST']);
+	const res = await signIn('ghost@ELSEWHERE.test', 'not the password at all');
 	assert.equal(res.status, 401);
 	const row = sql(`SELECT CAST(workspace_gid AS TEXT) AS workspace_gid, details FROM audit_log
 		WHERE event_type = 'user_login_failed' AND workspace_gid = ${other.orgGid}`);
@@ -407,7 +416,8 @@ test('service account cannot sign in', async () => {
 
 	const rows = auditRows('service_account_login_refused');
 	assert.equal(rows.length, 1, JSON.stringify(rows));
-	assert.equal(rows[0].resource_type, 'service_account');
+	assert.equal(rows[0].resource_type, 'user');
+	assert.equal(rows[0].resource_subtype, 'service_account');
 	assert.equal(rows[0].resource_gid, serviceAccount.gid);
 	assert.equal(rows[0].actor_type, 'anonymous');
 	assert.equal(rows[0].details.email, serviceAccount.email);

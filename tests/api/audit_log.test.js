@@ -9,6 +9,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');
+const net = require('node:net');
 const { startServer, api } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
 
@@ -36,7 +37,8 @@ function sqlRun(statement) {
 async function createAccount(name, permissions) {
 	const res = await admin.post(`/workspaces/${server.orgGid}/service_accounts`, { name, permissions });
 	assert.equal(res.status, 201, res.text);
-	return { gid: res.body.data.gid, token: res.body.data.token, tokenGid: res.body.data.token_gid };
+	return { gid: res.body.data.gid, token: res.body.data.token, tokenGid: res.body.data.token_gid,
+		email: res.body.data.email };
 }
 
 // Reads every event after `offset` (all of them without one), following next_page. Returns {events, offset}.
@@ -55,6 +57,31 @@ async function readAll(client, query = {}, offset) {
 		events.push(...res.body.data);
 	}
 	throw new Error('the stream did not end within 100 pages');
+}
+
+// Posts a console sign-in with a User-Agent of raw bytes over a plain socket, because Node's HTTP clients
+// encode header text themselves. Resolves to the response status.
+function signInRaw(email, password, userAgentBytes) {
+	const body = Buffer.from(JSON.stringify({ email, password }));
+	const { port } = new URL(server.url);
+	const head = Buffer.from(`POST /admin/session HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+		`Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\nUser-Agent: `, 'latin1');
+	return new Promise((resolve, reject) => {
+		const chunks = [];
+		const socket = net.connect(Number(port), '127.0.0.1', () => {
+			socket.end(Buffer.concat([head, userAgentBytes, Buffer.from('\r\n\r\n'), body]));
+		});
+		socket.on('data', (chunk) => chunks.push(chunk));
+		socket.on('error', reject);
+		socket.on('close', () => {
+			const match = /^HTTP\/1\.1 (\d{3})/.exec(Buffer.concat(chunks).toString('latin1'));
+			if (match) {
+				resolve(Number(match[1]));
+			} else {
+				reject(new Error('no HTTP status line in the response'));
+			}
+		});
+	});
 }
 
 before(async () => {
@@ -198,6 +225,9 @@ test('invalid filters name the parameter', async () => {
 		[{ token_gid: '0' }, /^token_gid: /],
 		[{ limit: '0' }, /^limit: /],
 		[{ limit: '101' }, /^limit: /],
+		[{ limit: '+5' }, /^limit: /],
+		[{ limit: ' 5' }, /^limit: /],
+		[{ limit: '-0' }, /^limit: /],
 		[{ offset: 'garbage' }, /^offset: /],
 	];
 	for (const [query, message] of cases) {
@@ -264,8 +294,10 @@ test('streaming returns only new events', async () => {
 
 	const second = await readAll(client, { limit: 3 }, first.offset);
 	assert.deepEqual(second.events.map((e) => e.event_type), [
+		'user_added_to_team', // the creator
 		'user_added_to_team',
 		'user_removed_from_team',
+		'user_added_to_project', // the creator
 		'user_added_to_project',
 		'user_removed_from_project',
 		'project_deleted',
@@ -273,7 +305,13 @@ test('streaming returns only new events', async () => {
 		'user_deprovisioned',
 		'user_reprovisioned',
 	]);
-	const [teamAdd, , projectAdd, , deleted, invited] = second.events;
+	const [teamCreator, teamAdd, , projectCreator, projectAdd, , deleted, invited] = second.events;
+	const adminGid = teamCreator.actor.gid;
+	assert.equal(teamCreator.resource.gid, adminGid);
+	assert.equal(teamCreator.resource.email, server.adminEmail);
+	assert.deepEqual(teamCreator.details.team, { gid: teamGid, name: 'Auditors' });
+	assert.equal(projectCreator.resource.gid, adminGid);
+	assert.deepEqual(projectCreator.details.project, { gid: projectGid, name: 'Secret plans' });
 	assert.equal(teamAdd.resource.gid, member.gid);
 	assert.equal(teamAdd.resource.email, member.email);
 	assert.deepEqual(teamAdd.details.team, { gid: teamGid, name: 'Auditors' });
@@ -287,6 +325,7 @@ test('streaming returns only new events', async () => {
 
 	// A filtered stream moves past rows it skipped, and still sees later matches.
 	const filtered = await readAll(client, { event_type: 'project_deleted' });
+	assert.equal(filtered.events[0].resource.gid, projectGid);
 	assert.equal(filtered.events.length, 1);
 	r = await admin.post('/projects', { name: 'Short-lived', team: teamGid });
 	const shortLived = r.body.data.gid;
@@ -387,4 +426,147 @@ test('replication role keeps triggers', async (t) => {
 		/append-only: TRUNCATE is not allowed/);
 	const again = await api(server, accounts.full.token).get(path, { limit: 1 });
 	assert.deepEqual(again.body.data[0], res.body.data[0]);
+});
+
+test('creators and owners are members on record', async () => {
+	const client = api(server, accounts.audit_logs.token);
+	const start = (await readAll(client)).offset;
+	const bot = api(server, accounts.full.token);
+	let r = await bot.post('/teams', { name: 'Bot team', organization: server.orgGid });
+	assert.equal(r.status, 201, r.text);
+	const teamGid = r.body.data.gid;
+	// The owner is also a follower: one membership, one record.
+	r = await bot.post('/projects', { name: 'Bot project', team: teamGid, owner: member.gid, followers: `${member.gid}` });
+	assert.equal(r.status, 201, r.text);
+	const projectGid = r.body.data.gid;
+	r = await bot.put(`/projects/${projectGid}`, { owner: server.adminEmail });
+	assert.equal(r.status, 200, r.text);
+	r = await bot.put(`/projects/${projectGid}`, { owner: member.gid }); // already a member
+	assert.equal(r.status, 200, r.text);
+
+	const events = (await readAll(client, {}, start)).events;
+	assert.deepEqual(events.map((e) => [e.event_type, e.resource.gid]), [
+		['user_added_to_team', accounts.full.gid],
+		['user_added_to_project', accounts.full.gid],
+		['user_added_to_project', member.gid],
+		['user_added_to_project', events[3]?.resource.gid],
+	]);
+	const [team, project, owner, newOwner] = events;
+	assert.equal(team.resource.resource_type, 'user');
+	assert.equal(team.resource.resource_subtype, 'service_account');
+	assert.equal(team.resource.name, 'Full bot');
+	assert.deepEqual(team.details.team, { gid: teamGid, name: 'Bot team' });
+	assert.equal(project.resource.resource_subtype, 'service_account');
+	assert.deepEqual(project.details.project, { gid: projectGid, name: 'Bot project' });
+	assert.equal(owner.resource.resource_subtype, undefined);
+	assert.equal(owner.resource.name, 'Mia Member');
+	assert.equal(owner.actor.gid, accounts.full.gid);
+	assert.equal(newOwner.resource.email, server.adminEmail);
+	assert.equal(newOwner.actor.gid, accounts.full.gid);
+});
+
+test('command line records name people', async () => {
+	const client = api(server, accounts.full.token);
+	const start = (await readAll(client)).offset;
+	const boss = await server.addUser({ email: 'Boss@Audit.test', name: 'Bo Boss', role: 'super_admin' });
+	await server.cli(['user', 'set-password', '--db', server.db, '--email', boss.email],
+		{ KONTOR_PASSWORD: 'a long enough password' });
+
+	const events = (await readAll(client, {}, start)).events;
+	assert.deepEqual(events.map((e) => e.event_type),
+		['user_invited', 'personal_access_token_created', 'user_password_changed']);
+	for (const event of events) {
+		assert.equal(event.actor.actor_type, 'external_administrator');
+		assert.equal(event.resource.resource_type, 'user');
+		assert.equal(event.resource.gid, boss.gid);
+		assert.equal(event.resource.name, 'Bo Boss');
+		assert.equal(event.resource.email, 'Boss@Audit.test');
+		assert.equal(event.context.context_type, 'asana');
+		assert.equal(event.context.api_authentication_method, undefined);
+	}
+	assert.equal(events[0].event_category, 'user_access');
+	assert.deepEqual(events[0].details, { role: 'super_admin' });
+
+	// init records the first super admin of the organization it makes.
+	const initRecord = sqlRun(`SELECT event_type || ' ' || resource_email || ' ' || details FROM audit_log
+		WHERE workspace_gid = ${otherOrgGid}`).trim();
+	assert.equal(initRecord, 'user_invited boss@other.test {"role":"super_admin"}');
+});
+
+test('organization settings are recorded', async () => {
+	const client = api(server, accounts.full.token);
+	const start = (await readAll(client)).offset;
+	const workspace = await admin.get(`/workspaces/${server.orgGid}`, { opt_fields: 'email_domains' });
+	assert.deepEqual(workspace.body.data.email_domains, ['example.test'], 'init takes the admin\'s domain');
+
+	const same = await server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', 'enterprise_plus']);
+	assert.match(same, /already on plan enterprise_plus/);
+	await server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', 'legacy_enterprise']);
+	await server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', 'enterprise_plus']);
+	await server.cli(['org', 'set-email-domains', '--db', server.db, '--org', server.orgGid],
+		{ KONTOR_EMAIL_DOMAINS: 'Example.test, audit.test,example.test' });
+	await server.cli(['org', 'set-email-domains', '--db', server.db, '--org', server.orgGid,
+		'--domains', ' example.test ,AUDIT.test']); // the same list, so no record
+	await assert.rejects(server.cli(['org', 'set-email-domains', '--db', server.db, '--org', server.orgGid,
+		'--domains', 'not a domain']), /--domains: "not a domain" is not a domain name/);
+
+	const events = (await readAll(client, {}, start)).events;
+	assert.deepEqual(events.map((e) => e.event_type),
+		['workspace_plan_changed', 'workspace_plan_changed', 'workspace_email_domains_changed']);
+	for (const event of events) {
+		assert.equal(event.event_category, 'admin_settings');
+		assert.deepEqual(event.resource, { resource_type: 'workspace', gid: server.orgGid, name: 'Audit Org' });
+	}
+	assert.deepEqual(events[0].details, { old_plan: 'enterprise_plus', new_plan: 'legacy_enterprise' });
+	assert.deepEqual(events[2].details,
+		{ old_email_domains: ['example.test'], new_email_domains: ['example.test', 'audit.test'] });
+	const after = await admin.get(`/workspaces/${server.orgGid}`, { opt_fields: 'email_domains' });
+	assert.deepEqual(after.body.data.email_domains, ['example.test', 'audit.test']);
+	const put = await admin.put(`/workspaces/${server.orgGid}`, { email_domains: ['x.test'] });
+	assert.equal(put.status, 400, 'email_domains stays read-only in the API');
+
+	// An unknown address of a listed domain now reaches this organization's log.
+	const status = await signInRaw('ghost@AUDIT.test', 'not the password', Buffer.from('audit-test/1.0'));
+	assert.equal(status, 401);
+	const all = (await readAll(client, { event_type: 'user_login_failed' })).events;
+	const ghost = all.find((e) => e.details.email === 'ghost@AUDIT.test');
+	assert.ok(ghost, JSON.stringify(all));
+	assert.equal(ghost.details.reason, 'unknown_email');
+	assert.equal(ghost.actor.actor_type, 'anonymous');
+});
+
+test('sign-in refusal names a user', async () => {
+	const client = api(server, accounts.full.token);
+	const start = (await readAll(client)).offset;
+	const status = await signInRaw(accounts.scim.email, 'any password at all', Buffer.from('audit-test/1.0'));
+	assert.equal(status, 401);
+	const [event] = (await readAll(client, {}, start)).events;
+	assert.equal(event.event_type, 'service_account_login_refused');
+	assert.equal(event.resource.resource_type, 'user');
+	assert.equal(event.resource.resource_subtype, 'service_account');
+	assert.equal(event.resource.gid, accounts.scim.gid);
+	assert.equal(event.resource.name, 'SCIM bot');
+	assert.equal(event.context.context_type, 'web');
+	assert.equal(event.context.api_authentication_method, undefined);
+});
+
+test('user agent is capped and valid', async () => {
+	const client = api(server, accounts.full.token);
+	const start = (await readAll(client)).offset;
+	// 601 bytes: one ASCII letter and 300 two-byte characters; the cut keeps 255 of them (511 bytes).
+	const long = Buffer.from('a' + 'é'.repeat(300), 'utf8');
+	// 0xff and a lone continuation byte are not UTF-8; PostgreSQL would reject them in a text column.
+	const invalid = Buffer.concat([Buffer.from('bad'), Buffer.from([0xff, 0x80]), Buffer.from('bytes')]);
+	const huge = Buffer.from('x'.repeat(9000));
+	assert.equal(await signInRaw(server.adminEmail, server.adminPassword, long), 200);
+	assert.equal(await signInRaw(server.adminEmail, 'wrong password', invalid), 401);
+	assert.equal(await signInRaw(server.adminEmail, 'wrong password', huge), 401);
+
+	const events = (await readAll(client, {}, start)).events;
+	assert.deepEqual(events.map((e) => e.event_type), ['user_login_succeeded', 'user_login_failed', 'user_login_failed']);
+	assert.equal(events[0].context.user_agent, 'a' + 'é'.repeat(255));
+	assert.equal(events[1].context.user_agent, 'bad??bytes');
+	assert.equal(events[2].context.user_agent, 'x'.repeat(512));
+	const session = sqlRun(`SELECT user_agent FROM sessions WHERE user_gid = ${events[0].resource.gid} ORDER BY created_at DESC LIMIT 1`);
+	assert.equal(session.trim(), 'a' + 'é'.repeat(255));
 });

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/org.h"
 #include "util/gid.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #define GID_CALLS_PER_THREAD 50000
@@ -375,6 +377,86 @@ static void time_clocks_advance(void **state)
 	assert_true(time_now_us() >= wall);
 }
 
+/* ---------------------------------------------------------------- text */
+
+static void text_utf8_copy_cases(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t out_size;
+		const char *expected;
+	} cases[] = {
+		{ "plain", 16, "plain" },
+		{ "cut here", 4, "cut" },
+		{ "a\xc3\xa9\xc3\xa9", 5, "a\xc3\xa9" },          /* the second é needs 2 bytes, 1 is left */
+		{ "\xe2\x82\xac\xe2\x82\xac", 6, "\xe2\x82\xac" }, /* € is 3 bytes */
+		{ "\xf0\x9f\x98\x80!", 4, "" },                /* a 4-byte emoji does not fit in 3 */
+		{ "bad\xff\x80" "bytes", 32, "bad??bytes" },
+		{ "\xc0\xaf", 8, "??" },                          /* overlong '/' */
+		{ "\xed\xa0\x80", 8, "???" },                    /* a UTF-16 surrogate */
+		{ "\xf4\x90\x80\x80", 8, "????" },              /* above U+10FFFF */
+		{ "\xe2\x82", 8, "??" },                          /* truncated sequence at the end */
+		{ "\xff\xff", 2, "?" },
+		{ "", 1, "" },
+	};
+	char out[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(out, 'Z', sizeof(out));
+		assert_ptr_equal(text_utf8_copy(out, cases[i].out_size, cases[i].in), out);
+		assert_string_equal(out, cases[i].expected);
+	}
+}
+
+static void email_domains_normalize_cases(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *expected; /* NULL: rejected */
+	} cases[] = {
+		{ "example.se", "example.se" },
+		{ " Example.SE ,b.se,example.se,, x-y.example.com ", "example.se,b.se,x-y.example.com" },
+		{ "localhost", "localhost" },
+		{ "", NULL },
+		{ " , ", NULL },
+		{ "bad_domain.se", NULL },
+		{ "-a.se", NULL },
+		{ "a-.se", NULL },
+		{ "a..se", NULL },
+		{ ".a.se", NULL },
+		{ "a.se.", NULL },
+		{ "a b.se", NULL },
+		{ "xn--bcher-kva.example", "xn--bcher-kva.example" },
+	};
+	char out[STORE_EMAIL_DOMAINS_BYTES], err[256], label[70], long_name[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int result = store_email_domains_normalize(cases[i].in, out, sizeof(out), err, sizeof(err));
+
+		if (cases[i].expected == NULL) {
+			assert_int_equal(result, -1);
+			assert_true(err[0] != '\0');
+		} else {
+			assert_int_equal(result, 0);
+			assert_string_equal(out, cases[i].expected);
+		}
+	}
+
+	/* Labels of 63 bytes are valid, 64 are not; names of more than 253 bytes are not. */
+	memset(label, 'a', 63);
+	snprintf(label + 63, sizeof(label) - 63, ".se");
+	assert_int_equal(store_email_domains_normalize(label, out, sizeof(out), err, sizeof(err)), 0);
+	memset(label, 'a', 64);
+	snprintf(label + 64, sizeof(label) - 64, ".se");
+	assert_int_equal(store_email_domains_normalize(label, out, sizeof(out), err, sizeof(err)), -1);
+	for (size_t i = 0; i < 254; i++)
+		long_name[i] = (i % 10 == 9) ? '.' : 'a';
+	long_name[254] = '\0';
+	assert_int_equal(store_email_domains_normalize(long_name, out, sizeof(out), err, sizeof(err)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +474,8 @@ int main(void)
 		cmocka_unit_test(time_round_trip),
 		cmocka_unit_test(time_check_date_cases),
 		cmocka_unit_test(time_clocks_advance),
+		cmocka_unit_test(text_utf8_copy_cases),
+		cmocka_unit_test(email_domains_normalize_cases),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
