@@ -24,10 +24,11 @@ function isPostgres() {
 	return /^postgres(ql)?:\/\//.test(server.db);
 }
 
-// Runs one SQL statement against the server's database with the engine's own CLI; throws when it fails.
+// Runs one SQL statement against the server's database with the engine's own CLI and returns its rows
+// as text, one line each with '|' between columns; throws when it fails.
 function sqlRun(statement) {
 	if (isPostgres()) {
-		return execFileSync('psql', [server.db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement],
+		return execFileSync('psql', [server.db, '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', statement],
 			{ encoding: 'utf8', stdio: 'pipe' });
 	}
 	return execFileSync('sqlite3', ['-bail', '-cmd', '.timeout 5000', server.db, statement],
