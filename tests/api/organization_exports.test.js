@@ -468,7 +468,7 @@ describe('command line', () => {
 		const restored = await startServer({ restore: file, adminEmail: server.adminEmail });
 		try {
 			assert.equal(restored.orgGid, server.orgGid);
-			// Tokens are not exported: a service account created after the restore reads.
+			// Tokens are not exported, so a service account created after the restore reads the audit log and SCIM.
 			const created = await api(restored, restored.adminToken).post(`/workspaces/${restored.orgGid}/service_accounts`,
 				{ name: 'Auditor', permissions: ['audit_logs', 'scim'] });
 			assert.equal(created.status, 201, created.text);
