@@ -462,6 +462,15 @@ describe('command line', () => {
 	});
 
 	test('restored server continues audit log and SCIM', async () => {
+		// A sync token and an audit offset issued before the export, checked on the restored server.
+		const started = await admin.get('/events', { resource: privateProject.gid });
+		assert.equal(started.status, 412, started.text);
+		const syncToken = started.body.sync;
+		assert.equal((await admin.get('/events', { resource: privateProject.gid, sync: syncToken })).status, 200);
+		const firstPage = await api(server, accounts.full).get(`/workspaces/${server.orgGid}/audit_log_events`, { limit: 1 });
+		assert.equal(firstPage.status, 200, firstPage.text);
+		const oldOffset = firstPage.body.next_page.offset;
+
 		const file = path.join(tmpDir, 'served.json.gz');
 		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
 		const exported = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
@@ -513,6 +522,14 @@ describe('command line', () => {
 			const update = await api(restored, restored.adminToken).get(`/status_updates/${statusUpdateGid}`);
 			assert.equal(update.status, 200, update.text);
 			assert.equal(update.body.data.title, 'Week 1');
+
+			// The change log is not exported, and offsets are signed with a key of the old database.
+			const resumed = await api(restored, restored.adminToken).get('/events', { resource: privateProject.gid, sync: syncToken });
+			assert.equal(resumed.status, 412, resumed.text);
+			assert.equal(typeof resumed.body.sync, 'string');
+			const stale = await api(restored, reader).get(`/workspaces/${restored.orgGid}/audit_log_events`, { offset: oldOffset });
+			assert.equal(stale.status, 400, stale.text);
+			assert.match(stale.body.errors[0].message, /offset/);
 		} finally {
 			await restored.stop();
 		}
@@ -534,6 +551,10 @@ describe('command line', () => {
 		fs.writeFileSync(foreign, zlib.gzipSync(JSON.stringify({ format: 'something-else', version: 1 })));
 		const newer = path.join(tmpDir, 'newer.json.gz');
 		fs.writeFileSync(newer, zlib.gzipSync(JSON.stringify({ format: 'kontor-export', version: 2 })));
+		const document = JSON.parse(zlib.gunzipSync(bytes).toString('utf8'));
+		document.audit_log[0].seq = null;
+		const noSeq = path.join(tmpDir, 'no-seq.json.gz');
+		fs.writeFileSync(noSeq, zlib.gzipSync(JSON.stringify(document)));
 
 		const target = emptyDatabase('rejected');
 		try {
@@ -541,6 +562,7 @@ describe('command line', () => {
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', truncated], pepper), /truncated|unexpected end|incomplete|invalid/i);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', foreign], pepper), /not a kontor export/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', newer], pepper), /unsupported export version/);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', noSeq], pepper), /audit_log, row 1: field "seq" must be an integer of 1 or more/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', path.join(tmpDir, 'missing.gz')], pepper), /cannot read/);
 			// Nothing was left behind, so the intact file still restores.
 			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
