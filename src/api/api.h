@@ -72,6 +72,8 @@ struct api_type {
  * ctx->document and leaves ctx->body NULL.
  */
 #define API_BARE_BODY 0x200u
+/* Only super admins who are people (token or session); anyone else gets 403 before the scope check. */
+#define API_SUPER_ADMIN 0x400u
 
 struct api_route {
 	const char *method;
@@ -369,7 +371,7 @@ extern const struct api_route api_photos_routes[];
 extern const struct api_route api_admin_routes[];
 extern const struct api_route api_audit_log_routes[];
 extern const struct api_route api_status_updates_routes[];
-/* SCIM 2.0 under /scim (scim.c, scim_users.c, scim_groups.c) and its settings (scim_settings.c). */
+/* SCIM 2.0 under /scim (scim_discovery.c, scim_users.c, scim_groups.c) and its settings (scim_settings.c). */
 extern const struct api_route api_scim_routes[];
 extern const struct api_route api_scim_users_routes[];
 extern const struct api_route api_scim_groups_routes[];

@@ -77,6 +77,15 @@ int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const ch
 	return it.stopped;
 }
 
+int http_request_header_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
+			     void *ctx)
+{
+	struct query_iter it = { fn, ctx, 0 };
+
+	MHD_get_connection_values(r->native, MHD_HEADER_KIND, query_iter_cb, &it);
+	return it.stopped;
+}
+
 const char *http_request_header(const http_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->native, MHD_HEADER_KIND, name);
@@ -257,21 +266,6 @@ static enum MHD_Result send_response(struct MHD_Connection *connection, http_res
 	return result;
 }
 
-/* Sends an error before the application sees the request; message and help must need no JSON escaping. */
-static enum MHD_Result send_error_now(struct MHD_Connection *connection, int status, const char *message,
-				      const char *help)
-{
-	http_response res = { 0 };
-	enum MHD_Result result;
-	char body[512];
-
-	snprintf(body, sizeof(body), "{\"errors\":[{\"message\":\"%s\",\"help\":\"%s\"}]}", message, help);
-	http_response_set_text(&res, status, "application/json; charset=UTF-8", body);
-	result = send_response(connection, &res);
-	http_response_clear(&res);
-	return result;
-}
-
 /*
  * Request ids need only be unique, not secret: each thread starts at a
  * random point and steps a counter through a bijective mixer, so ids never
@@ -354,14 +348,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 	}
 
 	if (state->too_large) {
-		char message[160];
-
-		snprintf(message, sizeof(message),
-			 "Request body is too large: the limit for this endpoint is %zu bytes. Send a smaller body.",
-			 state->body_limit);
 		log_warn("http", "request body too large", "request_id", state->req.request_id, "method", method,
 			 "path", url, NULL);
-		return send_error_now(connection, 413, message, "Send a smaller request body.");
+		free(state->body);
+		state->body = NULL;
+		state->body_len = 0;
+		state->req.body_too_large = state->body_limit;
 	}
 
 	state->req.body = state->body;
