@@ -352,6 +352,13 @@ int api_event(api_ctx *ctx, struct change_event *event);
  * caller, inside the caller's open transaction. Returns a db status.
  */
 int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text);
+/*
+ * Like api_story_add_system for a story whose text names project
+ * `project_gid` or its sections. Readers who cannot see that project get
+ * the story with a text that leaves the names out.
+ */
+int api_story_add_system_project(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text,
+				 int64_t project_gid);
 
 /* Formats a gid into a caller's buffer of GID_STRING_MAX bytes. */
 #define API_GID_BUF 21

@@ -58,6 +58,11 @@ typedef struct http_response {
 
 /* Returns a borrowed query parameter value (decoded), or NULL if absent. */
 const char *http_request_query(const http_request *r, const char *name);
+/*
+ * Like http_request_query, and sets *len_r to the decoded value's length,
+ * which exceeds strlen() of the value when it contains a NUL byte (%00).
+ */
+const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r);
 /* Calls fn for each query parameter; stops early when fn returns nonzero. */
 int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
 			    void *ctx);

@@ -50,6 +50,17 @@ const char *http_request_query(const http_request *r, const char *name)
 	return MHD_lookup_connection_value(r->native, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r)
+{
+	const char *value = NULL;
+
+	*len_r = 0;
+	if (MHD_lookup_connection_value_n(r->native, MHD_GET_ARGUMENT_KIND, name, strlen(name), &value, len_r) !=
+	    MHD_YES)
+		return NULL;
+	return value;
+}
+
 struct query_iter {
 	int (*fn)(void *ctx, const char *name, const char *value);
 	void *ctx;

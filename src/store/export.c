@@ -159,8 +159,14 @@ static const struct col task_tag_cols[] = {
 static const struct col story_cols[] = {
 	{ "gid", COL_GID }, { "task_gid", COL_GID }, { "type", COL_TEXT }, { "resource_subtype", COL_TEXT },
 	{ "text", COL_TEXT }, { "html_text", COL_TEXT }, { "is_pinned", COL_BOOL }, { "is_edited", COL_BOOL },
-	{ "created_by", COL_GID }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "created_by", COL_GID }, { "created_at", COL_INT }, { "project_gid", COL_GID }, { NULL, 0 },
 };
+/*
+ * Index of project_gid in story_cols: the project a system story names
+ * (migration 18). It is the one field a file may leave out, because
+ * writers before that migration did not know it.
+ */
+#define STORY_PROJECT_COL 10
 /*
  * Keyed by seq, the order the audit log API pages in. Every row has one:
  * store_audit_append and the restore are the only writers of audit_log, and
@@ -265,10 +271,11 @@ static const struct section sections[] = {
 	{ "task_tags", task_tag_cols, 2, KEYSET2("task_gid, tag_gid", "task_tags", "task_gid", "tag_gid"),
 	  "INSERT INTO task_tags (workspace_gid, task_gid, tag_gid) VALUES (?, ?, ?)" },
 	{ "stories", story_cols, 1,
-	  KEYSET1("gid, task_gid, type, resource_subtype, text, html_text, is_pinned, is_edited, created_by, created_at",
+	  KEYSET1("gid, task_gid, type, resource_subtype, text, html_text, is_pinned, is_edited, created_by, created_at,"
+		  " project_gid",
 		  "stories"),
 	  "INSERT INTO stories (workspace_gid, gid, task_gid, type, resource_subtype, text, html_text, is_pinned,"
-	  " is_edited, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " is_edited, created_by, created_at, project_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 	{ "audit_log", audit_cols, 1,
 	  "SELECT seq, gid, created_at, event_type, event_category, actor_type, actor_gid, actor_name, actor_email,"
 	  " resource_type, resource_subtype, resource_gid, resource_name, resource_email, details, auth_method,"
@@ -878,6 +885,9 @@ static int restore_fail(struct restore *rs, const char *section, int64_t row, co
 static int bind_field(struct restore *rs, db_stmt *s, int index, const struct col *col, json_t *value,
 		      const char *section, int64_t row, void **blob_r)
 {
+	/* Files written before stories had project_gid leave it out: such a story keeps its stored text for all. */
+	if (value == NULL && col == &story_cols[STORY_PROJECT_COL])
+		return db_bind_null(s, index) == DB_OK ? 0 : -1;
 	if (value == NULL)
 		return restore_fail(rs, section, row, "missing field \"%s\"", col->name);
 	if (json_is_null(value))

@@ -588,6 +588,14 @@ static const char m8_webhooks[] =
 static const char m9_exports_sqlite[] = M9_EXPORTS("BLOB");
 static const char m9_exports_pgsql[] = M9_EXPORTS("BYTEA");
 
+/*
+ * The project a system story names (added_to_project, removed_from_project,
+ * section_changed), so that its text is shown without the project's and
+ * sections' names to readers who cannot see that project. Rows written
+ * before this column existed keep NULL and are shown with their stored text.
+ */
+static const char m18_story_project[] = "ALTER TABLE stories ADD COLUMN project_gid BIGINT;";
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -602,6 +610,7 @@ const struct db_migration db_migrations[] = {
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },
 	{ 14, "event_targets_seq", m14_event_targets_seq, NULL, NULL },
+	{ 18, "story_project", m18_story_project, NULL, NULL },
 };
 
 const int db_migration_count = sizeof(db_migrations) / sizeof(db_migrations[0]);
