@@ -81,7 +81,7 @@ test('unassigned task goes to owner', async () => {
 	const task = await waitFor(async () => {
 		const res = await admin.get(`/tasks/${taskGid}`);
 		return res.body.data.assignee ? res.body.data : null;
-	}, 10000, () => `task assigned; example output:\n${example.output()}`);
+	}, 30000, () => `task assigned; example output:\n${example.output()}`);
 	assert.equal(task.assignee.gid, owner.gid);
 
 	const stories = await admin.get(`/tasks/${taskGid}/stories`);
