@@ -734,6 +734,23 @@ static int cmd_token(int argc, char **argv)
 	if (store_user_find_by_email(c, o.email, &user_gid, &org_gid) != DB_ROW)
 		die("token create", "no user with that e-mail address");
 	check_status(c, db_begin_write(c), "token create", "begin");
+	{
+		db_stmt *s = db_query(c, "SELECT is_active FROM workspace_memberships WHERE workspace_gid = ? AND user_gid = ?");
+
+		if (s == NULL)
+			die_rollback(c, "token create", db_conn_errmsg(c));
+		db_bind_int64(s, 0, org_gid);
+		db_bind_int64(s, 1, user_gid);
+		status = db_step(s);
+		if (status == DB_ROW && db_column_int64(s, 0) != 1)
+			status = DB_DONE;
+		db_stmt_done(s);
+		/* Authentication rejects an inactive member's tokens, so a token made now would only get 401. */
+		if (status == DB_DONE)
+			die_rollback(c, "token create", "that person is deactivated in their organization (removed or "
+							"deprovisioned); reactivate them before creating a token");
+		check_status(c, status == DB_ROW ? DB_OK : status, "token create", "reading the membership");
+	}
 	check_status(c, store_token_create_personal(c, pepper, user_gid, org_gid, o.name, token, &token_gid),
 		     "token create", "storing the token");
 	details = json_pack("{s:o, s:s}", "token_gid", json_string(gid_format(token_gid, gid_text)), "token_name",
@@ -877,8 +894,8 @@ static int cmd_org_set_plan(int argc, char **argv)
 
 /*
  * Sets who receives the tasks and owned projects of people that SCIM
- * deprovisions: an active member of the organization who is not a guest,
- * or nobody with --email none. Super admins set the same through
+ * deprovisions: an active member of the organization who is a person and
+ * not a guest, or nobody with --email none. Super admins set the same through
  * PUT /api/1.0/admin/scim_settings.
  */
 static int cmd_org_set_deprovision_owner(int argc, char **argv)
@@ -891,6 +908,8 @@ static int cmd_org_set_deprovision_owner(int argc, char **argv)
 				   "have no owner.\n";
 	struct options o;
 	int64_t org_gid, owner_gid = 0, owner_org = 0, old_owner = 0;
+	char owner_email[256] = "";
+	int is_person = 0;
 	db_stmt *s;
 	db_conn *c;
 	db *d;
@@ -926,17 +945,24 @@ static int cmd_org_set_deprovision_owner(int argc, char **argv)
 		if (status == DB_DONE || (status == DB_ROW && owner_org != org_gid))
 			die_rollback(c, command, "--email: no user of this organization has that address");
 		check_status(c, status == DB_ROW ? DB_OK : status, command, "finding the user");
-		s = db_query(c, "SELECT 1 FROM workspace_memberships WHERE workspace_gid = ? AND user_gid = ?"
-				" AND is_active = 1 AND role <> 'guest'");
+		s = db_query(c, "SELECT u.kind, u.email FROM workspace_memberships m JOIN users u ON u.gid = m.user_gid"
+				" WHERE m.workspace_gid = ? AND m.user_gid = ? AND m.is_active = 1 AND m.role <> 'guest'");
 		if (s == NULL)
 			die_rollback(c, command, db_conn_errmsg(c));
 		db_bind_int64(s, 0, org_gid);
 		db_bind_int64(s, 1, owner_gid);
 		status = db_step(s);
+		if (status == DB_ROW) {
+			is_person = db_column_text(s, 0) != NULL && strcmp(db_column_text(s, 0), "person") == 0;
+			snprintf(owner_email, sizeof(owner_email), "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
+		}
 		db_stmt_done(s);
 		if (status == DB_DONE)
 			die_rollback(c, command, "--email: the user is deactivated or a guest; pick an active member");
 		check_status(c, status == DB_ROW ? DB_OK : status, command, "reading the membership");
+		if (!is_person)
+			die_rollback(c, command, "--email: that address belongs to a service account; the work of "
+						 "deprovisioned people goes to a person, so pick an active member");
 	}
 
 	s = db_query(c, "UPDATE workspaces SET deprovision_owner_gid = ? WHERE gid = ?");
@@ -961,7 +987,7 @@ static int cmd_org_set_deprovision_owner(int argc, char **argv)
 	db_release(d, c);
 	close_db(&d);
 	if (owner_gid != 0)
-		printf("Deprovisioned people's tasks and projects in organization %s now go to %s.\n", o.org, o.email);
+		printf("Deprovisioned people's tasks and projects in organization %s now go to %s.\n", o.org, owner_email);
 	else
 		printf("Organization %s has no deprovision owner: deprovisioned people's tasks become unassigned.\n",
 		       o.org);

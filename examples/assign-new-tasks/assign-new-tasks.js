@@ -4,9 +4,10 @@
 // an assignee, assign it to the project's owner and say so in a comment.
 //
 // The script is its own webhook receiver. It listens for HTTP, registers a
-// webhook on the project (answering kontor's X-Hook-Secret handshake), checks
-// X-Hook-Signature on every delivery, and acts through the official `asana`
-// client. On SIGINT or SIGTERM it deletes the webhook and exits.
+// webhook on the project (answering kontor's X-Hook-Secret handshake only
+// while that request is waiting), checks X-Hook-Signature on every delivery,
+// confirms through the API that a task is in the project, and acts through
+// the official `asana` client. On SIGINT or SIGTERM it deletes the webhook and exits.
 //
 // Environment:
 //   KONTOR_URL     kontor's base URL, such as https://kontor.example.com
@@ -45,15 +46,19 @@ const stories = new Asana.StoriesApi(client);
 const webhooks = new Asana.WebhooksApi(client);
 
 let secret = null; // from the handshake; kontor signs every delivery with it
+let handshakeOpen = false; // true only while our own createWebhook request is waiting for kontor
+let handshakes = 0; // handshakes received while it was open; more than one means someone else sent one
 let webhookGid = null;
 const handled = new Set(); // deliveries are at least once: act on each task once
 
+// True when `signature` is the hex HMAC-SHA256 of `raw` under the secret. Never throws: a header that
+// is not 64 hex digits fails before the comparison, so both buffers always hold 32 bytes.
 function signatureValid(raw, signature) {
-	if (!secret || typeof signature !== 'string') {
+	if (!secret || typeof signature !== 'string' || !/^[0-9a-f]{64}$/.test(signature)) {
 		return false;
 	}
-	const expected = crypto.createHmac('sha256', secret).update(raw).digest('hex');
-	return signature.length === expected.length && crypto.timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+	const expected = crypto.createHmac('sha256', secret).update(raw).digest();
+	return crypto.timingSafeEqual(Buffer.from(signature, 'hex'), expected);
 }
 
 // Assigns one new task to the project owner when it has no assignee.
@@ -62,7 +67,12 @@ async function handleNewTask(taskGid) {
 		return;
 	}
 	handled.add(taskGid);
-	const task = (await tasks.getTask(taskGid, { opt_fields: 'name,assignee' })).data;
+	// Act on what kontor says now, not on the event: the task must really be in the watched project.
+	const task = (await tasks.getTask(taskGid, { opt_fields: 'name,assignee,projects' })).data;
+	if (!(task.projects || []).some((p) => p.gid === projectGid)) {
+		console.log(`task ${taskGid} ignored: it is not in project ${projectGid}`);
+		return;
+	}
 	if (task.assignee) {
 		return;
 	}
@@ -109,6 +119,13 @@ const server = http.createServer((req, res) => {
 		}
 		const handshake = req.headers['x-hook-secret'];
 		if (handshake !== undefined) {
+			// kontor sends the handshake during our createWebhook request and never again, so a
+			// handshake at any other time is someone trying to replace the secret.
+			if (!handshakeOpen) {
+				res.writeHead(403).end('no webhook is being created');
+				return;
+			}
+			handshakes++;
 			secret = handshake;
 			res.writeHead(200, { 'X-Hook-Secret': handshake }).end();
 			return;
@@ -130,7 +147,7 @@ const server = http.createServer((req, res) => {
 	});
 });
 
-async function shutdown() {
+async function shutdown(code = 0) {
 	server.close();
 	if (webhookGid) {
 		try {
@@ -140,21 +157,30 @@ async function shutdown() {
 			console.error(`cannot delete webhook ${webhookGid}: ${err.status || ''} ${err.message}`);
 		}
 	}
-	process.exit(0);
+	process.exit(code);
 }
 
 server.listen(listenPort, listenHost, async () => {
 	try {
+		handshakeOpen = true;
 		const created = await webhooks.createWebhook({
 			data: { resource: projectGid, target: targetUrl, filters: [{ resource_type: 'task', action: 'added' }] },
 		}, {});
+		handshakeOpen = false;
 		webhookGid = created.data.gid;
+		if (handshakes !== 1) {
+			// Another client sent a handshake while ours was open: the secret may be theirs.
+			console.error(`${handshakes} handshakes arrived while creating the webhook; the secret cannot be trusted`);
+			await shutdown(1);
+			return;
+		}
 		console.log(`ready: webhook ${webhookGid} watches project ${projectGid}`);
 	} catch (err) {
+		handshakeOpen = false;
 		const detail = err.response && err.response.body ? JSON.stringify(err.response.body) : err.message;
 		console.error(`cannot create the webhook: ${err.status || ''} ${detail}`);
 		process.exit(1);
 	}
 });
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));

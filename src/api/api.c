@@ -694,6 +694,8 @@ static int parse_body(api_ctx *ctx)
 
 	if (ctx->req->body_len == 0 || (ctx->route->flags & API_RAW_BODY))
 		return 0;
+	if ((ctx->route->flags & API_BARE_BODY) && scim_content_type_check(ctx))
+		return -1;
 	if (ctx->req->body_len > JSON_BODY_MAX) {
 		api_error(ctx, 413, "Request body is too large: at most %d bytes of JSON are accepted.", JSON_BODY_MAX);
 		return -1;
@@ -775,7 +777,8 @@ static int check_gid_value(api_ctx *ctx, const struct api_field *f, json_t *valu
 	int64_t gid;
 
 	if (!json_is_string(value)) {
-		api_error(ctx, 400, "%s: %s must be a gid string.", f->name, what);
+		api_error(ctx, 400, "%s: %s must be a gid string%s.", f->name, what,
+			  (f->flags & AF_USER) ? ", \"me\" or an e-mail address" : "");
 		return -1;
 	}
 	text = json_string_value(value);
@@ -1191,6 +1194,22 @@ static int authorize_scope(api_ctx *ctx)
 	return -1;
 }
 
+/*
+ * API_SUPER_ADMIN routes serve super admins who are people. Everyone else
+ * gets that reason, before the scope check, so a service account learns
+ * that no permission would let it in.
+ */
+static int authorize_super_admin(api_ctx *ctx)
+{
+	if (!(ctx->route->flags & API_SUPER_ADMIN))
+		return 0;
+	if (ctx->who.kind == PRINCIPAL_PERSON && ctx->who.role == ROLE_SUPER_ADMIN)
+		return 0;
+	api_forbidden(ctx, "Only super admins of the organization can use this endpoint; service accounts cannot, "
+			   "whatever their permissions.");
+	return -1;
+}
+
 static void dispatch(api_ctx *ctx, const char *path)
 {
 	int path_matched, retry_after = 0;
@@ -1204,6 +1223,11 @@ static void dispatch(api_ctx *ctx, const char *path)
 			api_error(ctx, 405, "Method %s is not allowed on %s%s; this path accepts %s.", ctx->req->method,
 				  API_BASE_PATH, path, allow);
 			http_response_add_header(ctx->res, "Allow", allow);
+		} else if (scim_is_request(ctx)) {
+			scim_error(ctx, 404, NULL, "No such SCIM endpoint: %s %s%s. kontor serves " SCIM_PATH "/Users, "
+						   SCIM_PATH "/Groups, " SCIM_PATH "/ServiceProviderConfig, " SCIM_PATH
+						   "/ResourceTypes and " SCIM_PATH "/Schemas under " API_BASE_PATH ".",
+				   ctx->req->method, API_BASE_PATH, path);
 		} else {
 			api_error_help(ctx, 404, "kontor implements the endpoints listed in docs/api.md.",
 				       "No such endpoint: %s %s%s. Check the method and path against the Asana API "
@@ -1254,7 +1278,7 @@ static void dispatch(api_ctx *ctx, const char *path)
 		limited = 1;
 	}
 
-	if (authorize_scope(ctx) == 0 && parse_body(ctx) == 0) {
+	if (authorize_super_admin(ctx) == 0 && authorize_scope(ctx) == 0 && parse_body(ctx) == 0) {
 		opt_fields = api_query(ctx, "opt_fields");
 		if (opt_fields == NULL || fields_parse(ctx, opt_fields, ctx->route->type) == 0)
 			ctx->route->handler(ctx);
@@ -1312,10 +1336,36 @@ static void handle_health(struct app *app, http_request *req, http_response *res
 	http_response_add_header(res, "Retry-After", "1");
 }
 
+/* Replies 413 to a request whose body the server discarded, in the error form of the path's API. */
+static void reply_body_too_large(struct app *app, http_request *req, http_response *res)
+{
+	size_t base_len = strlen(API_BASE_PATH);
+	api_ctx ctx;
+
+	if (strncmp(req->path, API_BASE_PATH, base_len) != 0 || (req->path[base_len] != '/' && req->path[base_len] != '\0')) {
+		http_response_set_text(res, 413, CONTENT_TYPE_JSON,
+				       "{\"errors\":[{\"message\":\"Request body is too large. Send a smaller body.\","
+				       "\"help\":\"Send a smaller request body.\"}]}");
+		return;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.req = req;
+	ctx.res = res;
+	ctx.app = app;
+	api_error(&ctx, 413, "Request body is too large: the limit for this endpoint is %zu bytes. Send a smaller body.",
+		  req->body_too_large);
+	access_log(&ctx, "-");
+}
+
 void app_handle(http_request *req, http_response *res, void *opaque)
 {
 	struct app *app = opaque;
 	size_t base_len = strlen(API_BASE_PATH);
+
+	if (req->body_too_large != 0) {
+		reply_body_too_large(app, req, res);
+		return;
+	}
 
 	if (strcmp(req->path, "/healthz") == 0) {
 		handle_health(app, req, res);

@@ -72,6 +72,8 @@ struct api_type {
  * ctx->document and leaves ctx->body NULL.
  */
 #define API_BARE_BODY 0x200u
+/* Only super admins who are people (token or session); anyone else gets 403 before the scope check. */
+#define API_SUPER_ADMIN 0x400u
 
 struct api_route {
 	const char *method;
@@ -350,6 +352,13 @@ int api_event(api_ctx *ctx, struct change_event *event);
  * caller, inside the caller's open transaction. Returns a db status.
  */
 int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text);
+/*
+ * Like api_story_add_system for a story whose text names project
+ * `project_gid` or its sections. Readers who cannot see that project get
+ * the story with a text that leaves the names out.
+ */
+int api_story_add_system_project(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text,
+				 int64_t project_gid);
 
 /* Formats a gid into a caller's buffer of GID_STRING_MAX bytes. */
 #define API_GID_BUF 21
@@ -369,7 +378,7 @@ extern const struct api_route api_photos_routes[];
 extern const struct api_route api_admin_routes[];
 extern const struct api_route api_audit_log_routes[];
 extern const struct api_route api_status_updates_routes[];
-/* SCIM 2.0 under /scim (scim.c, scim_users.c, scim_groups.c) and its settings (scim_settings.c). */
+/* SCIM 2.0 under /scim (scim_discovery.c, scim_users.c, scim_groups.c) and its settings (scim_settings.c). */
 extern const struct api_route api_scim_routes[];
 extern const struct api_route api_scim_users_routes[];
 extern const struct api_route api_scim_groups_routes[];

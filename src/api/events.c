@@ -10,6 +10,7 @@
  */
 #include "api/api.h"
 #include "api/app.h"
+#include "auth/visibility.h"
 #include "util/gid.h"
 #include "util/timeutil.h"
 
@@ -200,10 +201,16 @@ static int reply_sync_required(api_ctx *ctx, int64_t resource_gid, const char *m
  */
 static int read_sync(api_ctx *ctx, int64_t resource_gid, struct sync_token *token)
 {
-	const char *text = api_query(ctx, "sync");
+	size_t text_len = 0;
+	const char *text = http_request_query_n(ctx->req, "sync", &text_len);
 	int64_t newest;
 	int status, gap;
 
+	if (text != NULL && strlen(text) != text_len) {
+		reply_sync_required(ctx, resource_gid, "Sync token invalid: it contains a NUL byte (%00). Pass the "
+						       "`sync` value of a response unchanged; this response has a new one.");
+		return -1;
+	}
 	if (text == NULL || *text == '\0') {
 		reply_sync_required(ctx, resource_gid, "Sync token missing. Use the `sync` value of this response "
 						       "on the next call to receive the events after now.");
@@ -344,64 +351,21 @@ static json_t *event_json(api_ctx *ctx, db_stmt *s)
 /* ---------- visibility ---------- */
 
 /*
- * 1 when the caller may see a resource of `type`, 0 when not, -1 on a db
- * error. Users, the workspace and resources that no longer exist count as
- * visible.
+ * 1 when the caller may see every resource the event on the current row
+ * names, by the rules webhook deliveries also apply (auth/visibility.h).
  */
-static int can_see(api_ctx *ctx, const char *type, int64_t gid)
-{
-	int exists = 0, visible = 1;
-
-	if (api_is_full_access(ctx))
-		return 1;
-	if (strcmp(type, "task") == 0) {
-		visible = api_can_see_task(ctx, gid, &exists);
-	} else if (strcmp(type, "project") == 0) {
-		visible = api_can_see_project(ctx, gid, &exists);
-	} else if (strcmp(type, "team") == 0) {
-		visible = api_can_see_team(ctx, gid, &exists);
-	} else if (strcmp(type, "tag") == 0) {
-		return ctx->who.role != ROLE_GUEST;
-	} else if (strcmp(type, "story") == 0 || strcmp(type, "section") == 0) {
-		int is_story = strcmp(type, "story") == 0;
-		db_stmt *s = db_query(ctx->db, is_story
-						       ? "SELECT task_gid FROM stories WHERE gid = ? AND workspace_gid = ?"
-						       : "SELECT project_gid FROM sections WHERE gid = ? AND workspace_gid = ?");
-		int64_t owner = 0;
-		int status;
-
-		if (s == NULL)
-			return -1;
-		db_bind_int64(s, 0, gid);
-		db_bind_int64(s, 1, ctx->who.workspace_gid);
-		status = db_step(s);
-		if (status == DB_ROW)
-			owner = db_column_int64(s, 0);
-		db_stmt_done(s);
-		if (status != DB_ROW && status != DB_DONE)
-			return -1;
-		return owner == 0 ? 1 : can_see(ctx, is_story ? "task" : "project", owner);
-	} else {
-		return 1;
-	}
-	/*
-	 * NOTE: a resource that no longer exists passes, so that a deleted
-	 * task's event reaches its project's stream. Such an event shows the gid
-	 * of a task the caller may never have been able to see.
-	 */
-	if (visible == 0 && !exists)
-		return 1;
-	return visible;
-}
-
-/* 1 when the caller may see the event's resource and, for added and removed, its parent. */
 static int event_visible(api_ctx *ctx, db_stmt *s)
 {
-	int visible = can_see(ctx, db_column_text(s, COL_TYPE), db_column_int64(s, COL_GID));
+	struct visibility_event event = {
+		.resource_type = db_column_text(s, COL_TYPE),
+		.resource_gid = db_column_int64(s, COL_GID),
+		.parent_type = db_column_text(s, COL_PARENT_TYPE),
+		.parent_gid = db_column_is_null(s, COL_PARENT_GID) ? 0 : db_column_int64(s, COL_PARENT_GID),
+		.value_type = db_column_text(s, COL_VALUE_TYPE),
+		.value_gid = db_column_is_null(s, COL_VALUE_GID) ? 0 : db_column_int64(s, COL_VALUE_GID),
+	};
 
-	if (visible == 1 && !db_column_is_null(s, COL_PARENT_GID) && db_column_text(s, COL_PARENT_TYPE) != NULL)
-		visible = can_see(ctx, db_column_text(s, COL_PARENT_TYPE), db_column_int64(s, COL_PARENT_GID));
-	return visible;
+	return visibility_event_check(ctx->db, &ctx->who, &event);
 }
 
 /*
@@ -433,7 +397,7 @@ static int stream_visible(api_ctx *ctx, int64_t gid)
 		status = db_step(s);
 		db_stmt_done(s);
 		if (status == DB_ROW)
-			return can_see(ctx, kinds[i].type, gid) == 1 ? 1 : 0;
+			return visibility_resource(ctx->db, &ctx->who, kinds[i].type, gid) == 1 ? 1 : 0;
 		if (status != DB_DONE)
 			return -1;
 	}
@@ -544,7 +508,9 @@ static int get_workspace_events(api_ctx *ctx)
 
 		errno = 0;
 		limit = strtol(limit_text, &end, 10);
-		if (errno != 0 || limit_text[0] == '\0' || *end != '\0' || limit < 1 || limit > EVENTS_WORKSPACE_MAX)
+		/* strtol skips leading spaces and takes a sign, which a limit must not have. */
+		if (errno != 0 || limit_text[0] < '0' || limit_text[0] > '9' || *end != '\0' || limit < 1 ||
+		    limit > EVENTS_WORKSPACE_MAX)
 			return api_error(ctx, 400, "limit: must be an integer from 1 to %d, got \"%.20s\".",
 					 EVENTS_WORKSPACE_MAX, limit_text);
 	}

@@ -96,7 +96,7 @@ static int page_parse(api_ctx *ctx, struct api_page *page, int64_t ttl_us)
 		char *end = NULL;
 		long value = strtol(limit, &end, 10);
 
-		/* Digits only: strtol alone would also take leading blanks and a sign ("+5", " 5"). */
+		/* strtol skips leading spaces and takes a sign, which a limit must not have. */
 		if (limit[0] < '0' || limit[0] > '9' || *end != '\0' || value < 1 || value > API_PAGE_LIMIT_MAX) {
 			api_error(ctx, 400, "limit: must be an integer from 1 to %d, got \"%.20s\".", API_PAGE_LIMIT_MAX,
 				  limit);

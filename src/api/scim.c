@@ -1,11 +1,10 @@
 /*
  * The shared part of kontor's SCIM 2.0 service under /api/1.0/scim: error
  * and resource replies in SCIM's form, meta and weak ETags, If-Match,
- * startIndex/count paging, the filter subset identity providers send, and
- * the discovery endpoints ServiceProviderConfig, ResourceTypes and Schemas
- * (RFC 7644 section 4). The dispatcher routes every error under /scim
- * through scim_error_text, so authentication, scope and plan failures reach
- * SCIM clients in the form they parse.
+ * startIndex/count paging and the filter subset identity providers send.
+ * The dispatcher routes every error under /scim through scim_error_text, so
+ * authentication, scope and plan failures reach SCIM clients in the form
+ * they parse. The discovery endpoints are in scim_discovery.c.
  */
 #include "api/scim.h"
 #include "store/audit.h"
@@ -187,11 +186,34 @@ static int etag_list_matches(const char *list, const char *etag)
 	return 0;
 }
 
+/* State for if_match_field: the version to find, and whether any If-Match field was seen. */
+struct if_match_search {
+	const char *etag;
+	int present;
+	int matched;
+};
+
+static int if_match_field(void *ctx, const char *name, const char *value)
+{
+	struct if_match_search *search = ctx;
+
+	if (strcasecmp(name, "If-Match") != 0)
+		return 0;
+	search->present = 1;
+	if (etag_list_matches(value, search->etag)) {
+		search->matched = 1;
+		return 1;
+	}
+	return 0;
+}
+
 int scim_if_match(api_ctx *ctx, const char *etag)
 {
-	const char *header = http_request_header(ctx->req, "If-Match");
+	struct if_match_search search = { etag, 0, 0 };
 
-	if (header == NULL || etag_list_matches(header, etag))
+	/* Repeated If-Match fields form one list (RFC 7230 section 3.2.2, RFC 7232 section 3.1). */
+	http_request_header_each(ctx->req, if_match_field, &search);
+	if (!search.present || search.matched)
 		return 0;
 	scim_error(ctx, 412, NULL, "If-Match: the resource has changed; its current version is %s. Read it again, then "
 				   "retry with that version.",
@@ -272,6 +294,28 @@ int scim_reply_resource(api_ctx *ctx, int status, json_t *resource)
 
 /* ---------- request bodies ---------- */
 
+int scim_content_type_check(api_ctx *ctx)
+{
+	const char *type = http_request_header(ctx->req, "Content-Type");
+	size_t len;
+
+	if (type != NULL) {
+		while (*type == ' ' || *type == '\t')
+			type++;
+		len = strcspn(type, ";");
+		while (len > 0 && (type[len - 1] == ' ' || type[len - 1] == '\t'))
+			len--;
+		if ((len == strlen("application/scim+json") && strncasecmp(type, "application/scim+json", len) == 0) ||
+		    (len == strlen("application/json") && strncasecmp(type, "application/json", len) == 0))
+			return 0;
+	}
+	/* RFC 7231 section 6.5.13: a body in a media type the resource does not support gets 415. */
+	scim_error(ctx, 415, NULL, "Content-Type: %s%.60s%s is not supported; send the body as application/scim+json "
+				   "(or application/json).",
+		   type ? "\"" : "", type ? type : "missing", type ? "\"" : "");
+	return -1;
+}
+
 json_t *scim_body(api_ctx *ctx)
 {
 	if (!json_is_object(ctx->document)) {
@@ -301,11 +345,40 @@ int scim_require_schema(api_ctx *ctx, json_t *body, const char *urn)
 {
 	json_t *schemas = scim_get(body, "schemas");
 	json_t *item;
+	int found = 0;
 	size_t i;
 
-	json_array_foreach(schemas, i, item)
-		if (json_is_string(item) && strcasecmp(json_string_value(item), urn) == 0)
-			return 0;
+	/*
+	 * RFC 7643 section 3: "schemas" names the core schema and the
+	 * extensions the body uses, so a URN kontor does not know would carry
+	 * attributes it would silently drop. Users may name the enterprise
+	 * extension, which ResourceTypes/User announces, and groups the URN
+	 * that Entra ID adds.
+	 */
+	json_array_foreach(schemas, i, item) {
+		const char *text = json_string_value(item);
+
+		if (text == NULL) {
+			scim_error(ctx, 400, "invalidSyntax", "schemas[%zu]: must be a string URN.", i);
+			return -1;
+		}
+		if (strcasecmp(text, urn) == 0) {
+			found = 1;
+			continue;
+		}
+		if (strcmp(urn, SCIM_SCHEMA_USER) == 0 && strcasecmp(text, SCIM_SCHEMA_ENTERPRISE_USER) == 0)
+			continue;
+		/* Microsoft Entra ID names this URN in every group it creates; it brings no attributes. */
+		if (strcmp(urn, SCIM_SCHEMA_GROUP) == 0 && strcasecmp(text, SCIM_SCHEMA_ENTRA_GROUP) == 0)
+			continue;
+		scim_error(ctx, 400, "invalidSyntax", "schemas[%zu]: unknown schema \"%.100s\". This request accepts %s%s.",
+			   i, text, urn,
+			   strcmp(urn, SCIM_SCHEMA_USER) == 0 ? " and " SCIM_SCHEMA_ENTERPRISE_USER
+			   : strcmp(urn, SCIM_SCHEMA_GROUP) == 0 ? " and " SCIM_SCHEMA_ENTRA_GROUP : "");
+		return -1;
+	}
+	if (found)
+		return 0;
 	scim_error(ctx, 400, "invalidSyntax", "schemas: must be an array that contains \"%s\".", urn);
 	return -1;
 }
@@ -506,7 +579,7 @@ static json_t *read_value(const char **p)
 static int attr_lookup(const struct scim_filter_attr *attrs, const char *path)
 {
 	for (const struct scim_filter_attr *a = attrs; a->path; a++)
-		if (strcmp(a->path, path) == 0)
+		if (strcasecmp(a->path, path) == 0)
 			return a->id;
 	return -1;
 }
@@ -692,185 +765,3 @@ int scim_audit(api_ctx *ctx, const char *event_type, const char *resource_type, 
 	event.details = details;
 	return api_audit(ctx, &event);
 }
-
-/* ---------- discovery (RFC 7644 section 4) ---------- */
-
-/* GET /scim/ServiceProviderConfig */
-static int scim_service_provider_config(api_ctx *ctx)
-{
-	json_t *config;
-	char location[API_BASE_URL_MAX + 128];
-
-	config = json_pack("{s:[s], s:{s:b}, s:{s:b, s:i, s:i}, s:{s:b, s:i}, s:{s:b}, s:{s:b}, s:{s:b}, "
-			   "s:[{s:s, s:s, s:s, s:b}]}",
-			   "schemas", "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
-			   "patch", "supported", 1,
-			   "bulk", "supported", 0, "maxOperations", 0, "maxPayloadSize", 0,
-			   "filter", "supported", 1, "maxResults", SCIM_COUNT_MAX,
-			   "changePassword", "supported", 0,
-			   "sort", "supported", 0,
-			   "etag", "supported", 1,
-			   "authenticationSchemes", "type", "oauthbearertoken", "name", "Bearer token",
-			   "description", "The token of a kontor service account with the scim or full permission, sent as "
-					  "Authorization: Bearer <token>.",
-			   "primary", 1);
-	json_object_set_new(config, "meta", json_pack("{s:s, s:s}", "resourceType", "ServiceProviderConfig",
-						      "location",
-						      scim_location(ctx, "ServiceProviderConfig", 0, location,
-								    sizeof(location))));
-	return scim_reply(ctx, 200, config);
-}
-
-static json_t *resource_type_new(api_ctx *ctx, const char *name, const char *endpoint, const char *schema)
-{
-	char location[API_BASE_URL_MAX + 128], path[64];
-	json_t *type;
-
-	snprintf(path, sizeof(path), "ResourceTypes/%s", name);
-	type = json_pack("{s:[s], s:s, s:s, s:s, s:s, s:s}", "schemas",
-			 "urn:ietf:params:scim:schemas:core:2.0:ResourceType", "id", name, "name", name, "endpoint",
-			 endpoint, "description", strcmp(name, "User") == 0 ? "A person of the organization" : "A team",
-			 "schema", schema);
-	if (strcmp(name, "User") == 0)
-		json_object_set_new(type, "schemaExtensions",
-				    json_pack("[{s:s, s:b}]", "schema", SCIM_SCHEMA_ENTERPRISE_USER, "required", 0));
-	json_object_set_new(type, "meta", json_pack("{s:s, s:s}", "resourceType", "ResourceType", "location",
-						    scim_location(ctx, path, 0, location, sizeof(location))));
-	return type;
-}
-
-/* GET /scim/ResourceTypes */
-static int scim_resource_types(api_ctx *ctx)
-{
-	json_t *types = json_array();
-	struct scim_page page = { 1, 2 };
-
-	json_array_append_new(types, resource_type_new(ctx, "User", "/Users", SCIM_SCHEMA_USER));
-	json_array_append_new(types, resource_type_new(ctx, "Group", "/Groups", SCIM_SCHEMA_GROUP));
-	return scim_reply_list(ctx, types, 2, &page);
-}
-
-/* GET /scim/ResourceTypes/{id} */
-static int scim_resource_type_get(api_ctx *ctx)
-{
-	const char *id = api_param(ctx, "id");
-
-	if (id != NULL && strcmp(id, "User") == 0)
-		return scim_reply(ctx, 200, resource_type_new(ctx, "User", "/Users", SCIM_SCHEMA_USER));
-	if (id != NULL && strcmp(id, "Group") == 0)
-		return scim_reply(ctx, 200, resource_type_new(ctx, "Group", "/Groups", SCIM_SCHEMA_GROUP));
-	return scim_error(ctx, 404, NULL, "Resource type not found: \"%.40s\". kontor has User and Group.", id ? id : "");
-}
-
-/*
- * The attributes kontor stores, in RFC 7643 section 7's form. Attributes of
- * the core User schema and the enterprise extension that are not listed
- * here are accepted in requests and not stored (scim_users.c).
- */
-static const char user_schema[] =
-	"{\"id\":\"" SCIM_SCHEMA_USER "\",\"name\":\"User\",\"description\":\"A person of the organization\","
-	"\"attributes\":["
-	"{\"name\":\"userName\",\"type\":\"string\",\"multiValued\":false,\"required\":true,\"caseExact\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"server\","
-	"\"description\":\"The person's e-mail address, unique on the server\"},"
-	"{\"name\":\"name\",\"type\":\"complex\",\"multiValued\":false,\"required\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\",\"subAttributes\":["
-	"{\"name\":\"formatted\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\"},"
-	"{\"name\":\"familyName\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\"},"
-	"{\"name\":\"givenName\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\"}]},"
-	"{\"name\":\"displayName\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\"},"
-	"{\"name\":\"active\",\"type\":\"boolean\",\"multiValued\":false,\"required\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\"},"
-	"{\"name\":\"emails\",\"type\":\"complex\",\"multiValued\":true,\"required\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\","
-	"\"description\":\"One work address, always equal to userName\",\"subAttributes\":["
-	"{\"name\":\"value\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\"},"
-	"{\"name\":\"type\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"canonicalValues\":[\"work\"],\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\"},"
-	"{\"name\":\"primary\",\"type\":\"boolean\",\"multiValued\":false,\"required\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\"}]}]}";
-
-static const char group_schema[] =
-	"{\"id\":\"" SCIM_SCHEMA_GROUP "\",\"name\":\"Group\",\"description\":\"A team of the organization\","
-	"\"attributes\":["
-	"{\"name\":\"displayName\",\"type\":\"string\",\"multiValued\":false,\"required\":true,\"caseExact\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"uniqueness\":\"none\",\"description\":\"The team's name\"},"
-	"{\"name\":\"members\",\"type\":\"complex\",\"multiValued\":true,\"required\":false,"
-	"\"mutability\":\"readWrite\",\"returned\":\"default\",\"description\":\"The people in the team\","
-	"\"subAttributes\":["
-	"{\"name\":\"value\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"mutability\":\"immutable\",\"returned\":\"default\",\"uniqueness\":\"none\"},"
-	"{\"name\":\"$ref\",\"type\":\"reference\",\"referenceTypes\":[\"User\"],\"multiValued\":false,"
-	"\"required\":false,\"caseExact\":false,\"mutability\":\"immutable\",\"returned\":\"default\","
-	"\"uniqueness\":\"none\"},"
-	"{\"name\":\"display\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"mutability\":\"readOnly\",\"returned\":\"default\",\"uniqueness\":\"none\"},"
-	"{\"name\":\"type\",\"type\":\"string\",\"multiValued\":false,\"required\":false,\"caseExact\":false,"
-	"\"canonicalValues\":[\"User\"],\"mutability\":\"immutable\",\"returned\":\"default\","
-	"\"uniqueness\":\"none\"}]}]}";
-
-/* Parses one of the schema texts above and adds schemas and meta. Returns a new reference or NULL. */
-static json_t *schema_new(api_ctx *ctx, const char *text)
-{
-	char location[API_BASE_URL_MAX + 160], path[128];
-	json_t *schema = json_loads(text, 0, NULL);
-
-	if (schema == NULL)
-		return NULL;
-	snprintf(path, sizeof(path), "Schemas/%s", json_string_value(json_object_get(schema, "id")));
-	json_object_set_new(schema, "schemas", json_pack("[s]", "urn:ietf:params:scim:schemas:core:2.0:Schema"));
-	json_object_set_new(schema, "meta", json_pack("{s:s, s:s}", "resourceType", "Schema", "location",
-						      scim_location(ctx, path, 0, location, sizeof(location))));
-	return schema;
-}
-
-/* GET /scim/Schemas */
-static int scim_schemas(api_ctx *ctx)
-{
-	json_t *user = schema_new(ctx, user_schema);
-	json_t *group = schema_new(ctx, group_schema);
-	json_t *schemas = json_array();
-	struct scim_page page = { 1, 2 };
-
-	if (user == NULL || group == NULL) {
-		json_decref(user);
-		json_decref(group);
-		json_decref(schemas);
-		return scim_error(ctx, 500, NULL, "Server error.");
-	}
-	json_array_append_new(schemas, user);
-	json_array_append_new(schemas, group);
-	return scim_reply_list(ctx, schemas, 2, &page);
-}
-
-/* GET /scim/Schemas/{id} */
-static int scim_schema_get(api_ctx *ctx)
-{
-	const char *id = api_param(ctx, "id");
-	json_t *schema = NULL;
-
-	if (id != NULL && strcmp(id, SCIM_SCHEMA_USER) == 0)
-		schema = schema_new(ctx, user_schema);
-	else if (id != NULL && strcmp(id, SCIM_SCHEMA_GROUP) == 0)
-		schema = schema_new(ctx, group_schema);
-	else
-		return scim_error(ctx, 404, NULL, "Schema not found: \"%.80s\". kontor has %s and %s.", id ? id : "",
-				  SCIM_SCHEMA_USER, SCIM_SCHEMA_GROUP);
-	if (schema == NULL)
-		return scim_error(ctx, 500, NULL, "Server error.");
-	return scim_reply(ctx, 200, schema);
-}
-
-const struct api_route api_scim_routes[] = {
-	{ "GET", SCIM_PATH "/ServiceProviderConfig", scim_service_provider_config, API_SCOPE_SCIM, NULL },
-	{ "GET", SCIM_PATH "/ResourceTypes", scim_resource_types, API_SCOPE_SCIM, NULL },
-	{ "GET", SCIM_PATH "/ResourceTypes/{id}", scim_resource_type_get, API_SCOPE_SCIM, NULL },
-	{ "GET", SCIM_PATH "/Schemas", scim_schemas, API_SCOPE_SCIM, NULL },
-	{ "GET", SCIM_PATH "/Schemas/{id}", scim_schema_get, API_SCOPE_SCIM, NULL },
-	{ NULL, NULL, NULL, 0, NULL },
-};

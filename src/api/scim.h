@@ -21,6 +21,8 @@
 #define SCIM_SCHEMA_USER "urn:ietf:params:scim:schemas:core:2.0:User"
 #define SCIM_SCHEMA_GROUP "urn:ietf:params:scim:schemas:core:2.0:Group"
 #define SCIM_SCHEMA_ENTERPRISE_USER "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+/* The extension URN Microsoft Entra ID lists in the groups it creates. */
+#define SCIM_SCHEMA_ENTRA_GROUP "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 #define SCIM_SCHEMA_PATCH "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 #define SCIM_SCHEMA_LIST "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 #define SCIM_SCHEMA_ERROR "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -78,11 +80,23 @@ int scim_if_match(api_ctx *ctx, const char *etag);
 
 /* ---------- request bodies ---------- */
 
+/*
+ * Checks the Content-Type of a request with a body: application/scim+json
+ * (RFC 7644 section 3.1) or application/json, with any parameters. Replies
+ * 415 in SCIM form and returns -1 for any other type or none; the
+ * dispatcher calls it before parsing a SCIM body.
+ */
+int scim_content_type_check(api_ctx *ctx);
 /* Returns the parsed body object (borrowed), or replies 400 invalidSyntax and returns NULL. */
 json_t *scim_body(api_ctx *ctx);
 /* Case-insensitive member lookup: SCIM attribute names are case-insensitive (RFC 7643 section 2.1). Borrowed. */
 json_t *scim_get(json_t *object, const char *name);
-/* Checks that the body's "schemas" array lists `urn`; replies 400 invalidSyntax and returns -1 if not. */
+/*
+ * Checks that the body's "schemas" array lists `urn` and no URN other than
+ * `urn`, the enterprise extension for users and Entra ID's group URN for
+ * groups. Replies 400 invalidSyntax
+ * and returns -1 otherwise.
+ */
 int scim_require_schema(api_ctx *ctx, json_t *body, const char *urn);
 /*
  * Reads a boolean: JSON true/false, or the strings "true"/"false" in any case
@@ -113,7 +127,10 @@ int scim_reply_list(api_ctx *ctx, json_t *resources, int64_t total, const struct
 
 /* ---------- filters ---------- */
 
-/* One attribute a resource type can be filtered on, with the paths that name it (lower case). */
+/*
+ * One attribute a resource type can be filtered on, with a path that names
+ * it, spelled as in the schema (paths compare case-insensitively).
+ */
 struct scim_filter_attr {
 	const char *path;
 	int id;

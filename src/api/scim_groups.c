@@ -25,8 +25,8 @@
 enum { F_DISPLAY_NAME, F_EXTERNAL_ID, F_ID, F_MEMBER };
 
 static const struct scim_filter_attr group_filter_attrs[] = {
-	{ "displayname", F_DISPLAY_NAME },
-	{ "externalid", F_EXTERNAL_ID },
+	{ "displayName", F_DISPLAY_NAME },
+	{ "externalId", F_EXTERNAL_ID },
 	{ "id", F_ID },
 	{ "members.value", F_MEMBER },
 	{ "members", F_MEMBER },
@@ -54,7 +54,8 @@ struct scim_group {
 	" AND (CAST(? AS TEXT) IS NULL OR sg.external_id = ?)"                                                        \
 	" AND (CAST(? AS BIGINT) IS NULL OR t.gid = ?)"                                                               \
 	" AND (CAST(? AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM team_memberships tm"                                \
-	"   WHERE tm.team_gid = t.gid AND tm.user_gid = ?))"
+	"   JOIN users mu ON mu.gid = tm.user_gid LEFT JOIN scim_users msu ON msu.user_gid = tm.user_gid"           \
+	"   WHERE tm.team_gid = t.gid AND tm.user_gid = ? AND mu.kind = 'person' AND msu.deleted_at IS NULL))"
 
 static void group_from_row(db_stmt *s, struct scim_group *g)
 {
@@ -87,7 +88,11 @@ static int group_load(api_ctx *ctx, int64_t gid, struct scim_group *g)
 	return status;
 }
 
-/* Builds the members array of a team: its people, not deleted from SCIM. Returns a db status. */
+/*
+ * Builds the members array of a team: its people, not deleted from SCIM.
+ * The members.value filter in GROUP_FILTER matches the same people.
+ * Returns a db status.
+ */
 static int members_load(api_ctx *ctx, int64_t team_gid, json_t *members)
 {
 	char location[API_BASE_URL_MAX + 128];

@@ -28,19 +28,27 @@ static int reply_settings(api_ctx *ctx)
 {
 	char url[API_BASE_URL_MAX + 32];
 	json_t *settings, *owner = json_null();
+	int owner_active = 0;
 	db_stmt *s;
 	int status;
 
-	s = db_query(ctx->db, "SELECT u.gid, u.name, u.email FROM workspaces w JOIN users u ON u.gid = w.deprovision_owner_gid"
+	s = db_query(ctx->db, "SELECT u.gid, u.name, u.email, m.is_active, m.role, u.kind FROM workspaces w"
+			      " JOIN users u ON u.gid = w.deprovision_owner_gid"
+			      " LEFT JOIN workspace_memberships m ON m.workspace_gid = w.gid AND m.user_gid = u.gid"
 			      " WHERE w.gid = ?");
 	if (s == NULL)
 		return api_fail_db(ctx, DB_ERROR);
 	db_bind_int64(s, 0, ctx->who.workspace_gid);
 	status = db_step(s);
 	if (status == DB_ROW) {
+		const char *role = db_column_text(s, 4), *kind = db_column_text(s, 5);
+
 		json_decref(owner);
 		owner = api_ref("user", db_column_int64(s, 0), db_column_text(s, 1));
 		json_object_set_new(owner, "email", api_string_or_null(db_column_text(s, 2)));
+		/* The same test SCIM applies when it hands work over (scim_users.c deprovision_owner). */
+		owner_active = db_column_int64(s, 3) == 1 && role != NULL && strcmp(role, "guest") != 0 && kind != NULL &&
+			       strcmp(kind, "person") == 0;
 	}
 	db_stmt_done(s);
 	if (status != DB_ROW && status != DB_DONE) {
@@ -52,6 +60,7 @@ static int reply_settings(api_ctx *ctx)
 	strcat(url, API_BASE_PATH SCIM_PATH);
 	settings = json_object();
 	json_object_set_new(settings, "resource_type", json_string("scim_settings"));
+	json_object_set_new(settings, "deprovision_owner_active", json_is_null(owner) ? json_null() : json_boolean(owner_active));
 	json_object_set_new(settings, "deprovision_owner", owner);
 	json_object_set_new(settings, "scim_base_url", json_string(url));
 	return api_reply(ctx, 200, settings);
@@ -72,7 +81,8 @@ static const struct api_field settings_fields[] = {
 
 /*
  * PUT /admin/scim_settings {"data": {"deprovision_owner": <gid, e-mail or null>}}.
- * The owner must be an active member of the organization who is not a guest.
+ * The owner must be an active member of the organization who is a person
+ * (not a service account) and not a guest.
  */
 static int scim_settings_put(api_ctx *ctx)
 {
@@ -91,12 +101,21 @@ static int scim_settings_put(api_ctx *ctx)
 	if (api_begin_write(ctx))
 		return 0;
 	if (owner != 0) {
-		s = db_query(ctx->db, "SELECT role, is_active FROM workspace_memberships WHERE workspace_gid = ? AND user_gid = ?");
+		s = db_query(ctx->db, "SELECT m.role, m.is_active, u.kind FROM workspace_memberships m JOIN users u"
+				      " ON u.gid = m.user_gid WHERE m.workspace_gid = ? AND m.user_gid = ?");
 		if (s == NULL)
 			return api_fail_db(ctx, DB_ERROR);
 		db_bind_int64(s, 0, ctx->who.workspace_gid);
 		db_bind_int64(s, 1, owner);
 		status = db_step(s);
+		if (status == DB_ROW && db_column_text(s, 2) != NULL && strcmp(db_column_text(s, 2), "person") != 0) {
+			db_stmt_done(s);
+			db_rollback(ctx->db);
+			return api_error(ctx, 400, "deprovision_owner: user %lld is a service account; the work of "
+						   "deprovisioned people goes to a person. Pick an active member who is not "
+						   "a guest.",
+					 (long long)owner);
+		}
 		if (status == DB_ROW && (db_column_int64(s, 1) != 1 || db_column_text(s, 0) == NULL ||
 					 strcmp(db_column_text(s, 0), "guest") == 0))
 			status = DB_DONE;
@@ -154,7 +173,7 @@ static int scim_settings_put(api_ctx *ctx)
 }
 
 const struct api_route api_scim_settings_routes[] = {
-	{ "GET", "/admin/scim_settings", scim_settings_get, 0, NULL },
-	{ "PUT", "/admin/scim_settings", scim_settings_put, API_WRITE | API_BODY, NULL },
+	{ "GET", "/admin/scim_settings", scim_settings_get, API_SUPER_ADMIN, NULL },
+	{ "PUT", "/admin/scim_settings", scim_settings_put, API_SUPER_ADMIN | API_WRITE | API_BODY, NULL },
 	{ NULL, NULL, NULL, 0, NULL },
 };

@@ -7,16 +7,23 @@
  * organization membership. Service accounts are not SCIM users.
  *
  * Deprovisioning (active false, or DELETE) deactivates the membership,
- * revokes the person's tokens and admin-console sessions, and hands their
- * tasks and owned projects to the organization's deprovision owner, or
- * leaves them unassigned and without owner when none is set. DELETE also
- * hides the person from SCIM; their name stays on what they touched. A POST
- * with the address of a removed person, and active true, bring them back.
+ * revokes the person's tokens and admin-console sessions, hands their
+ * tasks and owned projects to the organization's deprovision owner (or
+ * leaves them unassigned and without owner when none is set or the owner
+ * is inactive), and takes away their team and project memberships and any
+ * admin role. DELETE also hides the person from SCIM; their name stays on
+ * what they touched. A POST with the address of a removed person, and
+ * active true, bring them back as a member without teams.
+ *
+ * Only the work address maps to kontor: addresses of other types in
+ * emails are accepted and dropped, so they never become the sign-in
+ * address.
  */
 #include "api/scim.h"
 #include "store/org.h"
 #include "util/gid.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <stdio.h>
@@ -32,12 +39,12 @@
 enum { F_USER_NAME, F_EXTERNAL_ID, F_ID, F_ACTIVE };
 
 static const struct scim_filter_attr user_filter_attrs[] = {
-	{ "username", F_USER_NAME },
+	{ "userName", F_USER_NAME },
 	{ "emails.value", F_USER_NAME },
 	{ "emails", F_USER_NAME },
 	{ "emails[type eq \"work\"].value", F_USER_NAME },
 	{ "emails[primary eq true].value", F_USER_NAME },
-	{ "externalid", F_EXTERNAL_ID },
+	{ "externalId", F_EXTERNAL_ID },
 	{ "id", F_ID },
 	{ "active", F_ACTIVE },
 	{ NULL, 0 },
@@ -63,8 +70,10 @@ struct scim_user {
  */
 struct user_input {
 	const char *user_name;
-	const char *email;        /* from emails */
-	const char *display_name; /* displayName or name.formatted */
+	const char *email;        /* the work address from emails */
+	char email_match[EMAIL_MAX + 1]; /* from emails[value eq "..."]: the address the request changes, or "" */
+	const char *display_name; /* displayName */
+	const char *formatted;    /* name.formatted, used when there is no displayName */
 	const char *given, *family, *external_id;
 	int set_given, set_family, set_external_id;
 	int active, set_active;
@@ -368,52 +377,219 @@ static int in_list(const char *const *list, const char *name)
 
 enum patch_op { OP_ADD, OP_REPLACE, OP_REMOVE };
 
-/* Reads an e-mail from an emails value: the primary entry, else the work one, else the first. */
+/*
+ * 1 when an emails entry can be the kontor address: its type is work or
+ * absent. kontor keeps one work address, the sign-in address, so home and
+ * other addresses are dropped and never become it.
+ */
+static int email_entry_is_work(json_t *entry)
+{
+	json_t *type = scim_get(entry, "type");
+
+	return type == NULL || json_is_null(type) ||
+	       (json_is_string(type) && strcasecmp(json_string_value(type), "work") == 0);
+}
+
+/*
+ * Reads the work address from an emails value (an array of entries, or one
+ * entry): among the entries of type work or without a type, the primary
+ * one, else the one typed work, else the first. Sets *email_r to NULL when
+ * there is none. Returns 0, or -1 after replying 400.
+ */
 static int email_from_emails(api_ctx *ctx, json_t *value, const char **email_r)
 {
-	json_t *chosen = NULL, *item;
+	json_t *primary_entry = NULL, *typed_work = NULL, *first = NULL, *item, *chosen;
 	size_t i;
 
-	if (json_is_object(value))
-		chosen = value;
+	*email_r = NULL;
+	if (json_is_object(value)) {
+		if (!email_entry_is_work(value))
+			return 0;
+		return scim_string(ctx, scim_get(value, "value"), "emails.value", EMAIL_MAX, email_r);
+	}
+	if (!json_is_array(value))
+		goto invalid;
 	json_array_foreach(value, i, item) {
 		int primary = 0;
-		json_t *type = scim_get(item, "type");
+		json_t *type;
 
 		if (!json_is_object(item))
-			break;
-		if (scim_bool(scim_get(item, "primary"), &primary) == 0 && primary) {
-			chosen = item;
-			break;
-		}
-		if (json_is_string(type) && strcasecmp(json_string_value(type), "work") == 0)
-			chosen = item;
-		else if (chosen == NULL)
-			chosen = item;
+			goto invalid;
+		if (!email_entry_is_work(item))
+			continue;
+		type = scim_get(item, "type");
+		if (primary_entry == NULL && scim_bool(scim_get(item, "primary"), &primary) == 0 && primary)
+			primary_entry = item;
+		if (typed_work == NULL && json_is_string(type))
+			typed_work = item;
+		if (first == NULL)
+			first = item;
 	}
-	if (chosen == NULL) {
-		if (json_is_array(value) && json_array_size(value) == 0) {
-			*email_r = NULL;
-			return 0;
-		}
-		scim_error(ctx, 400, "invalidValue", "emails: must be an array of objects with a value, such as "
-						     "[{\"value\": \"ada@example.com\", \"type\": \"work\", \"primary\": true}].");
+	chosen = primary_entry ? primary_entry : (typed_work ? typed_work : first);
+	if (chosen == NULL)
+		return 0;
+	return scim_string(ctx, scim_get(chosen, "value"), "emails.value", EMAIL_MAX, email_r);
+
+invalid:
+	scim_error(ctx, 400, "invalidValue", "emails: must be an array of objects with a value, such as "
+					     "[{\"value\": \"ada@example.com\", \"type\": \"work\", \"primary\": true}].");
+	return -1;
+}
+
+/* The emails entries that a value filter such as emails[type eq "work"] selects. */
+enum email_target {
+	EMAIL_WORK,  /* the work address */
+	EMAIL_OTHER, /* addresses of another type, which kontor drops */
+	EMAIL_MATCH, /* the address equal to in->email_match */
+};
+
+/*
+ * Parses the filter between the brackets of an emails value path
+ * (RFC 7644 section 3.5.2): one comparison, `type eq "T"`, `primary eq
+ * BOOLEAN` or `value eq "ADDRESS"`. Replies 400 invalidFilter and returns -1
+ * on anything else, `or` and `and` included.
+ */
+static int email_filter_parse(api_ctx *ctx, const char *filter, size_t len, struct user_input *in,
+			      enum email_target *target_r)
+{
+	static const char supported[] = "inside emails[...] kontor supports one comparison: type eq \"work\", "
+					"primary eq true or value eq \"<address>\"";
+	char attribute[16];
+	size_t attribute_len;
+	const char *p = filter, *end = filter + len;
+	json_error_t error;
+	json_t *value;
+	int flag = 0;
+
+	while (p < end && *p == ' ')
+		p++;
+	attribute_len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+	if (attribute_len == 0 || attribute_len >= sizeof(attribute) || p + attribute_len > end) {
+		scim_error(ctx, 400, "invalidFilter", "emails[%.*s]: %s.", (int)len, filter, supported);
 		return -1;
 	}
-	return scim_string(ctx, scim_get(chosen, "value"), "emails.value", EMAIL_MAX, email_r);
+	memcpy(attribute, p, attribute_len);
+	attribute[attribute_len] = '\0';
+	p += attribute_len;
+	if ((size_t)(end - p) < 4 || strncmp(p, " eq ", 4) != 0) {
+		scim_error(ctx, 400, "invalidFilter", "emails[%.*s]: %s.", (int)len, filter, supported);
+		return -1;
+	}
+	p += 4;
+	while (p < end && *p == ' ')
+		p++;
+	while (end > p && end[-1] == ' ')
+		end--;
+	/* json_loadb refuses trailing text, so "work\" or 1 eq 1" fails here. */
+	value = json_loadb(p, (size_t)(end - p), JSON_DECODE_ANY, &error);
+	if (strcmp(attribute, "type") == 0 && json_is_string(value)) {
+		*target_r = strcmp(json_string_value(value), "work") == 0 ? EMAIL_WORK : EMAIL_OTHER;
+	} else if (strcmp(attribute, "primary") == 0 && scim_bool(value, &flag) == 0) {
+		*target_r = flag ? EMAIL_WORK : EMAIL_OTHER;
+	} else if (strcmp(attribute, "value") == 0 && json_is_string(value) &&
+		   json_string_length(value) < sizeof(in->email_match)) {
+		snprintf(in->email_match, sizeof(in->email_match), "%s", json_string_value(value));
+		*target_r = EMAIL_MATCH;
+	} else {
+		json_decref(value);
+		scim_error(ctx, 400, "invalidFilter", "emails[%.*s]: %s.", (int)len, filter, supported);
+		return -1;
+	}
+	json_decref(value);
+	return 0;
+}
+
+/*
+ * Applies an emails attribute: `path` is "emails", optionally with a value
+ * filter in brackets and a sub-attribute (emails[type eq "work"].value).
+ * Only the work address is kept, and it is the person's kontor address;
+ * other addresses are accepted and dropped. Returns 0, or -1 after replying.
+ */
+static int emails_apply(api_ctx *ctx, struct user_input *in, const char *path, json_t *value, enum patch_op op,
+			int in_patch)
+{
+	enum email_target target = EMAIL_WORK;
+	const char *rest = path + strlen("emails");
+	const char *text = NULL;
+
+	if (*rest == '[') {
+		const char *close = rest + 1;
+		int in_string = 0;
+
+		/* The closing bracket is the first one outside a quoted string. */
+		for (; *close && (in_string || *close != ']'); close++) {
+			if (in_string && *close == '\\' && close[1])
+				close++;
+			else if (*close == '"')
+				in_string = !in_string;
+		}
+		if (*close != ']')
+			return scim_error(ctx, 400, "invalidFilter", "%.80s: the value filter has no closing bracket.", path),
+			       -1;
+		if (email_filter_parse(ctx, rest + 1, (size_t)(close - rest - 1), in, &target))
+			return -1;
+		rest = close + 1;
+	}
+	if (*rest != '\0' && strcmp(rest, ".value") != 0 && strcmp(rest, ".type") != 0 && strcmp(rest, ".primary") != 0 &&
+	    strcmp(rest, ".display") != 0)
+		return scim_error(ctx, 400, in_patch ? "invalidPath" : "invalidSyntax",
+				  "%.80s: kontor supports emails, emails.value, emails[FILTER] and emails[FILTER].value.",
+				  path),
+		       -1;
+	if (target == EMAIL_OTHER)
+		return 0;
+	if (op == OP_REMOVE || json_is_null(value))
+		return scim_error(ctx, 400, "mutability", "emails: kontor keeps one work address per person; replace "
+							  "it instead of removing it."),
+		       -1;
+	/* type, primary and display of the work address are fixed: it is the primary work address. */
+	if (*rest != '\0' && strcmp(rest, ".value") != 0)
+		return 0;
+	if (*rest != '\0') {
+		if (scim_string(ctx, value, "emails.value", EMAIL_MAX, &text))
+			return -1;
+	} else if (email_from_emails(ctx, value, &text)) {
+		return -1;
+	}
+	if (text != NULL)
+		in->email = text;
+	return 0;
+}
+
+/*
+ * Checks a name attribute like scim_string, and also rejects characters
+ * that disguise a name in lists (bidirectional overrides, invisible text),
+ * as service-account names do. Returns 0, or -1 after replying 400.
+ */
+static int name_string(api_ctx *ctx, json_t *value, const char *attribute, size_t max, const char **text_r)
+{
+	const char *problem;
+
+	if (scim_string(ctx, value, attribute, max, text_r))
+		return -1;
+	if (**text_r == '\0')
+		return 0;
+	problem = text_name_problem(*text_r, strlen(*text_r));
+	if (problem != NULL) {
+		scim_error(ctx, 400, "invalidValue", "%s: %s", attribute, problem);
+		return -1;
+	}
+	return 0;
 }
 
 static int set_name_part(api_ctx *ctx, struct user_input *in, const char *part, json_t *value, enum patch_op op,
 			 int in_patch)
 {
 	const char *text = NULL;
-
 	size_t max = strcmp(part, "formatted") == 0 ? API_NAME_MAX : NAME_PART_MAX;
+	char attribute[80];
 
-	if (op != OP_REMOVE && !json_is_null(value) && scim_string(ctx, value, "name", max, &text))
+	snprintf(attribute, sizeof(attribute), "name.%s",
+		 strcmp(part, "givenname") == 0 ? "givenName" : (strcmp(part, "familyname") == 0 ? "familyName" : part));
+	if (op != OP_REMOVE && !json_is_null(value) && name_string(ctx, value, attribute, max, &text))
 		return -1;
 	if (strcmp(part, "formatted") == 0) {
-		in->display_name = text;
+		in->formatted = text;
 	} else if (strcmp(part, "givenname") == 0) {
 		in->given = text;
 		in->set_given = 1;
@@ -436,7 +612,6 @@ static int set_name_part(api_ctx *ctx, struct user_input *in, const char *part, 
 static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, json_t *value, enum patch_op op,
 		      int in_patch)
 {
-	const char *text = NULL;
 	char base[64];
 
 	if (strcmp(path, "username") == 0) {
@@ -451,7 +626,14 @@ static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, jso
 			in->display_name = NULL;
 			return 0;
 		}
-		return scim_string(ctx, value, "displayName", API_NAME_MAX, &in->display_name);
+		if (name_string(ctx, value, "displayName", API_NAME_MAX, &in->display_name))
+			return -1;
+		/* Like a group's displayName: an empty name would leave the person nameless in lists. */
+		if (*in->display_name == '\0')
+			return scim_error(ctx, 400, "invalidValue", "displayName: must not be empty; send a name, or "
+								    "remove the attribute."),
+			       -1;
+		return 0;
 	}
 	if (strcmp(path, "externalid") == 0) {
 		in->set_external_id = 1;
@@ -495,29 +677,8 @@ static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, jso
 	}
 	if (strncmp(path, "name.", 5) == 0)
 		return set_name_part(ctx, in, path + 5, value, op, in_patch);
-	if (strcmp(path, "emails") == 0 || strncmp(path, "emails[", 7) == 0) {
-		size_t len = strlen(path);
-
-		if (op == OP_REMOVE || json_is_null(value))
-			return scim_error(ctx, 400, "mutability", "emails: kontor keeps one work address per person; replace "
-								  "it instead of removing it."),
-			       -1;
-		if (len > 7 && strcmp(path + len - 6, ".value") == 0 && path[len - 7] == ']') {
-			if (scim_string(ctx, value, "emails.value", EMAIL_MAX, &text))
-				return -1;
-			in->email = text;
-			return 0;
-		}
-		if (path[len - 1] != ']' && strcmp(path, "emails") != 0)
-			return scim_error(ctx, 400, in_patch ? "invalidPath" : "invalidSyntax",
-					  "%.80s: kontor supports emails, emails[...] and emails[...].value.", path),
-			       -1;
-		if (email_from_emails(ctx, value, &text))
-			return -1;
-		if (text != NULL)
-			in->email = text;
-		return 0;
-	}
+	if (strcmp(path, "emails") == 0 || strncmp(path, "emails[", 7) == 0 || strncmp(path, "emails.", 7) == 0)
+		return emails_apply(ctx, in, path, value, op, in_patch);
 
 	/* Accepted and not stored: the enterprise extension and the rest of the core schema. */
 	if (strncmp(path, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user",
@@ -640,12 +801,16 @@ static int email_available(api_ctx *ctx, const char *email, int64_t self_gid)
 
 /* ---------- writes ---------- */
 
-/* The kontor name a request leaves: displayName or name.formatted, else given and family name, else `current`. */
+/* The kontor name a request leaves: displayName, else name.formatted, else given and family name, else `current`. */
 static void input_name(const struct user_input *in, const struct scim_user *next, const char *current,
 		       const char *email, char *out, size_t len)
 {
 	if (in->display_name != NULL && *in->display_name != '\0') {
 		snprintf(out, len, "%s", in->display_name);
+		return;
+	}
+	if (in->formatted != NULL && *in->formatted != '\0') {
+		snprintf(out, len, "%s", in->formatted);
 		return;
 	}
 	if ((in->set_given || in->set_family) && (next->has_given || next->has_family) &&
@@ -666,6 +831,12 @@ static int user_next(api_ctx *ctx, const struct scim_user *u, const struct user_
 	const char *email;
 
 	*next = *u;
+	if (in->email_match[0] != '\0' && strcasecmp(in->email_match, u->email) != 0) {
+		scim_error(ctx, 400, "noTarget", "emails[value eq \"%.80s\"]: the user has no such address; kontor keeps "
+						 "one work address per person%s%.80s.",
+			   in->email_match, u->email[0] ? ", here " : "", u->email);
+		return -1;
+	}
 	email = input_email(ctx, in, u->email[0] ? u->email : NULL);
 	if (email == NULL)
 		return -1;
@@ -743,13 +914,15 @@ static int other_super_admins(api_ctx *ctx, int64_t user_gid, int64_t *count_r)
 /*
  * Reads the organization's deprovision owner into *owner_r: 0 when none is
  * set, when it is `user_gid` itself, or when the owner is no longer an
- * active member. Returns a db status.
+ * active member who is a person and not a guest. Returns a db status.
  */
 static int deprovision_owner(api_ctx *ctx, int64_t user_gid, int64_t *owner_r)
 {
-	db_stmt *s = db_query(ctx->db, "SELECT w.deprovision_owner_gid, COALESCE(m.is_active, 0) FROM workspaces w"
-				       " LEFT JOIN workspace_memberships m ON m.workspace_gid = w.gid"
-				       " AND m.user_gid = w.deprovision_owner_gid WHERE w.gid = ?");
+	db_stmt *s = db_query(ctx->db, "SELECT w.deprovision_owner_gid,"
+				       " CASE WHEN m.is_active = 1 AND m.role <> 'guest' AND u.kind = 'person' THEN 1 ELSE 0 END"
+				       " FROM workspaces w LEFT JOIN workspace_memberships m ON m.workspace_gid = w.gid"
+				       " AND m.user_gid = w.deprovision_owner_gid"
+				       " LEFT JOIN users u ON u.gid = w.deprovision_owner_gid WHERE w.gid = ?");
 	int status;
 
 	*owner_r = 0;
@@ -826,15 +999,198 @@ static int revoke_access(api_ctx *ctx, int64_t user_gid, int64_t now, json_t *re
 	return db_run(s);
 }
 
+/* What access_strip removed, for the user_deprovisioned record. */
+struct access_removed {
+	int64_t teams;
+	int64_t projects;
+	char old_role[16]; /* the admin role taken away, or "" */
+};
+
+/* Reads the gids and names of (team or project, name) rows into `rows` (a JSON array of [gid, name]). */
+static int collect_named_gids(api_ctx *ctx, const char *sql, int64_t user_gid, json_t *rows)
+{
+	db_stmt *s = db_query(ctx->db, sql);
+	int status;
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, user_gid);
+	for (;;) {
+		status = db_step(s);
+		if (status != DB_ROW)
+			break;
+		json_array_append_new(rows, json_pack("[I, s]", (json_int_t)db_column_int64(s, 0),
+						      db_column_text(s, 1) ? db_column_text(s, 1) : ""));
+	}
+	db_stmt_done(s);
+	return status == DB_DONE ? DB_OK : status;
+}
+
+/* Runs a statement that binds (workspace, user). Returns a db status. */
+static int run_for_user(api_ctx *ctx, const char *sql, int64_t user_gid)
+{
+	db_stmt *s = db_query(ctx->db, sql);
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, user_gid);
+	return db_run(s);
+}
+
+/* Removes the user from every team, auditing each removal as the Groups endpoint does. Returns a db status. */
+static int teams_leave(api_ctx *ctx, const struct scim_user *u, const char *operation, int64_t now,
+		       int64_t *count_r)
+{
+	json_t *teams = json_array(), *row;
+	db_stmt *s;
+	size_t i;
+	int status;
+
+	status = collect_named_gids(ctx, "SELECT t.gid, t.name FROM team_memberships tm JOIN teams t ON t.gid = tm.team_gid"
+					 " WHERE tm.workspace_gid = ? AND tm.user_gid = ? ORDER BY t.gid",
+				    u->gid, teams);
+	/* The team's lastModified moves with its members, as after a Groups PATCH. */
+	if (status == DB_OK && json_array_size(teams) > 0) {
+		s = db_query(ctx->db, "UPDATE teams SET modified_at = ? WHERE workspace_gid = ? AND gid IN"
+				      " (SELECT team_gid FROM team_memberships WHERE workspace_gid = ? AND user_gid = ?)");
+		if (s == NULL) {
+			status = DB_ERROR;
+		} else {
+			db_bind_int64(s, 0, now);
+			db_bind_int64(s, 1, ctx->who.workspace_gid);
+			db_bind_int64(s, 2, ctx->who.workspace_gid);
+			db_bind_int64(s, 3, u->gid);
+			status = db_run(s);
+		}
+	}
+	if (status == DB_OK)
+		status = run_for_user(ctx, "DELETE FROM team_memberships WHERE workspace_gid = ? AND user_gid = ?", u->gid);
+	json_array_foreach(teams, i, row) {
+		json_t *details;
+
+		if (status != DB_OK)
+			break;
+		details = json_pack("{s:o, s:s}", "user_gid", api_gid(u->gid), "scim_operation", operation);
+		status = scim_audit(ctx, "team_member_removed", "team", json_integer_value(json_array_get(row, 0)),
+				    json_string_value(json_array_get(row, 1)), details);
+		json_decref(details);
+	}
+	*count_r = (int64_t)json_array_size(teams);
+	json_decref(teams);
+	return status;
+}
+
+/*
+ * Removes the user from every project, and so from its followers, auditing
+ * each removal as the projects endpoints do. Returns a db status.
+ */
+static int projects_leave(api_ctx *ctx, const struct scim_user *u, const char *operation, int64_t *count_r)
+{
+	json_t *projects = json_array(), *row;
+	size_t i;
+	int status;
+
+	status = collect_named_gids(ctx, "SELECT p.gid, p.name FROM project_memberships pm JOIN projects p"
+					 " ON p.gid = pm.project_gid WHERE pm.workspace_gid = ? AND pm.user_gid = ?"
+					 " ORDER BY p.gid",
+				    u->gid, projects);
+	if (status == DB_OK)
+		status = run_for_user(ctx, "DELETE FROM project_memberships WHERE workspace_gid = ? AND user_gid = ?",
+				      u->gid);
+	if (status == DB_OK)
+		status = run_for_user(ctx, "DELETE FROM project_followers WHERE workspace_gid = ? AND user_gid = ?",
+				      u->gid);
+	json_array_foreach(projects, i, row) {
+		json_t *details;
+
+		if (status != DB_OK)
+			break;
+		details = json_pack("{s:{s:o, s:O}, s:s}", "project", "gid",
+				    api_gid(json_integer_value(json_array_get(row, 0))), "name", json_array_get(row, 1),
+				    "scim_operation", operation);
+		status = scim_audit(ctx, "user_removed_from_project", "user", u->gid, u->name, details);
+		json_decref(details);
+	}
+	*count_r = (int64_t)json_array_size(projects);
+	json_decref(projects);
+	return status;
+}
+
+/* Makes an admin or super admin a member, and ends any division admin rights, auditing the role change. */
+static int role_drop(api_ctx *ctx, const struct scim_user *u, const char *operation, char *old_role, size_t len)
+{
+	db_stmt *s = db_query(ctx->db, "SELECT gid, role FROM workspace_memberships WHERE workspace_gid = ? AND user_gid = ?");
+	int64_t membership_gid = 0;
+	json_t *details;
+	int status;
+
+	old_role[0] = '\0';
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, u->gid);
+	status = db_step(s);
+	if (status == DB_ROW) {
+		membership_gid = db_column_int64(s, 0);
+		snprintf(old_role, len, "%s", db_column_text(s, 1) ? db_column_text(s, 1) : "");
+	}
+	db_stmt_done(s);
+	if (status != DB_ROW)
+		return status == DB_DONE ? DB_ERROR : status;
+
+	status = run_for_user(ctx, "DELETE FROM division_admins WHERE workspace_gid = ? AND user_gid = ?", u->gid);
+	if (status != DB_OK)
+		return status;
+	if (strcmp(old_role, "admin") != 0 && strcmp(old_role, "super_admin") != 0) {
+		old_role[0] = '\0';
+		return DB_OK;
+	}
+	status = run_for_user(ctx, "UPDATE workspace_memberships SET role = 'member' WHERE workspace_gid = ? AND user_gid = ?",
+			      u->gid);
+	if (status != DB_OK)
+		return status;
+	details = json_pack("{s:s, s:s, s:o, s:s}", "old_role", old_role, "new_role", "member",
+			    "workspace_membership_gid", api_gid(membership_gid), "scim_operation", operation);
+	status = scim_audit(ctx, "user_role_changed", "user", u->gid, u->name, details);
+	json_decref(details);
+	return status;
+}
+
+/*
+ * Takes away what a deprovisioned person had beyond a plain membership:
+ * team and project memberships, following of projects, an admin or super
+ * admin role and division admin rights. Each removal gets the audit record
+ * the matching endpoint writes. A person who comes back (active true, or a
+ * POST with their address) then starts as a member without teams, and the
+ * identity provider's group pushes add the teams again. Returns a db status.
+ */
+static int access_strip(api_ctx *ctx, const struct scim_user *u, const char *operation, int64_t now,
+			struct access_removed *removed)
+{
+	int status;
+
+	memset(removed, 0, sizeof(*removed));
+	status = teams_leave(ctx, u, operation, now, &removed->teams);
+	if (status == DB_OK)
+		status = projects_leave(ctx, u, operation, &removed->projects);
+	if (status == DB_OK)
+		status = role_drop(ctx, u, operation, removed->old_role, sizeof(removed->old_role));
+	return status;
+}
+
 /*
  * Deprovisions an active user inside the open transaction: refuses the
  * organization's last super admin (409), deactivates the membership, ends
- * the user's tokens and sessions, hands tasks and owned projects over and
- * writes user_deprovisioned. Returns 0, or -1 after replying.
+ * the user's tokens and sessions, hands tasks and owned projects over,
+ * takes away teams, projects and admin roles (access_strip) and writes
+ * user_deprovisioned. Returns 0, or -1 after replying.
  */
 static int user_deprovision(api_ctx *ctx, const struct scim_user *u, const char *operation, int64_t now)
 {
 	int64_t others = 0, owner = 0, tasks = 0, projects = 0;
+	struct access_removed removed;
 	json_t *details, *revoked;
 	int status;
 
@@ -866,6 +1222,8 @@ static int user_deprovision(api_ctx *ctx, const struct scim_user *u, const char 
 	if (status == DB_OK)
 		status = run_handover(ctx, "UPDATE projects SET owner_gid = ?, modified_at = ? WHERE workspace_gid = ? AND owner_gid = ?",
 				      owner, u->gid, now, &projects);
+	if (status == DB_OK)
+		status = access_strip(ctx, u, operation, now, &removed);
 	if (status != DB_OK) {
 		json_decref(revoked);
 		return api_fail_db(ctx, status), -1;
@@ -877,6 +1235,9 @@ static int user_deprovision(api_ctx *ctx, const struct scim_user *u, const char 
 	json_object_set_new(details, "new_owner_gid", owner ? api_gid(owner) : json_null());
 	json_object_set_new(details, "tasks_reassigned", json_integer(tasks));
 	json_object_set_new(details, "projects_reassigned", json_integer(projects));
+	json_object_set_new(details, "team_memberships_removed", json_integer(removed.teams));
+	json_object_set_new(details, "project_memberships_removed", json_integer(removed.projects));
+	json_object_set_new(details, "old_role", api_string_or_null(removed.old_role[0] ? removed.old_role : NULL));
 	status = scim_audit(ctx, "user_deprovisioned", "user", u->gid, u->name, details);
 	json_decref(details);
 	if (status != DB_OK)
@@ -952,7 +1313,16 @@ static int user_save(api_ctx *ctx, const struct scim_user *u, const struct scim_
 	if (u->active && !next->active)
 		return user_deprovision(ctx, next, "deactivate", now);
 	if (!u->active && next->active) {
-		status = membership_set_active(ctx, u->gid, 1);
+		struct access_removed removed;
+
+		/*
+		 * A SCIM deprovisioning has already stripped the person; one who
+		 * was deactivated another way is stripped here, so that every
+		 * reactivation starts as a member without teams.
+		 */
+		status = access_strip(ctx, next, "reactivate", now, &removed);
+		if (status == DB_OK)
+			status = membership_set_active(ctx, u->gid, 1);
 		if (status == DB_OK)
 			status = scim_audit(ctx, "user_reactivated", "user", u->gid, next->name, NULL);
 		if (status != DB_OK)
@@ -1239,6 +1609,7 @@ static int users_patch(api_ctx *ctx)
 static int users_delete(api_ctx *ctx)
 {
 	struct scim_user u;
+	struct access_removed removed;
 	json_t *current, *details;
 	int64_t gid, now = time_now_us();
 	db_stmt *s;
@@ -1260,7 +1631,11 @@ static int users_delete(api_ctx *ctx)
 	if (u.active && user_deprovision(ctx, &u, "delete", now))
 		return 0;
 
-	status = scim_row_save(ctx, &u, now);
+	status = DB_OK;
+	if (!u.active)
+		status = access_strip(ctx, &u, "delete", now, &removed);
+	if (status == DB_OK)
+		status = scim_row_save(ctx, &u, now);
 	if (status == DB_OK) {
 		s = db_query(ctx->db, "UPDATE scim_users SET deleted_at = ? WHERE user_gid = ? AND workspace_gid = ?");
 		if (s == NULL)
@@ -1272,7 +1647,9 @@ static int users_delete(api_ctx *ctx)
 	}
 	/* An inactive user's deletion changes only SCIM's view; it gets its own record. */
 	if (status == DB_OK && !u.active) {
-		details = json_pack("{s:s}", "scim_operation", "delete");
+		details = json_pack("{s:s, s:I, s:I, s:o}", "scim_operation", "delete", "team_memberships_removed",
+				    (json_int_t)removed.teams, "project_memberships_removed", (json_int_t)removed.projects,
+				    "old_role", api_string_or_null(removed.old_role[0] ? removed.old_role : NULL));
 		status = scim_audit(ctx, "user_deprovisioned", "user", gid, u.name, details);
 		json_decref(details);
 	}

@@ -18,6 +18,7 @@
 #include "store/audit.h"
 #include "util/gid.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <sodium.h>
@@ -138,49 +139,16 @@ static int permissions_parse(api_ctx *ctx, json_t *value, unsigned *scopes_r)
 
 /* ---------- names ---------- */
 
-/* Decodes the UTF-8 character at p (already validated by jansson); sets *len_r to its byte length. */
-static uint32_t utf8_decode(const unsigned char *p, size_t *len_r)
-{
-	if (p[0] < 0x80) {
-		*len_r = 1;
-		return p[0];
-	}
-	if ((p[0] & 0xE0) == 0xC0) {
-		*len_r = 2;
-		return ((uint32_t)(p[0] & 0x1F) << 6) | (p[1] & 0x3F);
-	}
-	if ((p[0] & 0xF0) == 0xE0) {
-		*len_r = 3;
-		return ((uint32_t)(p[0] & 0x0F) << 12) | ((uint32_t)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-	}
-	*len_r = 4;
-	return ((uint32_t)(p[0] & 0x07) << 18) | ((uint32_t)(p[1] & 0x3F) << 12) | ((uint32_t)(p[2] & 0x3F) << 6) |
-	       (p[3] & 0x3F);
-}
-
-/* 1 for the implicit bidi marks LRM, RLM and ALM, which reorder text without showing. */
-static int is_bidi_mark(uint32_t c)
-{
-	return c == 0x200E || c == 0x200F || c == 0x061C;
-}
-
-/* 1 for characters that show nothing: spaces, zero-width and format characters, fillers, tags, selectors. */
-static int is_invisible(uint32_t c)
-{
-	return c == 0x20 || c == 0xA0 || c == 0xAD || c == 0x115F || c == 0x1160 || c == 0x1680 || c == 0x180E ||
-	       (c >= 0x2000 && c <= 0x200D) || c == 0x202F || (c >= 0x205F && c <= 0x2064) || c == 0x3000 ||
-	       c == 0x3164 || c == 0xFEFF || c == 0xFFA0 || (c >= 0xFE00 && c <= 0xFE0F) ||
-	       (c >= 0xE0000 && c <= 0xE007F) || (c >= 0xE0100 && c <= 0xE01EF);
-}
-
 /*
  * api_check_body has already rejected invalid UTF-8 and C0 control
- * characters. This also rejects C1 controls, Unicode line separators and
- * bidirectional overrides, because they can disguise a name in lists.
+ * characters. text_name_problem also rejects C1 controls, Unicode line
+ * separators and bidirectional overrides, because they can disguise a name
+ * in lists.
  */
 int sa_name_parse(api_ctx *ctx, const char *raw, char *out, size_t len)
 {
 	const unsigned char *start = (const unsigned char *)raw, *end, *p;
+	const char *problem;
 	size_t chars = 0;
 
 	while (*start == ' ')
@@ -194,44 +162,14 @@ int sa_name_parse(api_ctx *ctx, const char *raw, char *out, size_t len)
 		return -1;
 	}
 
-	for (p = start; p < end; p++) {
+	for (p = start; p < end; p++)
 		/* A character starts at every byte that is not a UTF-8 continuation byte. */
 		if ((*p & 0xC0) != 0x80)
 			chars++;
-		/* U+0080..U+009F are encoded as C2 80..C2 9F. */
-		if (p[0] == 0xC2 && p + 1 < end && p[1] >= 0x80 && p[1] <= 0x9F) {
-			api_error(ctx, 400, "name: contains control characters; remove them.");
-			return -1;
-		}
-		/* U+2028..U+202E (line and paragraph separators, bidi embeddings) and U+2066..U+2069 (bidi isolates). */
-		if (p[0] == 0xE2 && p + 2 < end &&
-		    ((p[1] == 0x80 && p[2] >= 0xA8 && p[2] <= 0xAE) || (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
-			api_error(ctx, 400, "name: contains line separators or bidirectional control characters; remove "
-					    "them.");
-			return -1;
-		}
-	}
-	/* A name must show something in a list, and must not reorder the text around it. */
-	{
-		int visible = 0;
-		size_t step;
-
-		for (p = start; p < end; p += step) {
-			uint32_t c = utf8_decode(p, &step);
-
-			if (is_bidi_mark(c)) {
-				api_error(ctx, 400, "name: contains bidirectional marks (U+200E, U+200F or U+061C); "
-						    "remove them.");
-				return -1;
-			}
-			if (!is_invisible(c))
-				visible = 1;
-		}
-		if (!visible) {
-			api_error(ctx, 400, "name: has no visible characters; send a name of 1 to %d characters.",
-				  SA_NAME_MAX_CHARS);
-			return -1;
-		}
+	problem = text_name_problem((const char *)start, (size_t)(end - start));
+	if (problem != NULL) {
+		api_error(ctx, 400, "name: %s", problem);
+		return -1;
 	}
 	if (chars > SA_NAME_MAX_CHARS) {
 		api_error(ctx, 400, "name: must be at most %d characters (got %zu); send a shorter name.",

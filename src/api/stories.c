@@ -7,6 +7,8 @@
  * at <body>; the rich form is checked against the allow-list in richtext.c,
  * stored as sent, and reduced to plain text for the `text` field.
  * Visibility follows the task: a caller who may see the task sees its stories.
+ * A system story that names a project the caller cannot see is shown with a
+ * text that leaves out the names (private_project_text).
  */
 #include "api/api.h"
 #include "api/richtext.h"
@@ -37,15 +39,43 @@ enum {
 	ST_AUTHOR_NAME,
 	ST_TASK_NAME,
 	ST_TASK_SUBTYPE,
+	ST_PROJECT_GID,
 };
 
 #define STORY_COLUMNS                                                                                              \
 	"s.gid, s.task_gid, s.type, s.resource_subtype, s.text, s.html_text, s.is_pinned, s.is_edited, "          \
-	"s.created_by, s.created_at, u.name, t.name, t.resource_subtype "
+	"s.created_by, s.created_at, u.name, t.name, t.resource_subtype, s.project_gid "
 #define STORY_FROM                                                                                                 \
 	"FROM stories s JOIN tasks t ON t.gid = s.task_gid LEFT JOIN users u ON u.gid = s.created_by "
 
-/* Builds the full representation of the story on the current row of `s`. */
+/* The text of a system story about a project the reader cannot see, by resource_subtype. */
+static const char *private_project_text(const char *subtype)
+{
+	if (subtype != NULL && strcmp(subtype, "added_to_project") == 0)
+		return "added this task to a private project";
+	if (subtype != NULL && strcmp(subtype, "removed_from_project") == 0)
+		return "removed this task from a private project";
+	if (subtype != NULL && strcmp(subtype, "section_changed") == 0)
+		return "moved this task to another section of a private project";
+	return "changed this task in a private project";
+}
+
+/*
+ * 1 when the story on the current row names a project (project_gid, set on
+ * system stories since migration 18) that the caller cannot see, so its
+ * text must not show that project's or its sections' names; 0 otherwise.
+ * A failed check counts as hidden, so an error never shows a private name.
+ */
+static int names_hidden_project(api_ctx *ctx, db_stmt *s)
+{
+	int exists;
+
+	if (db_column_is_null(s, ST_PROJECT_GID))
+		return 0;
+	return api_can_see_project(ctx, db_column_int64(s, ST_PROJECT_GID), &exists) != 1;
+}
+
+/* Builds the full representation of the story on the current row of `s`, as the caller may read it. */
 static json_t *story_from_row(api_ctx *ctx, db_stmt *s)
 {
 	const char *type = db_column_text(s, ST_TYPE);
@@ -58,6 +88,11 @@ static json_t *story_from_row(api_ctx *ctx, db_stmt *s)
 
 	if (text == NULL)
 		text = "";
+	if (!is_comment && names_hidden_project(ctx, s)) {
+		/* The stored text names the project; this reader gets a text without names, and html built from it. */
+		text = private_project_text(db_column_text(s, ST_SUBTYPE));
+		html = NULL;
+	}
 	json_object_set_new(story, "created_at", api_time(db_column_int64(s, ST_CREATED_AT)));
 	json_object_set_new(story, "created_by", api_ref("user", author, db_column_text(s, ST_AUTHOR_NAME)));
 	json_object_set_new(story, "resource_subtype", api_string_or_null(db_column_text(s, ST_SUBTYPE)));
@@ -196,9 +231,9 @@ static int story_task_touch(api_ctx *ctx, int64_t task_gid, int64_t now)
 	return db_run(s);
 }
 
-/* Inserts one story row and touches its task. */
+/* Inserts one story row and touches its task; `project_gid` is the project a system story names, or 0. */
 static int story_insert(api_ctx *ctx, int64_t gid, int64_t task_gid, const char *type, const char *subtype,
-			const char *text, const char *html, int is_pinned, int64_t now)
+			const char *text, const char *html, int is_pinned, int64_t project_gid, int64_t now)
 {
 	struct change_event event = { .resource_type = "story", .resource_subtype = subtype, .resource_gid = gid,
 				      .action = "added", .parent_type = "task", .parent_gid = task_gid };
@@ -206,8 +241,8 @@ static int story_insert(api_ctx *ctx, int64_t gid, int64_t task_gid, const char 
 	int rc;
 
 	s = db_query(ctx->db, "INSERT INTO stories (gid, workspace_gid, task_gid, type, resource_subtype, text, "
-			      "html_text, is_pinned, is_edited, created_by, created_at) "
-			      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
+			      "html_text, is_pinned, is_edited, created_by, created_at, project_gid) "
+			      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
 	if (s == NULL)
 		return DB_ERROR;
 	db_bind_int64(s, 0, gid);
@@ -220,6 +255,7 @@ static int story_insert(api_ctx *ctx, int64_t gid, int64_t task_gid, const char 
 	db_bind_int64(s, 7, is_pinned);
 	db_bind_gid(s, 8, ctx->who.user_gid);
 	db_bind_int64(s, 9, now);
+	db_bind_gid(s, 10, project_gid);
 	rc = db_run(s);
 	if (rc != DB_OK)
 		return rc;
@@ -230,7 +266,8 @@ static int story_insert(api_ctx *ctx, int64_t gid, int64_t task_gid, const char 
 	return story_task_touch(ctx, task_gid, now);
 }
 
-int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text)
+int api_story_add_system_project(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text,
+				 int64_t project_gid)
 {
 	char *html;
 	int rc;
@@ -240,9 +277,15 @@ int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_su
 	html = richtext_from_text(text);
 	if (html == NULL)
 		return DB_ERROR;
-	rc = story_insert(ctx, gid_next(), task_gid, "system", resource_subtype, text, html, 0, time_now_us());
+	rc = story_insert(ctx, gid_next(), task_gid, "system", resource_subtype, text, html, 0, project_gid,
+			  time_now_us());
 	free(html);
 	return rc;
+}
+
+int api_story_add_system(api_ctx *ctx, int64_t task_gid, const char *resource_subtype, const char *text)
+{
+	return api_story_add_system_project(ctx, task_gid, resource_subtype, text, 0);
 }
 
 /* ---------- handlers ---------- */
@@ -466,7 +509,7 @@ static int story_create(api_ctx *ctx)
 	gid = gid_next();
 	now = time_now_us();
 	rc = story_insert(ctx, gid, task_gid, "comment", "comment_added", comment.text, comment.html,
-			  api_body_bool(ctx, "is_pinned", 0), now);
+			  api_body_bool(ctx, "is_pinned", 0), 0, now);
 	comment_text_free(&comment);
 	if (rc != DB_OK)
 		return api_fail_db(ctx, rc);

@@ -672,15 +672,19 @@ static int section_load(api_ctx *ctx, int64_t project_gid, int64_t section_gid, 
 	return 0;
 }
 
-/* Records the stories of a placement. Returns a db status. */
-static int place_stories(api_ctx *ctx, int64_t task_gid, const struct place_state *st)
+/*
+ * Records the stories of a placement. They name the project and its
+ * sections, so they carry the project's gid for readers who cannot see it.
+ * Returns a db status.
+ */
+static int place_stories(api_ctx *ctx, int64_t task_gid, int64_t project_gid, const struct place_state *st)
 {
 	char text[900];
 	char old_name[256] = "";
 
 	if (!st->was_in) {
 		snprintf(text, sizeof(text), "added this task to %s", st->project_name);
-		return api_story_add_system(ctx, task_gid, "added_to_project", text);
+		return api_story_add_system_project(ctx, task_gid, "added_to_project", text, project_gid);
 	}
 	if (st->old_section == st->section) {
 		return DB_OK;
@@ -696,7 +700,7 @@ static int place_stories(api_ctx *ctx, int64_t task_gid, const struct place_stat
 	}
 	snprintf(text, sizeof(text), "moved this task from \"%s\" to \"%s\" in %s", old_name, st->section_name,
 		 st->project_name);
-	return api_story_add_system(ctx, task_gid, "section_changed", text);
+	return api_story_add_system_project(ctx, task_gid, "section_changed", text, project_gid);
 }
 
 /*
@@ -822,7 +826,7 @@ int task_project_place(api_ctx *ctx, int64_t task_gid, int64_t project_gid, cons
 	rc = db_run(s);
 	/* A new task (silent) records its own events and stories once it is complete. */
 	if (rc == DB_OK && !where->silent) {
-		rc = place_stories(ctx, task_gid, &st);
+		rc = place_stories(ctx, task_gid, project_gid, &st);
 	}
 	if (rc == DB_OK && !where->silent) {
 		rc = place_events(ctx, task_gid, project_gid, &st);
@@ -1138,7 +1142,7 @@ int task_remove_project(api_ctx *ctx)
 		       sizeof(name));
 	if (rc == DB_OK) {
 		snprintf(text, sizeof(text), "removed this task from %s", name);
-		rc = api_story_add_system(ctx, task_gid, "removed_from_project", text);
+		rc = api_story_add_system_project(ctx, task_gid, "removed_from_project", text, project_gid);
 	}
 	if (rc == DB_OK) {
 		rc = task_event(ctx, task_gid, "removed", "project", project_gid);

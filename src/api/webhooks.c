@@ -14,6 +14,7 @@
  */
 #include "api/api.h"
 #include "api/app.h"
+#include "auth/visibility.h"
 #include "jobs/webhook_send.h"
 #include "jobs/webhooks.h"
 #include "store/audit.h"
@@ -137,6 +138,23 @@ static json_t *webhook_from_row(api_ctx *ctx, db_stmt *s, const char *resource_n
 	return webhook;
 }
 
+/*
+ * Sets the watched resource's name on `resource` when the caller may see
+ * that resource now: a webhook outlives its owner's access, and a full
+ * service account manages webhooks on resources of every privacy. Returns
+ * 0, or a negative db status.
+ */
+static int resource_name_set(api_ctx *ctx, json_t *resource, const char *type, int64_t gid, const char *name)
+{
+	int visible = strcmp(type, "workspace") == 0 ? 1 : visibility_resource(ctx->db, &ctx->who, type, gid);
+
+	if (visible < 0)
+		return DB_ERROR;
+	if (visible)
+		json_object_set_new(resource, "name", json_string(name));
+	return 0;
+}
+
 /* 1 when the caller manages the webhook owned by `owner_gid`. */
 static int caller_manages(const api_ctx *ctx, int64_t owner_gid)
 {
@@ -186,7 +204,12 @@ static json_t *webhook_fetch(api_ctx *ctx, int64_t gid, int *status_r)
 		return NULL;
 	}
 	if (rc == 1)
-		json_object_set_new(json_object_get(webhook, "resource"), "name", json_string(name));
+		rc = resource_name_set(ctx, json_object_get(webhook, "resource"), type, resource_gid, name);
+	if (rc < 0) {
+		json_decref(webhook);
+		*status_r = rc;
+		return NULL;
+	}
 	return webhook;
 }
 
@@ -221,6 +244,25 @@ static int reply_webhook(api_ctx *ctx, int status, int64_t gid)
 /* ---------- filters ---------- */
 
 static const char *const filter_actions[] = { "changed", "added", "removed", "deleted", "undeleted", NULL };
+
+/*
+ * Resource types a filter may name: those kontor's events name, and
+ * attachment, custom_field, goal and portfolio, which Asana's events name
+ * and kontor does not record yet, so that filters written for Asana are
+ * accepted.
+ */
+static const char *const filter_types[] = { "attachment", "custom_field", "goal", "portfolio", "project", "section",
+					    "story", "tag", "task", "team", "user", "workspace", NULL };
+#define FILTER_TYPES_TEXT                                                                                      \
+	"attachment, custom_field, goal, portfolio, project, section, story, tag, task, team, user or workspace"
+
+static int known_resource_type(const char *type)
+{
+	for (int i = 0; filter_types[i] != NULL; i++)
+		if (strcmp(filter_types[i], type) == 0)
+			return 1;
+	return 0;
+}
 
 /* 1 when `text` is a name of 1..FILTER_NAME_MAX characters from a-z, 0-9 and _. */
 static int name_ok(const char *text)
@@ -284,7 +326,7 @@ static json_t *filters_check(api_ctx *ctx, const char *resource_type)
 	}
 	json_array_foreach(requested, i, filter) {
 		json_t *clean = json_object(), *fields;
-		const char *key, *action;
+		const char *key, *action, *type;
 		json_t *value;
 
 		json_array_append_new(result, clean);
@@ -306,6 +348,13 @@ static json_t *filters_check(api_ctx *ctx, const char *resource_type)
 		if (filter_name(ctx, filter, "resource_type", i, clean) < 0 ||
 		    filter_name(ctx, filter, "resource_subtype", i, clean) < 0)
 			goto fail;
+		type = json_string_value(json_object_get(clean, "resource_type"));
+		if (type != NULL && !known_resource_type(type)) {
+			api_error(ctx, 400, "filters[%zu].resource_type: \"%s\" is not a resource type that events "
+					    "name; use one of " FILTER_TYPES_TEXT,
+				  i, type);
+			goto fail;
+		}
 		if (higher_level && json_object_get(clean, "resource_type") == NULL) {
 			api_error(ctx, 400, "filters[%zu].resource_type: required on a %s webhook; name the type of "
 					    "resource to deliver, such as \"project\"",
@@ -359,6 +408,13 @@ static json_t *filters_check(api_ctx *ctx, const char *resource_type)
 				}
 				json_array_append(list, field);
 			}
+		}
+		/* A filter without members would pass every event, which is what no filter at all does. */
+		if (json_object_size(clean) == 0) {
+			api_error(ctx, 400, "filters[%zu]: empty; give the filter a resource_type, resource_subtype or "
+					    "action, or remove it",
+				  i);
+			goto fail;
 		}
 	}
 	return result;
@@ -424,7 +480,7 @@ static int webhooks_list(api_ctx *ctx)
 	for (i = 0; i < json_array_size(rows); i++) {
 		json_t *webhook = json_array_get(rows, i), *resource = json_object_get(webhook, "resource");
 		char name[API_NAME_MAX + 1];
-		const char *type;
+		const char *type = NULL;
 		int64_t gid = 0;
 
 		gid_parse(json_string_value(json_object_get(resource, "gid")), &gid);
@@ -435,7 +491,12 @@ static int webhooks_list(api_ctx *ctx)
 			return api_fail_db(ctx, rc);
 		}
 		if (rc == 1)
-			json_object_set_new(resource, "name", json_string(name));
+			rc = resource_name_set(ctx, resource, type, gid, name);
+		if (rc < 0) {
+			json_decref(rows);
+			json_decref(items);
+			return api_fail_db(ctx, rc);
+		}
 		json_array_append_new(items, api_present(ctx, &api_webhook_type, json_incref(webhook)));
 	}
 	json_decref(rows);
@@ -452,6 +513,25 @@ static int webhook_get(api_ctx *ctx)
 	return reply_webhook(ctx, 200, gid);
 }
 
+/* 1 when `gid` is a tag of the caller's organization that the caller may see, 0 when not, or a db status. */
+static int tag_visible(api_ctx *ctx, int64_t gid)
+{
+	db_stmt *s = db_query(ctx->db, "SELECT 1 FROM tags WHERE gid = ? AND workspace_gid = ?");
+	int rc;
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	rc = db_step(s);
+	db_stmt_done(s);
+	if (rc == DB_DONE)
+		return 0;
+	if (rc != DB_ROW)
+		return rc;
+	return visibility_resource(ctx->db, &ctx->who, "tag", gid) == 1;
+}
+
 /*
  * Checks that the caller may watch the resource, which must exist in the
  * caller's organization and be visible to the caller (else 404). An
@@ -466,6 +546,15 @@ static int resource_check(api_ctx *ctx, int64_t gid, const char **type_r, char *
 	if (found < 0)
 		return api_fail_db(ctx, found), -1;
 	if (found == 0) {
+		found = tag_visible(ctx, gid);
+		if (found < 0)
+			return api_fail_db(ctx, found), -1;
+		if (found == 1) {
+			api_error(ctx, 400, "resource: %lld is a tag, and webhooks cannot watch tags; watch a project, "
+					    "section, task or team instead, with a filter on resource_type \"tag\" if needed",
+				  (long long)gid);
+			return -1;
+		}
 		api_error(ctx, 404, "resource: %lld not found; pass the gid of a project, section, task, team or your "
 				    "organization that you can see",
 			  (long long)gid);
@@ -515,14 +604,15 @@ static int resource_check(api_ctx *ctx, int64_t gid, const char **type_r, char *
 }
 
 /*
- * Runs the handshake: POSTs an empty body with X-Hook-Secret and requires a
- * 2xx that echoes the header. Returns 0, or -1 after replying 400 or 403
- * with what the receiver must do.
+ * Runs the handshake: POSTs an empty body, without a Content-Type, with
+ * X-Hook-Secret and requires a 2xx that echoes the header. Returns 0, or -1
+ * after replying 400 or 403 with what the receiver must do.
  */
 static int handshake(api_ctx *ctx, const char *target, const char *secret)
 {
 	char header[32 + WEBHOOK_SECRET_HEX];
-	const char *headers[] = { header, NULL };
+	/* "Content-Type:" with no value stops libcurl from labelling the empty body as a form. */
+	const char *headers[] = { header, "Content-Type:", NULL };
 	const struct webhook_config *config = settings(ctx);
 	struct webhook_send_options options = { config->timeout_ms, config->allow_private, NULL };
 	struct webhook_response response;
@@ -553,6 +643,13 @@ static int handshake(api_ctx *ctx, const char *target, const char *secret)
 	echoed = strlen(response.hook_secret) == WEBHOOK_SECRET_HEX &&
 		 sodium_memcmp(response.hook_secret, secret, WEBHOOK_SECRET_HEX) == 0;
 	sodium_memzero(response.hook_secret, sizeof(response.hook_secret));
+	if (!echoed && response.hook_secret_seen) {
+		api_error(ctx, 400, "target: the receiver at %.200s answered the handshake with an X-Hook-Secret "
+				    "header that differs from the one sent; it must echo the value of this request's "
+				    "header unchanged",
+			  target);
+		return -1;
+	}
 	if (!echoed) {
 		api_error(ctx, 400, "target: the receiver at %.200s answered the handshake without echoing the "
 				    "X-Hook-Secret header; it must copy that request header into its response",

@@ -17,6 +17,12 @@ typedef struct http_request {
 	const char *path;  /* decoded path, without the query string */
 	const char *body;  /* the whole body with a NUL after it, or NULL when empty */
 	size_t body_len;
+	/*
+	 * The body limit in bytes when the body exceeded it, else 0. The server
+	 * then discards the body (body is NULL) and the handler replies 413 in
+	 * the form its clients parse.
+	 */
+	size_t body_too_large;
 	char request_id[HTTP_REQUEST_ID_LEN];
 	char client_ip[64];
 	int64_t started_us; /* monotonic clock, for the duration in the access log */
@@ -52,10 +58,22 @@ typedef struct http_response {
 
 /* Returns a borrowed query parameter value (decoded), or NULL if absent. */
 const char *http_request_query(const http_request *r, const char *name);
+/*
+ * Like http_request_query, and sets *len_r to the decoded value's length,
+ * which exceeds strlen() of the value when it contains a NUL byte (%00).
+ */
+const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r);
 /* Calls fn for each query parameter; stops early when fn returns nonzero. */
 int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
 			    void *ctx);
-/* Returns a borrowed header value (name is case-insensitive), or NULL. */
+/*
+ * Calls fn for each header field in the order received, so that a caller
+ * can join repeated fields (RFC 7230 section 3.2.2). Stops early when fn
+ * returns nonzero, and then returns 1.
+ */
+int http_request_header_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
+			     void *ctx);
+/* Returns a borrowed header value (name is case-insensitive), or NULL. When repeated, the first. */
 const char *http_request_header(const http_request *r, const char *name);
 /* Returns a borrowed cookie value, or NULL. */
 const char *http_request_cookie(const http_request *r, const char *name);

@@ -50,6 +50,17 @@ const char *http_request_query(const http_request *r, const char *name)
 	return MHD_lookup_connection_value(r->native, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r)
+{
+	const char *value = NULL;
+
+	*len_r = 0;
+	if (MHD_lookup_connection_value_n(r->native, MHD_GET_ARGUMENT_KIND, name, strlen(name), &value, len_r) !=
+	    MHD_YES)
+		return NULL;
+	return value;
+}
+
 struct query_iter {
 	int (*fn)(void *ctx, const char *name, const char *value);
 	void *ctx;
@@ -74,6 +85,15 @@ int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const ch
 	struct query_iter it = { fn, ctx, 0 };
 
 	MHD_get_connection_values(r->native, MHD_GET_ARGUMENT_KIND, query_iter_cb, &it);
+	return it.stopped;
+}
+
+int http_request_header_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
+			     void *ctx)
+{
+	struct query_iter it = { fn, ctx, 0 };
+
+	MHD_get_connection_values(r->native, MHD_HEADER_KIND, query_iter_cb, &it);
 	return it.stopped;
 }
 
@@ -257,21 +277,6 @@ static enum MHD_Result send_response(struct MHD_Connection *connection, http_res
 	return result;
 }
 
-/* Sends an error before the application sees the request; message and help must need no JSON escaping. */
-static enum MHD_Result send_error_now(struct MHD_Connection *connection, int status, const char *message,
-				      const char *help)
-{
-	http_response res = { 0 };
-	enum MHD_Result result;
-	char body[512];
-
-	snprintf(body, sizeof(body), "{\"errors\":[{\"message\":\"%s\",\"help\":\"%s\"}]}", message, help);
-	http_response_set_text(&res, status, "application/json; charset=UTF-8", body);
-	result = send_response(connection, &res);
-	http_response_clear(&res);
-	return result;
-}
-
 /*
  * Request ids need only be unique, not secret: each thread starts at a
  * random point and steps a counter through a bijective mixer, so ids never
@@ -354,14 +359,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 	}
 
 	if (state->too_large) {
-		char message[160];
-
-		snprintf(message, sizeof(message),
-			 "Request body is too large: the limit for this endpoint is %zu bytes. Send a smaller body.",
-			 state->body_limit);
 		log_warn("http", "request body too large", "request_id", state->req.request_id, "method", method,
 			 "path", url, NULL);
-		return send_error_now(connection, 413, message, "Send a smaller request body.");
+		free(state->body);
+		state->body = NULL;
+		state->body_len = 0;
+		state->req.body_too_large = state->body_limit;
 	}
 
 	state->req.body = state->body;

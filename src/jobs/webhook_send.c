@@ -116,6 +116,7 @@ static size_t on_header(char *data, size_t size, size_t count, void *arg)
 
 	if (len <= sizeof(name) - 1 || strncasecmp(data, name, sizeof(name) - 1) != 0)
 		return len;
+	t->response->hook_secret_seen = 1;
 	start = sizeof(name) - 1;
 	end = len;
 	while (start < end && (data[start] == ' ' || data[start] == '\t'))

@@ -43,6 +43,7 @@ struct webhook_send_options {
 struct webhook_response {
 	long http_status;                          /* 0 when no response arrived */
 	char hook_secret[WEBHOOK_SECRET_HEX + 1];  /* the X-Hook-Secret response header, "" when absent or too long */
+	int hook_secret_seen;                      /* the response had an X-Hook-Secret header, whatever its value */
 	char summary[WEBHOOK_SUMMARY_MAX];         /* short printable description of the outcome */
 };
 

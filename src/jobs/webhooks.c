@@ -5,6 +5,7 @@
  * heartbeat and disabling. The contract is in webhooks.h.
  */
 #include "jobs/webhooks.h"
+#include "auth/visibility.h"
 #include "jobs/webhook_send.h"
 #include "store/audit.h"
 #include "util/gid.h"
@@ -50,6 +51,7 @@ struct claimed {
 	int retry_count;
 	int64_t first_failure_at; /* 0 when the last attempt succeeded */
 	int64_t last_sent_at;
+	int64_t owner_gid;
 };
 
 /* ---- settings ---------------------------------------------------------- */
@@ -181,9 +183,9 @@ static json_t *event_from_row(db_stmt *s)
 	if (subtype != NULL)
 		json_object_set_new(resource, "resource_subtype", json_string(subtype));
 	json_object_set_new(event, "resource", resource);
-	json_object_set_new(event, "parent", parent_type != NULL && !db_column_is_null(s, EV_PARENT_GID)
-						    ? reference(parent_type, db_column_int64(s, EV_PARENT_GID))
-						    : json_null());
+	/* Only added and removed events have a parent. The key is left out otherwise, as GET /events does. */
+	if (parent_type != NULL && !db_column_is_null(s, EV_PARENT_GID))
+		json_object_set_new(event, "parent", reference(parent_type, db_column_int64(s, EV_PARENT_GID)));
 	if (action != NULL && strcmp(action, "changed") == 0 && change_field != NULL) {
 		const char *change_action = db_column_text(s, EV_CHANGE_ACTION);
 		const char *value_type = db_column_text(s, EV_VALUE_TYPE);
@@ -205,14 +207,30 @@ static json_t *event_from_row(db_stmt *s)
 	return event;
 }
 
+/* 1 when the webhook's owner may see every resource the event on the current row names, -1 on a db error. */
+static int event_visible_to(db_conn *c, const principal *owner, db_stmt *s)
+{
+	struct visibility_event event = {
+		.resource_type = db_column_text(s, EV_RESOURCE_TYPE),
+		.resource_gid = db_column_int64(s, EV_RESOURCE_GID),
+		.parent_type = db_column_text(s, EV_PARENT_TYPE),
+		.parent_gid = db_column_is_null(s, EV_PARENT_GID) ? 0 : db_column_int64(s, EV_PARENT_GID),
+		.value_type = db_column_text(s, EV_VALUE_TYPE),
+		.value_gid = db_column_is_null(s, EV_VALUE_GID) ? 0 : db_column_int64(s, EV_VALUE_GID),
+	};
+
+	return visibility_event_check(c, owner, &event);
+}
+
 /*
- * Reads up to SCAN_MAX events after the cursor and appends those the filters
- * pass to `events`, at most WEBHOOK_BATCH_MAX. *last_seq_r receives the seq
- * of the last event considered (the new cursor after a 2xx), *more_r whether
- * the read stopped before the end. Returns a db status.
+ * Reads up to SCAN_MAX events after the cursor and appends to `events`, at
+ * most WEBHOOK_BATCH_MAX, those the filters pass and the owner may see now
+ * (the rules of GET /events). *last_seq_r receives the seq of the last
+ * event considered (the new cursor after a 2xx), *more_r whether the read
+ * stopped before the end. Returns a db status.
  */
-static int collect_events(db_conn *c, const struct claimed *w, const json_t *filters, json_t *events,
-			  int64_t *last_seq_r, int *more_r)
+static int collect_events(db_conn *c, const struct claimed *w, const principal *owner, const json_t *filters,
+			  json_t *events, int64_t *last_seq_r, int *more_r)
 {
 	int workspace_wide = strcmp(w->resource_type, "workspace") == 0;
 	db_stmt *s;
@@ -220,12 +238,6 @@ static int collect_events(db_conn *c, const struct claimed *w, const json_t *fil
 
 	*last_seq_r = w->cursor_seq;
 	*more_r = 0;
-	/*
-	 * NOTE: events are not checked against what the webhook's owner can see
-	 * now. A resource webhook passed that check at creation, but a task made
-	 * private later, or moved into the watched project from a private one,
-	 * still reaches the receiver as gid and type.
-	 */
 	if (workspace_wide) {
 		s = db_query(c, "SELECT " EVENT_COLUMNS " FROM events e WHERE e.workspace_gid = ? AND e.seq > ?"
 				" ORDER BY e.seq LIMIT ?");
@@ -247,14 +259,23 @@ static int collect_events(db_conn *c, const struct claimed *w, const json_t *fil
 		db_bind_int64(s, 3, SCAN_MAX);
 	}
 	for (;;) {
+		int visible = 1;
+
 		status = db_step(s);
 		if (status != DB_ROW)
 			break;
 		rows++;
 		if (webhook_filters_pass(filters, db_column_text(s, EV_RESOURCE_TYPE),
 					 db_column_text(s, EV_RESOURCE_SUBTYPE), db_column_text(s, EV_ACTION),
-					 db_column_text(s, EV_CHANGE_FIELD)))
-			json_array_append_new(events, event_from_row(s));
+					 db_column_text(s, EV_CHANGE_FIELD))) {
+			visible = event_visible_to(c, owner, s);
+			if (visible < 0) {
+				status = DB_ERROR;
+				break;
+			}
+			if (visible)
+				json_array_append_new(events, event_from_row(s));
+		}
 		*last_seq_r = db_column_int64(s, EV_SEQ);
 		if (json_array_size(events) >= WEBHOOK_BATCH_MAX) {
 			*more_r = 1;
@@ -272,19 +293,15 @@ static int collect_events(db_conn *c, const struct claimed *w, const json_t *fil
 static const char claim_pgsql_sql[] =
 	"UPDATE webhooks SET claimed_by = ?, claimed_until = ? WHERE gid = (SELECT w.gid FROM webhooks w"
 	" WHERE w.active = 1 AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until < ?)"
-	" AND EXISTS (SELECT 1 FROM workspace_memberships m WHERE m.workspace_gid = w.workspace_gid"
-	" AND m.user_gid = w.owner_gid AND m.is_active = 1)"
 	" ORDER BY w.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
 	" RETURNING gid, workspace_gid, resource_gid, resource_type, target, sealed_secret, filters, cursor_seq,"
-	" delivery_retry_count, first_failure_at, last_sent_at";
+	" delivery_retry_count, first_failure_at, last_sent_at, owner_gid";
 static const char claim_sqlite_sql[] =
 	"UPDATE webhooks SET claimed_by = ?, claimed_until = ? WHERE gid = (SELECT w.gid FROM webhooks w"
 	" WHERE w.active = 1 AND w.next_attempt_at <= ? AND (w.claimed_until IS NULL OR w.claimed_until < ?)"
-	" AND EXISTS (SELECT 1 FROM workspace_memberships m WHERE m.workspace_gid = w.workspace_gid"
-	" AND m.user_gid = w.owner_gid AND m.is_active = 1)"
 	" ORDER BY w.next_attempt_at LIMIT 1)"
 	" RETURNING gid, workspace_gid, resource_gid, resource_type, target, sealed_secret, filters, cursor_seq,"
-	" delivery_retry_count, first_failure_at, last_sent_at";
+	" delivery_retry_count, first_failure_at, last_sent_at, owner_gid";
 
 static void claimed_free(struct claimed *w)
 {
@@ -337,6 +354,7 @@ static int claim(struct webhook_worker *worker, db_conn *c, struct claimed *w)
 		w->retry_count = (int)db_column_int64(s, 8);
 		w->first_failure_at = db_column_is_null(s, 9) ? 0 : db_column_int64(s, 9);
 		w->last_sent_at = db_column_int64(s, 10);
+		w->owner_gid = db_column_int64(s, 11);
 		status = w->resource_type && w->target && w->sealed_secret && w->filters ? DB_OK : DB_ERROR;
 	} else if (status == DB_DONE) {
 		status = DB_OK;
@@ -399,14 +417,14 @@ static int64_t backoff_us(const struct webhook_config *config, int failures)
 	return delay * 1000;
 }
 
-/* Writes the webhook_disabled audit record inside the open transaction. */
-static int audit_disabled(db_conn *c, const struct claimed *w, const char *summary)
+/* Writes the webhook_disabled audit record inside the open transaction; `reason` is a short phrase. */
+static int audit_disabled(db_conn *c, const struct claimed *w, const char *reason, const char *summary)
 {
 	json_t *details = json_object();
 	struct audit_event event;
 	int status;
 
-	json_object_set_new(details, "reason", json_string("deliveries kept failing"));
+	json_object_set_new(details, "reason", json_string(reason));
 	json_object_set_new(details, "last_failure_content", json_string(summary));
 	memset(&event, 0, sizeof(event));
 	event.workspace_gid = w->workspace_gid;
@@ -456,7 +474,7 @@ static int record_failure(struct webhook_worker *worker, db_conn *c, const struc
 	db_bind_int64(s, 7, gid_get_node());
 	status = db_run(s);
 	if (status == DB_OK && disable)
-		status = audit_disabled(c, w, summary);
+		status = audit_disabled(c, w, "deliveries kept failing", summary);
 	if (status != DB_OK) {
 		db_rollback(c);
 		return status;
@@ -473,6 +491,77 @@ static int record_failure(struct webhook_worker *worker, db_conn *c, const struc
 		log_info("webhooks", "webhook delivery failed; retrying later", "webhook_gid", LOG_INT(w->gid),
 			 "failures", LOG_NUM(failures), "last_failure", summary, NULL);
 	return DB_OK;
+}
+
+/*
+ * Disables the webhook because its owner may no longer receive its events,
+ * as Asana drops a webhook whose owner lost access to the resource:
+ * active = 0, `why` in last_failure_content, and an audit record.
+ */
+static int disable_for_access(db_conn *c, const struct claimed *w, const char *why, int64_t now)
+{
+	db_stmt *s;
+	int status;
+
+	status = db_begin_write(c);
+	if (status != DB_OK)
+		return status;
+	s = db_query(c, "UPDATE webhooks SET active = 0, last_failure_at = ?, last_failure_content = ?,"
+			" claimed_until = NULL WHERE gid = ? AND claimed_by = ?");
+	if (s == NULL) {
+		db_rollback(c);
+		return DB_ERROR;
+	}
+	db_bind_int64(s, 0, now);
+	db_bind_text(s, 1, why);
+	db_bind_int64(s, 2, w->gid);
+	db_bind_int64(s, 3, gid_get_node());
+	status = db_run(s);
+	if (status == DB_OK)
+		status = audit_disabled(c, w, "the owner lost access", why);
+	if (status != DB_OK) {
+		db_rollback(c);
+		return status;
+	}
+	status = db_commit(c);
+	if (status != DB_OK)
+		return status;
+	log_info("webhooks", "webhook disabled because its owner lost access", "webhook_gid", LOG_INT(w->gid),
+		 "workspace_gid", LOG_INT(w->workspace_gid), "owner_gid", LOG_INT(w->owner_gid), "reason", why, NULL);
+	return DB_OK;
+}
+
+/*
+ * Loads the principal the webhook's owner is now and checks that it may
+ * still watch the resource: an active member (or an existing service
+ * account) that can see it, and for an organization webhook a service
+ * account with full or read access. Returns 1 when it may, 0 with the
+ * reason in `why`, or a negative db status.
+ */
+static int owner_check(db_conn *c, const struct claimed *w, principal *owner, char *why, size_t why_len)
+{
+	int status = visibility_principal_load(c, w->workspace_gid, w->owner_gid, owner);
+
+	if (status < 0)
+		return status;
+	if (status == 0) {
+		snprintf(why, why_len, "disabled: the owner of this webhook was deactivated or removed from the "
+				       "organization; a member who can see the resource must create it again");
+		return 0;
+	}
+	if (strcmp(w->resource_type, "workspace") == 0)
+		status = visibility_full_access(owner);
+	else
+		status = visibility_resource(c, owner, w->resource_type, w->resource_gid);
+	if (status < 0)
+		return DB_ERROR;
+	if (status == 0) {
+		snprintf(why, why_len, "disabled: the owner of this webhook can no longer see the %s it watches; "
+				       "a member who can see it must create the webhook again",
+			 w->resource_type);
+		return 0;
+	}
+	return 1;
 }
 
 /* ---- one delivery ------------------------------------------------------ */
@@ -508,10 +597,19 @@ static int deliver(struct webhook_worker *worker, db_conn *c, const struct claim
 	json_t *events = json_array(), *document;
 	struct webhook_response response;
 	enum webhook_send_status sent;
+	char why[WEBHOOK_SUMMARY_MAX];
+	principal owner;
 	char *body;
 	int more, status;
 
-	status = collect_events(c, w, filters, events, &last_seq, &more);
+	status = owner_check(c, w, &owner, why, sizeof(why));
+	if (status == 0) {
+		json_decref(filters);
+		json_decref(events);
+		return disable_for_access(c, w, why, time_now_us());
+	}
+	if (status == 1)
+		status = collect_events(c, w, &owner, filters, events, &last_seq, &more);
 	json_decref(filters);
 	if (status != DB_OK) {
 		json_decref(events);

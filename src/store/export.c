@@ -62,9 +62,11 @@ struct section {
 	const char *insert_sql;
 };
 
+/* deprovision_owner_gid refers to a user further on; the column has no foreign key, so order does not matter. */
 static const struct col organization_cols[] = {
 	{ "gid", COL_GID }, { "name", COL_TEXT }, { "is_organization", COL_BOOL },
-	{ "plan", COL_TEXT }, { "email_domains", COL_TEXT }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "plan", COL_TEXT }, { "email_domains", COL_TEXT }, { "created_at", COL_INT },
+	{ "deprovision_owner_gid", COL_GID }, { NULL, 0 },
 };
 static const struct col division_cols[] = {
 	{ "gid", COL_GID }, { "name", COL_TEXT }, { "plan", COL_TEXT }, { "created_at", COL_INT }, { NULL, 0 },
@@ -77,6 +79,10 @@ static const struct col user_cols[] = {
 static const struct col service_account_cols[] = {
 	{ "user_gid", COL_GID }, { "scopes", COL_TEXT }, { "created_by", COL_GID },
 	{ "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+};
+static const struct col scim_user_cols[] = {
+	{ "user_gid", COL_GID }, { "external_id", COL_TEXT }, { "given_name", COL_TEXT },
+	{ "family_name", COL_TEXT }, { "deleted_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
 };
 static const struct col workspace_membership_cols[] = {
 	{ "gid", COL_GID }, { "user_gid", COL_GID }, { "role", COL_TEXT },
@@ -98,6 +104,10 @@ static const struct col team_membership_cols[] = {
 	{ "gid", COL_GID }, { "team_gid", COL_GID }, { "user_gid", COL_GID }, { "is_admin", COL_BOOL },
 	{ "is_guest", COL_BOOL }, { "created_at", COL_INT }, { NULL, 0 },
 };
+static const struct col scim_group_cols[] = {
+	{ "team_gid", COL_GID }, { "external_id", COL_TEXT }, { "deleted_at", COL_INT },
+	{ "modified_at", COL_INT }, { NULL, 0 },
+};
 static const struct col project_cols[] = {
 	{ "gid", COL_GID }, { "team_gid", COL_GID }, { "name", COL_TEXT }, { "notes", COL_TEXT },
 	{ "html_notes", COL_TEXT }, { "color", COL_TEXT }, { "default_view", COL_TEXT }, { "archived", COL_BOOL },
@@ -111,6 +121,11 @@ static const struct col project_membership_cols[] = {
 };
 static const struct col project_follower_cols[] = {
 	{ "project_gid", COL_GID }, { "user_gid", COL_GID }, { NULL, 0 },
+};
+static const struct col status_update_cols[] = {
+	{ "gid", COL_GID }, { "parent_gid", COL_GID }, { "resource_subtype", COL_TEXT }, { "title", COL_TEXT },
+	{ "text", COL_TEXT }, { "html_text", COL_TEXT }, { "status_type", COL_TEXT }, { "created_by", COL_GID },
+	{ "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
 };
 static const struct col section_cols[] = {
 	{ "gid", COL_GID }, { "project_gid", COL_GID }, { "name", COL_TEXT },
@@ -144,15 +159,26 @@ static const struct col task_tag_cols[] = {
 static const struct col story_cols[] = {
 	{ "gid", COL_GID }, { "task_gid", COL_GID }, { "type", COL_TEXT }, { "resource_subtype", COL_TEXT },
 	{ "text", COL_TEXT }, { "html_text", COL_TEXT }, { "is_pinned", COL_BOOL }, { "is_edited", COL_BOOL },
-	{ "created_by", COL_GID }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "created_by", COL_GID }, { "created_at", COL_INT }, { "project_gid", COL_GID }, { NULL, 0 },
 };
+/*
+ * Index of project_gid in story_cols: the project a system story names
+ * (migration 18). It is the one field a file may leave out, because
+ * writers before that migration did not know it.
+ */
+#define STORY_PROJECT_COL 10
+/*
+ * Keyed by seq, the order the audit log API pages in. Every row has one:
+ * store_audit_append and the restore are the only writers of audit_log, and
+ * migration 11 numbered the rows written before it.
+ */
 static const struct col audit_cols[] = {
-	{ "gid", COL_GID }, { "created_at", COL_INT }, { "event_type", COL_TEXT },
+	{ "seq", COL_INT }, { "gid", COL_GID }, { "created_at", COL_INT }, { "event_type", COL_TEXT },
 	{ "event_category", COL_TEXT }, { "actor_type", COL_TEXT }, { "actor_gid", COL_GID },
 	{ "actor_name", COL_TEXT }, { "actor_email", COL_TEXT }, { "resource_type", COL_TEXT },
 	{ "resource_subtype", COL_TEXT }, { "resource_gid", COL_GID }, { "resource_name", COL_TEXT },
-	{ "details", COL_JSON }, { "auth_method", COL_TEXT }, { "client_ip", COL_TEXT },
-	{ "user_agent", COL_TEXT }, { "token_gid", COL_GID }, { NULL, 0 },
+	{ "resource_email", COL_TEXT }, { "details", COL_JSON }, { "auth_method", COL_TEXT },
+	{ "client_ip", COL_TEXT }, { "user_agent", COL_TEXT }, { "token_gid", COL_GID }, { NULL, 0 },
 };
 
 #define KEYSET1(cols, table) \
@@ -174,6 +200,11 @@ static const struct section sections[] = {
 	  " WHERE workspace_gid = ? AND user_gid > ? ORDER BY user_gid LIMIT ?",
 	  "INSERT INTO service_accounts (workspace_gid, user_gid, scopes, created_by, created_at, modified_at)"
 	  " VALUES (?, ?, ?, ?, ?, ?)" },
+	{ "scim_users", scim_user_cols, 1,
+	  "SELECT user_gid, external_id, given_name, family_name, deleted_at, modified_at FROM scim_users"
+	  " WHERE workspace_gid = ? AND user_gid > ? ORDER BY user_gid LIMIT ?",
+	  "INSERT INTO scim_users (workspace_gid, user_gid, external_id, given_name, family_name, deleted_at,"
+	  " modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)" },
 	{ "workspace_memberships", workspace_membership_cols, 1,
 	  KEYSET1("gid, user_gid, role, is_active, created_at", "workspace_memberships"),
 	  "INSERT INTO workspace_memberships (workspace_gid, gid, user_gid, role, is_active, created_at)"
@@ -193,6 +224,11 @@ static const struct section sections[] = {
 	  KEYSET1("gid, team_gid, user_gid, is_admin, is_guest, created_at", "team_memberships"),
 	  "INSERT INTO team_memberships (workspace_gid, gid, team_gid, user_gid, is_admin, is_guest, created_at)"
 	  " VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	{ "scim_groups", scim_group_cols, 1,
+	  "SELECT team_gid, external_id, deleted_at, modified_at FROM scim_groups"
+	  " WHERE workspace_gid = ? AND team_gid > ? ORDER BY team_gid LIMIT ?",
+	  "INSERT INTO scim_groups (workspace_gid, team_gid, external_id, deleted_at, modified_at)"
+	  " VALUES (?, ?, ?, ?, ?)" },
 	{ "projects", project_cols, 1,
 	  KEYSET1("gid, team_gid, name, notes, html_notes, color, default_view, archived, completed, completed_at,"
 		  " privacy_setting, owner_gid, created_by, due_on, start_on, created_at, modified_at",
@@ -207,6 +243,12 @@ static const struct section sections[] = {
 	{ "project_followers", project_follower_cols, 2,
 	  KEYSET2("project_gid, user_gid", "project_followers", "project_gid", "user_gid"),
 	  "INSERT INTO project_followers (workspace_gid, project_gid, user_gid) VALUES (?, ?, ?)" },
+	{ "status_updates", status_update_cols, 1,
+	  KEYSET1("gid, parent_gid, resource_subtype, title, text, html_text, status_type, created_by, created_at,"
+		  " modified_at",
+		  "status_updates"),
+	  "INSERT INTO status_updates (workspace_gid, gid, parent_gid, resource_subtype, title, text, html_text,"
+	  " status_type, created_by, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 	{ "sections", section_cols, 1, KEYSET1("gid, project_gid, name, position, created_at", "sections"),
 	  "INSERT INTO sections (workspace_gid, gid, project_gid, name, position, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
 	{ "tags", tag_cols, 1, KEYSET1("gid, name, color, notes, created_by, created_at", "tags"),
@@ -229,26 +271,29 @@ static const struct section sections[] = {
 	{ "task_tags", task_tag_cols, 2, KEYSET2("task_gid, tag_gid", "task_tags", "task_gid", "tag_gid"),
 	  "INSERT INTO task_tags (workspace_gid, task_gid, tag_gid) VALUES (?, ?, ?)" },
 	{ "stories", story_cols, 1,
-	  KEYSET1("gid, task_gid, type, resource_subtype, text, html_text, is_pinned, is_edited, created_by, created_at",
+	  KEYSET1("gid, task_gid, type, resource_subtype, text, html_text, is_pinned, is_edited, created_by, created_at,"
+		  " project_gid",
 		  "stories"),
 	  "INSERT INTO stories (workspace_gid, gid, task_gid, type, resource_subtype, text, html_text, is_pinned,"
-	  " is_edited, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " is_edited, created_by, created_at, project_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 	{ "audit_log", audit_cols, 1,
-	  KEYSET1("gid, created_at, event_type, event_category, actor_type, actor_gid, actor_name, actor_email,"
-		  " resource_type, resource_subtype, resource_gid, resource_name, details, auth_method, client_ip,"
-		  " user_agent, token_gid",
-		  "audit_log"),
-	  "INSERT INTO audit_log (workspace_gid, gid, created_at, event_type, event_category, actor_type, actor_gid,"
-	  " actor_name, actor_email, resource_type, resource_subtype, resource_gid, resource_name, details, auth_method,"
-	  " client_ip, user_agent, token_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  "SELECT seq, gid, created_at, event_type, event_category, actor_type, actor_gid, actor_name, actor_email,"
+	  " resource_type, resource_subtype, resource_gid, resource_name, resource_email, details, auth_method,"
+	  " client_ip, user_agent, token_gid FROM audit_log WHERE workspace_gid = ? AND seq > ? ORDER BY seq LIMIT ?",
+	  "INSERT INTO audit_log (workspace_gid, seq, gid, created_at, event_type, event_category, actor_type,"
+	  " actor_gid, actor_name, actor_email, resource_type, resource_subtype, resource_gid, resource_name,"
+	  " resource_email, details, auth_method, client_ip, user_agent, token_gid)"
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
 };
 
 #define SECTION_COUNT ((int)(sizeof(sections) / sizeof(sections[0])))
 
 static const char organization_select_sql[] =
-	"SELECT gid, name, is_organization, plan, email_domains, created_at FROM workspaces WHERE gid = ?";
+	"SELECT gid, name, is_organization, plan, email_domains, created_at, deprovision_owner_gid FROM workspaces"
+	" WHERE gid = ?";
 static const char organization_insert_sql[] =
-	"INSERT INTO workspaces (gid, name, is_organization, plan, email_domains, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+	"INSERT INTO workspaces (gid, name, is_organization, plan, email_domains, created_at, deprovision_owner_gid)"
+	" VALUES (?, ?, ?, ?, ?, ?, ?)";
 
 /* ======================================================================
  * Writer
@@ -500,7 +545,7 @@ static enum export_result db_failure(struct export_run *run, const char *what)
 static enum export_result write_section(struct export_run *run, int index)
 {
 	const struct section *sec = &sections[index];
-	/* Below every key: gids and photo sizes are positive. INT64_MIN would overflow PostgreSQL's INTEGER columns. */
+	/* Below every key: gids, audit seqs and photo sizes are positive. INT64_MIN would overflow PostgreSQL's INTEGER columns. */
 	struct keyset keys = { { -1, -1 }, NULL };
 	enum export_result result = EXPORT_OK;
 	int64_t written = 0;
@@ -840,6 +885,9 @@ static int restore_fail(struct restore *rs, const char *section, int64_t row, co
 static int bind_field(struct restore *rs, db_stmt *s, int index, const struct col *col, json_t *value,
 		      const char *section, int64_t row, void **blob_r)
 {
+	/* Files written before stories had project_gid leave it out: such a story keeps its stored text for all. */
+	if (value == NULL && col == &story_cols[STORY_PROJECT_COL])
+		return db_bind_null(s, index) == DB_OK ? 0 : -1;
 	if (value == NULL)
 		return restore_fail(rs, section, row, "missing field \"%s\"", col->name);
 	if (json_is_null(value))
@@ -952,6 +1000,13 @@ static int insert_row(struct restore *rs, const struct section *sec, json_t *obj
 
 	if (check_row_fields(rs, object, cols, name, row) != 0)
 		return -1;
+	/* The audit log API pages by seq, so a record without a positive one could never be read. */
+	if (cols == audit_cols) {
+		json_t *seq = json_object_get(object, "seq");
+
+		if (!json_is_integer(seq) || json_integer_value(seq) < 1)
+			return restore_fail(rs, name, row, "%s", "field \"seq\" must be an integer of 1 or more");
+	}
 	s = db_query(rs->c, sec ? sec->insert_sql : organization_insert_sql);
 	if (s == NULL)
 		return restore_fail(rs, name, row, "cannot prepare the insert: %s", db_conn_errmsg(rs->c));
@@ -1016,6 +1071,26 @@ static int link_pending_parents(struct restore *rs)
 					    db_conn_errmsg(rs->c));
 	}
 	rs->pending_len = 0;
+	return 0;
+}
+
+/*
+ * Sets the organization's audit counter to its highest restored seq, so the
+ * next record continues the sequence. No audit rows: no counter row, which
+ * store_audit_append creates at 1.
+ */
+static int rebuild_audit_counter(struct restore *rs)
+{
+	db_stmt *s = db_query(rs->c, "INSERT INTO audit_counters (workspace_gid, last_seq)"
+				     " SELECT workspace_gid, max(seq) FROM audit_log WHERE workspace_gid = ?"
+				     " GROUP BY workspace_gid"
+				     " ON CONFLICT (workspace_gid) DO UPDATE SET last_seq = excluded.last_seq");
+
+	if (s == NULL)
+		return restore_fail(rs, "audit_log", 0, "cannot prepare the audit counter: %s", db_conn_errmsg(rs->c));
+	db_bind_int64(s, 0, rs->org_gid);
+	if (db_run(s) != DB_OK)
+		return restore_fail(rs, "audit_log", 0, "setting the audit counter failed: %s", db_conn_errmsg(rs->c));
 	return 0;
 }
 
@@ -1242,7 +1317,7 @@ int store_export_restore(db_conn *c, const char *path, int64_t *org_gid_r, int64
 		db_rollback(c);
 		goto done;
 	}
-	if (read_document(&rs) != 0) {
+	if (read_document(&rs) != 0 || rebuild_audit_counter(&rs) != 0) {
 		db_rollback(c);
 		goto done;
 	}

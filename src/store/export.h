@@ -9,7 +9,11 @@
  *
  * Left out on purpose: password hashes, token hashes, sessions and the token
  * pepper, because a backup file must not carry credentials. Restored people
- * need new passwords and tokens.
+ * need new passwords and tokens. Webhooks are left out too, because their
+ * signing secrets are sealed with a key derived from the pepper, which the
+ * restored database need not share. The change log (events and their
+ * counters) is left out as well: the restored database starts a new event
+ * stream, and sync tokens issued before the restore get 412.
  */
 #ifndef KONTOR_STORE_EXPORT_H
 #define KONTOR_STORE_EXPORT_H

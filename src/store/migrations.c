@@ -589,6 +589,14 @@ static const char m9_exports_sqlite[] = M9_EXPORTS("BLOB");
 static const char m9_exports_pgsql[] = M9_EXPORTS("BYTEA");
 
 /*
+ * The project a system story names (added_to_project, removed_from_project,
+ * section_changed), so that its text is shown without the project's and
+ * sections' names to readers who cannot see that project. Rows written
+ * before this column existed keep NULL and are shown with their stored text.
+ */
+static const char m18_story_project[] = "ALTER TABLE stories ADD COLUMN project_gid BIGINT;";
+
+/*
  * Closes two ways around migration 11's triggers. On SQLite, INSERT OR
  * REPLACE (and REPLACE) deletes the conflicting row without firing DELETE
  * triggers while recursive_triggers is off, so an insert that reuses an
@@ -620,6 +628,7 @@ const struct db_migration db_migrations[] = {
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },
 	{ 14, "event_targets_seq", m14_event_targets_seq, NULL, NULL },
+	{ 18, "story_project", m18_story_project, NULL, NULL },
 	{ 19, "audit_no_overwrite", NULL, m19_audit_no_overwrite_sqlite, m19_audit_no_overwrite_pgsql },
 };
 

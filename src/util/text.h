@@ -1,13 +1,26 @@
 /*
- * Bounded copies of client-supplied text that kontor stores, such as the
- * User-Agent header kept in audit records and sessions. Clients send any
+ * Checks and bounded copies of text that people and programs send. Display
+ * names (service-account names, SCIM user names) are checked for characters
+ * that could disguise a name in a list; the API files turn the result into
+ * a 400 that names their field. Client text that kontor stores as it comes,
+ * such as the User-Agent header in audit records and sessions, may have any
  * length and any bytes, while PostgreSQL accepts only valid UTF-8 in text
- * columns, so the copy is cut to a size and made valid first. No I/O.
+ * columns, so it is cut to a size and made valid first. No I/O.
  */
 #ifndef KONTOR_UTIL_TEXT_H
 #define KONTOR_UTIL_TEXT_H
 
 #include <stddef.h>
+
+/*
+ * Checks `len` bytes of valid UTF-8 for C1 control characters, Unicode
+ * line and paragraph separators, bidirectional embeddings, overrides,
+ * isolates and marks, and for text with no visible character. Returns NULL
+ * when the name is acceptable, else a static phrase such as "contains
+ * bidirectional control characters; remove them." for the caller to put
+ * after the field name.
+ */
+const char *text_name_problem(const char *text, size_t len);
 
 /* Bytes of a User-Agent header kept in audit records and sessions; enough to identify a browser. */
 #define TEXT_USER_AGENT_MAX 512

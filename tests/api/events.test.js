@@ -496,3 +496,47 @@ test('pruned events answer 412', async () => {
 	assert.match(res.body.errors[0].message, /pruned/);
 	await readEvents(admin, projectGid, res.body.sync);
 });
+
+test('NUL in sync and signed limits rejected', async () => {
+	let res = await admin.get('/events', { resource: projectGid, sync: '\u0000abc' });
+	assert.equal(res.status, 412, res.text);
+	assert.match(res.body.errors[0].message, /NUL byte/);
+	assert.equal(typeof res.body.sync, 'string');
+
+	const sync = await workspaceSync();
+	for (const limit of [' 5', '+5', '-5', '5 ']) {
+		res = await sa.client.get(`/workspaces/${server.orgGid}/events`, { sync, limit });
+		assert.equal(res.status, 400, `limit ${JSON.stringify(limit)}: ${res.text}`);
+		assert.match(res.body.errors[0].message, /limit/);
+	}
+	res = await admin.get('/webhooks', { workspace: server.orgGid, limit: ' 5' });
+	assert.equal(res.status, 400, res.text);
+});
+
+test('changed events have no parent key', async () => {
+	const task = await createTask(admin, { name: 'Renamed', projects: [projectGid] });
+	const sync = await startSync(admin, task.gid);
+	assert.equal((await admin.put(`/tasks/${task.gid}`, { name: 'Renamed again' })).status, 200);
+	const { events } = await readEvents(admin, task.gid, sync);
+	const changed = events.filter((e) => e.action === 'changed');
+	assert.ok(changed.length > 0, JSON.stringify(events));
+	for (const event of changed) {
+		assert.equal('parent' in event, false, JSON.stringify(event));
+	}
+});
+
+test('private parents left out of stream', async () => {
+	const secret = await createProject(admin, { name: 'Secret parent', privacy_setting: 'private' });
+	const hiddenParent = await createTask(admin, { name: 'Hidden parent', projects: [secret.gid] });
+	const child = await createTask(admin, { name: 'Child in public', projects: [projectGid] });
+	const marker = await createTask(admin, { name: 'Marker', projects: [projectGid] });
+	const bobSync = await startSync(bob.client, projectGid);
+
+	assert.equal((await admin.post(`/tasks/${child.gid}/setParent`, { parent: hiddenParent.gid })).status, 200);
+	await created(await admin.post(`/tasks/${marker.gid}/stories`, { text: 'after the moves' }));
+
+	const { events } = await readEvents(bob.client, projectGid, bobSync);
+	findEvent(events, { action: 'added', resource: { resource_type: 'story' }, parent: { gid: marker.gid } });
+	const leaks = events.filter((e) => [secret.gid, hiddenParent.gid].includes(e.parent && e.parent.gid));
+	assert.deepEqual(leaks, []);
+});

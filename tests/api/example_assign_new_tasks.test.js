@@ -1,11 +1,14 @@
 'use strict';
 // Example 5 (examples/assign-new-tasks): the webhook receiver assigns a
 // new unassigned task of the project to the project owner and comments on
-// it, leaves assigned tasks alone, and deletes its webhook when stopped.
+// it, leaves assigned tasks alone, rejects late handshakes and malformed
+// signatures without crashing, and deletes its webhook when stopped.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
 const { startServer, api, repoRoot } = require('./lib/server');
@@ -19,6 +22,7 @@ let owner; // the project owner, a member
 let projectGid;
 let example; // the running script: {child, output()}
 let bot; // the service account's client, which sees every webhook
+let receiveUrl; // where the script receives deliveries
 
 function freePort() {
 	return new Promise((resolve, reject) => {
@@ -45,6 +49,7 @@ before(async () => {
 	bot = api(server, sa.body.data.token);
 
 	const port = await freePort();
+	receiveUrl = `http://127.0.0.1:${port}/receive`;
 	let text = '';
 	const child = spawn(process.execPath, [SCRIPT], {
 		env: { ...process.env, KONTOR_URL: server.url, KONTOR_TOKEN: sa.body.data.token, PROJECT_GID: projectGid, LISTEN: `127.0.0.1:${port}` },
@@ -76,13 +81,46 @@ test('unassigned task goes to owner', async () => {
 	const task = await waitFor(async () => {
 		const res = await admin.get(`/tasks/${taskGid}`);
 		return res.body.data.assignee ? res.body.data : null;
-	}, 10000, () => `task assigned; example output:\n${example.output()}`);
+	}, 30000, () => `task assigned; example output:\n${example.output()}`);
 	assert.equal(task.assignee.gid, owner.gid);
 
 	const stories = await admin.get(`/tasks/${taskGid}/stories`);
 	const comments = stories.body.data.filter((s) => s.resource_subtype === 'comment_added');
 	assert.equal(comments.length, 1, JSON.stringify(stories.body.data));
 	assert.match(comments[0].text, /Olga Owner, the project owner/);
+});
+
+// POSTs to the script's receiver with `headers` and `body`; returns the HTTP status.
+async function postToScript(headers, body = '') {
+	const res = await fetch(receiveUrl, { method: 'POST', headers, body });
+	await res.arrayBuffer();
+	return res.status;
+}
+
+test('late handshake is rejected', async () => {
+	assert.equal(await postToScript({ 'X-Hook-Secret': 'evil' }), 403);
+	// A body signed with the attacker's secret is refused, so the secret did not change.
+	const body = JSON.stringify({ events: [] });
+	const signature = crypto.createHmac('sha256', 'evil').update(body).digest('hex');
+	assert.equal(await postToScript({ 'X-Hook-Signature': signature, 'Content-Type': 'application/json' }, body), 401);
+	assert.match(example.output(), /ready: webhook/);
+});
+
+test('malformed signature does not crash', async () => {
+	const body = JSON.stringify({ events: [] });
+	// 63 hex digits and one byte 0xE9: 64 characters, but 65 bytes in UTF-8.
+	for (const signature of ['a'.repeat(63) + '\u00e9', 'A'.repeat(64), 'a'.repeat(65), '']) {
+		const status = await new Promise((resolve, reject) => {
+			const req = http.request(receiveUrl, { method: 'POST', headers: { 'X-Hook-Signature': signature } }, (res) => {
+				res.resume();
+				resolve(res.statusCode);
+			});
+			req.on('error', reject);
+			req.end(body);
+		});
+		assert.equal(status, 401, `signature ${JSON.stringify(signature)}`);
+	}
+	assert.equal(example.child.exitCode, null, `the example exited:\n${example.output()}`);
 });
 
 test('assigned task stays as is', async () => {

@@ -3,7 +3,8 @@
 // other organizations), and the background job until `finished`. The signed
 // download_url (content, gzip, expiry, forgery) and the deletion of expired
 // data. A server restart during an export. The `kontor export` and `kontor
-// restore` round trip on the command line.
+// restore` round trip on the command line with a row in every section, and a
+// server on the restored database (audit log, SCIM externalId mappings).
 
 const { test, before, after, describe } = require('node:test');
 const assert = require('node:assert');
@@ -15,6 +16,7 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { startServer, api, binaryPath } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
+const { SCHEMA_USER, SCHEMA_GROUP, scimClient } = require('./lib/scim');
 
 const POLL_MS = 100;
 const FINISH_TIMEOUT_MS = 15000;
@@ -24,6 +26,10 @@ let admin;
 let tmpDir;
 const accounts = {}; // scope name → token
 let privateProject; // {gid, name}, visible to its members only
+let owner; // {gid, email, token}: the deprovision owner and a division admin
+let statusUpdateGid;
+const SCIM_USER = { userName: 'pia@export.test', externalId: 'idp-user-1' };
+const SCIM_GROUP = { displayName: 'Legal', externalId: 'idp-group-1' };
 
 function isPg(db) {
 	return /^postgres(ql)?:\/\//.test(db);
@@ -149,6 +155,27 @@ before(async () => {
 	assert.equal(subtask.status, 201, subtask.text);
 	const story = await admin.post(`/tasks/${task.body.data.gid}/stories`, { text: 'Looks good' });
 	assert.equal(story.status, 201, story.text);
+
+	// The rest gives every section of the export at least one row.
+	owner = await server.addUser({ email: 'owner@export.test', name: 'Olle Owner' });
+	await server.cli(['division', 'add', '--db', server.db, '--org', server.orgGid, '--name', 'Nordics', '--plan', 'enterprise_plus', '--email', owner.email]);
+	const settings = await admin.put('/admin/scim_settings', { deprovision_owner: owner.email });
+	assert.equal(settings.status, 200, settings.text);
+	const section = await admin.post(`/projects/${privateProject.gid}/sections`, { name: 'Due diligence' });
+	assert.equal(section.status, 201, section.text);
+	const tag = await admin.post('/tags', { workspace: server.orgGid, name: 'legal' });
+	assert.equal(tag.status, 201, tag.text);
+	const tagged = await admin.post(`/tasks/${task.body.data.gid}/addTag`, { tag: tag.body.data.gid });
+	assert.equal(tagged.status, 200, tagged.text);
+	const update = await admin.post('/status_updates', { parent: privateProject.gid, title: 'Week 1', text: 'On plan.', status_type: 'on_track' });
+	assert.equal(update.status, 201, update.text);
+	statusUpdateGid = update.body.data.gid;
+
+	const scim = scimClient(server, accounts.scim);
+	const user = await scim.post('/Users', { schemas: [SCHEMA_USER], ...SCIM_USER, name: { givenName: 'Pia', familyName: 'Provisioned' } });
+	assert.equal(user.status, 201, user.text);
+	const group = await scim.post('/Groups', { schemas: [SCHEMA_GROUP], ...SCIM_GROUP, members: [{ value: user.body.id }] });
+	assert.equal(group.status, 201, group.text);
 });
 
 after(async () => {
@@ -413,8 +440,15 @@ describe('command line', () => {
 			const a = JSON.parse(zlib.gunzipSync(fs.readFileSync(first)).toString('utf8'));
 			const b = JSON.parse(zlib.gunzipSync(fs.readFileSync(second)).toString('utf8'));
 			assert.deepStrictEqual(comparable(b), comparable(a));
+			for (const [name, rows] of Object.entries(a.row_counts)) {
+				assert.ok(rows > 0, `section ${name} is empty, so the round trip does not cover it`);
+			}
 			assert.ok(a.projects.some((p) => p.gid === privateProject.gid));
-			assert.ok(a.photos.length > 0);
+			assert.equal(a.organization.deprovision_owner_gid, owner.gid);
+			assert.ok(a.scim_users.some((u) => u.external_id === SCIM_USER.externalId));
+			assert.ok(a.scim_groups.some((g) => g.external_id === SCIM_GROUP.externalId));
+			assert.ok(a.status_updates.some((u) => u.gid === statusUpdateGid));
+			assert.deepStrictEqual(a.audit_log.map((e) => e.seq), a.audit_log.map((_, i) => i + 1));
 
 			// People come back without credentials; a new token works on the restored data.
 			const token = await server.cli(['token', 'create', '--db', target.db, '--email', server.adminEmail, '--name', 'after restore'], pepper);
@@ -424,6 +458,80 @@ describe('command line', () => {
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', first], pepper), /database is not empty/);
 		} finally {
 			target.drop();
+		}
+	});
+
+	test('restored server continues audit log and SCIM', async () => {
+		// A sync token and an audit offset issued before the export, checked on the restored server.
+		const started = await admin.get('/events', { resource: privateProject.gid });
+		assert.equal(started.status, 412, started.text);
+		const syncToken = started.body.sync;
+		assert.equal((await admin.get('/events', { resource: privateProject.gid, sync: syncToken })).status, 200);
+		const firstPage = await api(server, accounts.full).get(`/workspaces/${server.orgGid}/audit_log_events`, { limit: 1 });
+		assert.equal(firstPage.status, 200, firstPage.text);
+		const oldOffset = firstPage.body.next_page.offset;
+
+		const file = path.join(tmpDir, 'served.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+		const exported = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
+		const restored = await startServer({ restore: file, adminEmail: server.adminEmail });
+		try {
+			assert.equal(restored.orgGid, server.orgGid);
+			// Tokens are not exported, so a service account created after the restore reads the audit log and SCIM.
+			const created = await api(restored, restored.adminToken).post(`/workspaces/${restored.orgGid}/service_accounts`,
+				{ name: 'Auditor', permissions: ['audit_logs', 'scim'] });
+			assert.equal(created.status, 201, created.text);
+			const reader = created.body.data.token;
+
+			const events = [];
+			let offset;
+			for (let pages = 0; pages < 50; pages++) {
+				const res = await api(restored, reader).get(`/workspaces/${restored.orgGid}/audit_log_events`, { limit: 100, ...(offset ? { offset } : {}) });
+				assert.equal(res.status, 200, res.text);
+				if (res.body.data.length === 0) {
+					break;
+				}
+				events.push(...res.body.data);
+				offset = res.body.next_page.offset;
+			}
+			const restoredGids = exported.audit_log.map((e) => e.gid);
+			assert.deepStrictEqual(events.slice(0, restoredGids.length).map((e) => e.gid), restoredGids);
+			const added = events.slice(restoredGids.length);
+			assert.ok(added.some((e) => e.event_type === 'service_account_created'), JSON.stringify(added.map((e) => e.event_type)));
+
+			// New records take the numbers after the restored ones, without a gap.
+			const lastSeq = exported.audit_log[exported.audit_log.length - 1].seq;
+			const newSeqs = sqlValue(restored.db, `SELECT seq FROM audit_log WHERE workspace_gid = ${restored.orgGid} AND seq > ${lastSeq} ORDER BY seq`);
+			assert.deepStrictEqual(newSeqs.split('\n').map(Number), added.map((_, i) => lastSeq + 1 + i));
+
+			// The identity provider's externalId still finds its user and group.
+			const scim = scimClient(restored, reader);
+			const users = await scim.get(`/Users?filter=${encodeURIComponent(`externalId eq "${SCIM_USER.externalId}"`)}`);
+			assert.equal(users.status, 200, users.text);
+			assert.equal(users.body.totalResults, 1, users.text);
+			assert.equal(users.body.Resources[0].userName, SCIM_USER.userName);
+			assert.equal(users.body.Resources[0].name.givenName, 'Pia');
+			const groups = await scim.get(`/Groups?filter=${encodeURIComponent(`externalId eq "${SCIM_GROUP.externalId}"`)}`);
+			assert.equal(groups.status, 200, groups.text);
+			assert.equal(groups.body.totalResults, 1, groups.text);
+			assert.equal(groups.body.Resources[0].displayName, SCIM_GROUP.displayName);
+
+			const settings = await api(restored, restored.adminToken).get('/admin/scim_settings');
+			assert.equal(settings.status, 200, settings.text);
+			assert.equal(settings.body.data.deprovision_owner.gid, owner.gid);
+			const update = await api(restored, restored.adminToken).get(`/status_updates/${statusUpdateGid}`);
+			assert.equal(update.status, 200, update.text);
+			assert.equal(update.body.data.title, 'Week 1');
+
+			// The change log is not exported, and offsets are signed with a key of the old database.
+			const resumed = await api(restored, restored.adminToken).get('/events', { resource: privateProject.gid, sync: syncToken });
+			assert.equal(resumed.status, 412, resumed.text);
+			assert.equal(typeof resumed.body.sync, 'string');
+			const stale = await api(restored, reader).get(`/workspaces/${restored.orgGid}/audit_log_events`, { offset: oldOffset });
+			assert.equal(stale.status, 400, stale.text);
+			assert.match(stale.body.errors[0].message, /offset/);
+		} finally {
+			await restored.stop();
 		}
 	});
 
@@ -443,6 +551,10 @@ describe('command line', () => {
 		fs.writeFileSync(foreign, zlib.gzipSync(JSON.stringify({ format: 'something-else', version: 1 })));
 		const newer = path.join(tmpDir, 'newer.json.gz');
 		fs.writeFileSync(newer, zlib.gzipSync(JSON.stringify({ format: 'kontor-export', version: 2 })));
+		const document = JSON.parse(zlib.gunzipSync(bytes).toString('utf8'));
+		document.audit_log[0].seq = null;
+		const noSeq = path.join(tmpDir, 'no-seq.json.gz');
+		fs.writeFileSync(noSeq, zlib.gzipSync(JSON.stringify(document)));
 
 		const target = emptyDatabase('rejected');
 		try {
@@ -450,6 +562,7 @@ describe('command line', () => {
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', truncated], pepper), /truncated|unexpected end|incomplete|invalid/i);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', foreign], pepper), /not a kontor export/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', newer], pepper), /unsupported export version/);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', noSeq], pepper), /audit_log, row 1: field "seq" must be an integer of 1 or more/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', path.join(tmpDir, 'missing.gz')], pepper), /cannot read/);
 			// Nothing was left behind, so the intact file still restores.
 			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);

@@ -61,7 +61,8 @@ describe('access', () => {
 
 		const schemas = await scim.get('/Schemas');
 		assert.equal(schemas.status, 200);
-		assert.deepEqual(schemas.body.Resources.map((s) => s.id), [SCHEMA_USER, SCHEMA_GROUP]);
+		assert.deepEqual(schemas.body.Resources.map((s) => s.id), [SCHEMA_USER, SCHEMA_GROUP,
+			'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']);
 		const user = await scim.get(`/Schemas/${SCHEMA_USER}`);
 		assert.equal(user.status, 200);
 		assert.ok(user.body.attributes.some((a) => a.name === 'userName' && a.uniqueness === 'server'));

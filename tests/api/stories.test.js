@@ -354,3 +354,53 @@ test('stories list rejects bad limit', async () => {
 	assert.equal(res.status, 400, res.text);
 	assertMatchesSpec('GET', '/tasks/{task_gid}/stories', res);
 });
+
+test('system stories hide private project names', async () => {
+	const admin = api(server, alice.token);
+	const team = await admin.post('/teams', { name: 'Story team', organization: server.orgGid });
+	assert.equal(team.status, 201, team.text);
+	const open = await admin.post('/projects', { name: 'Open board', team: team.body.data.gid, privacy_setting: 'public_to_workspace' });
+	const secret = await admin.post('/projects', { name: 'SECRET Q', team: team.body.data.gid, privacy_setting: 'private' });
+	assert.equal(secret.status, 201, secret.text);
+	const sections = [];
+	for (const name of ['SECRET intake', 'SECRET done']) {
+		const res = await admin.post(`/projects/${secret.body.data.gid}/sections`, { name });
+		assert.equal(res.status, 201, res.text);
+		sections.push(res.body.data.gid);
+	}
+	const task = await admin.post('/tasks', { name: 'Visible task', projects: [open.body.data.gid] });
+	assert.equal(task.status, 201, task.text);
+	const taskGid = task.body.data.gid;
+	for (const section of sections) {
+		const res = await admin.post(`/tasks/${taskGid}/addProject`, { project: secret.body.data.gid, section });
+		assert.equal(res.status, 200, res.text);
+	}
+	const removed = await admin.post(`/tasks/${taskGid}/removeProject`, { project: secret.body.data.gid });
+	assert.equal(removed.status, 200, removed.text);
+
+	const expected = {
+		added_to_project: 'added this task to a private project',
+		section_changed: 'moved this task to another section of a private project',
+		removed_from_project: 'removed this task from a private project',
+	};
+	const list = await api(server, carol.token).get(`/tasks/${taskGid}/stories`, { opt_fields: 'text,html_text,resource_subtype' });
+	assert.equal(list.status, 200, list.text);
+	assert.equal(list.text.includes('SECRET'), false, list.text);
+	const system = list.body.data.filter((s) => s.resource_subtype in expected);
+	assert.deepEqual(system.map((s) => s.resource_subtype), ['added_to_project', 'section_changed', 'removed_from_project']);
+	for (const story of system) {
+		assert.equal(story.text, expected[story.resource_subtype]);
+		assert.equal(story.html_text, `<body>${expected[story.resource_subtype]}</body>`);
+		const one = await api(server, carol.token).get(`/stories/${story.gid}`);
+		assert.equal(one.status, 200, one.text);
+		assert.equal(one.body.data.text, expected[story.resource_subtype]);
+		assert.equal(one.text.includes('SECRET'), false, one.text);
+	}
+
+	// A reader who sees the project gets the names.
+	const own = await admin.get(`/tasks/${taskGid}/stories`);
+	const texts = own.body.data.map((s) => s.text);
+	assert.ok(texts.includes('added this task to SECRET Q'), JSON.stringify(texts));
+	assert.ok(texts.includes('removed this task from SECRET Q'), JSON.stringify(texts));
+	assert.ok(texts.some((t) => t.includes('"SECRET done"')), JSON.stringify(texts));
+});

@@ -53,6 +53,14 @@ function assertWebhookMatchesSpec(method, path, res) {
 	assertMatchesSpec(method, path, { ...res, body: { ...res.body, data } });
 }
 
+function sqlRun(target, statement) {
+	if (/^postgres(ql)?:\/\//.test(target.db)) {
+		execFileSync('psql', [target.db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement]);
+	} else {
+		execFileSync('sqlite3', ['-cmd', '.timeout 5000', target.db, statement]);
+	}
+}
+
 async function receiver() {
 	const r = await startReceiver();
 	receivers.push(r);
@@ -413,4 +421,113 @@ test('loopback target refused by default', async () => {
 		assert.match(res.text, /--allow-private-webhook-targets/);
 	}
 	assert.equal(r.handshakes, 0, 'no request reached the receiver');
+});
+
+test('filters, tags and bad echoes explained', async () => {
+	const r = await receiver();
+	const tag = await admin.post('/tags', { name: 'Watch me', workspace: server.orgGid });
+	assert.equal(tag.status, 201, tag.text);
+	const cases = [
+		[{ resource: projectGid, target: r.url, filters: [{}] }, 400, /filters\[0\]: empty/],
+		[{ resource: projectGid, target: r.url, filters: [{ resource_type: null }] }, 400, /filters\[0\]: empty/],
+		[{ resource: projectGid, target: r.url, filters: [{ resource_type: 'widget' }] }, 400, /filters\[0\]\.resource_type: "widget"/],
+		[{ resource: tag.body.data.gid, target: r.url }, 400, /tag, and webhooks cannot watch tags/],
+	];
+	for (const [data, status, pattern] of cases) {
+		const res = await admin.post('/webhooks', data);
+		assert.equal(res.status, status, `${JSON.stringify(data)}: ${res.text}`);
+		assert.match(res.body.errors[0].message, pattern);
+	}
+	assert.equal(r.handshakes, 0);
+
+	r.mode = 'wrong-echo';
+	let res = await admin.post('/webhooks', { resource: projectGid, target: r.url });
+	assert.equal(res.status, 400, res.text);
+	assert.match(res.body.errors[0].message, /differs from the one sent/);
+
+	// The handshake has an empty body and no form Content-Type.
+	r.mode = 'ok';
+	res = await admin.post('/webhooks', { resource: projectGid, target: r.url, filters: [{ resource_type: 'attachment' }] });
+	assert.equal(res.status, 201, res.text);
+	assert.equal(r.handshakeHeaders['content-type'], undefined, JSON.stringify(r.handshakeHeaders));
+});
+
+// Carol's receiver and webhook on a resource she sees; returns {r, hook}.
+async function carolWebhook(data) {
+	const r = await receiver();
+	const hook = await createWebhook(carol.client, { target: r.url, ...data });
+	return { r, hook };
+}
+
+test('member deliveries follow visibility', async () => {
+	const team = await admin.post('/teams', { name: 'Open team', organization: server.orgGid });
+	assert.equal(team.status, 201, team.text);
+	const teamGid = team.body.data.gid;
+	const publicP = (await admin.post('/projects', { name: 'Open P', team: teamGid, privacy_setting: 'public_to_workspace' })).body.data.gid;
+	const privateQ = (await admin.post('/projects', { name: 'SECRET Q', team: teamGid, privacy_setting: 'private' })).body.data.gid;
+	const onTeam = await carolWebhook({ resource: teamGid, filters: [{ resource_type: 'project' }] });
+	const onProject = await carolWebhook({ resource: publicP });
+
+	const privateQ3 = (await admin.post('/projects', { name: 'SECRET Q3', team: teamGid, privacy_setting: 'private' })).body.data.gid;
+	const publicMarker = (await admin.post('/projects', { name: 'Open marker', team: teamGid, privacy_setting: 'public_to_workspace' })).body.data.gid;
+	await waitFor(() => onTeam.r.events().some((e) => e.resource.gid === publicMarker), 5000, 'public project event');
+	assert.equal(onTeam.r.events().some((e) => e.resource.gid === privateQ3), false, 'no event about the private project');
+
+	const x = await createTask(admin, { name: 'X', projects: [publicP, privateQ] });
+	const y = await createTask(admin, { name: 'Y', projects: [privateQ] });
+	const c = await createTask(admin, { name: 'C', projects: [publicP] });
+	assert.equal((await admin.post(`/tasks/${x}/addProject`, { project: privateQ3 })).status, 200);
+	assert.equal((await admin.post(`/tasks/${x}/removeProject`, { project: privateQ })).status, 200);
+	assert.equal((await admin.post(`/tasks/${c}/setParent`, { parent: y })).status, 200);
+	const marker = await createTask(admin, { name: 'Marker', projects: [publicP] });
+	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === marker), 5000, 'marker task event');
+	const hidden = [privateQ, privateQ3, y];
+	const leaks = onProject.r.events().filter((e) => e.parent && hidden.includes(e.parent.gid));
+	assert.deepEqual(leaks, []);
+	for (const e of onProject.r.events()) {
+		assert.equal(e.parent === null, false, 'parent is left out, never null');
+	}
+	// Admin's own webhook on the same project gets what Carol's left out.
+	const adminHook = await receiver();
+	await createWebhook(admin, { resource: publicP, target: adminHook.url });
+	assert.equal((await admin.post(`/tasks/${c}/addProject`, { project: privateQ })).status, 200);
+	await waitFor(() => adminHook.events().some((e) => e.parent && e.parent.gid === privateQ), 5000, 'admin sees the private parent');
+});
+
+test('lost access disables webhook', async () => {
+	const team = (await admin.post('/teams', { name: 'Closing team', organization: server.orgGid })).body.data.gid;
+	const p = (await admin.post('/projects', { name: 'Soon private', team, privacy_setting: 'public_to_workspace' })).body.data.gid;
+	const { r, hook } = await carolWebhook({ resource: p });
+	let res = await carol.client.get(`/webhooks/${hook.gid}`);
+	assert.equal(res.body.data.resource.name, 'Soon private');
+
+	assert.equal((await admin.put(`/projects/${p}`, { privacy_setting: 'private' })).status, 200);
+	const task = await createTask(admin, { name: 'After the change', projects: [p] });
+	const state = await waitFor(async () => {
+		const got = await carol.client.get(`/webhooks/${hook.gid}`);
+		return got.body.data.active === false ? got.body.data : null;
+	}, 5000, 'webhook disabled');
+	assert.match(state.last_failure_content, /can no longer see the project/);
+	assert.deepEqual(Object.keys(state.resource).sort(), ['gid', 'resource_type'], 'no name of a project Carol cannot see');
+	res = await carol.client.get('/webhooks', { workspace: server.orgGid, resource: p });
+	assert.equal(res.body.data[0].resource.name, undefined);
+	assert.equal(r.events().some((e) => e.resource.gid === task), false);
+	const audit = sql(server, `SELECT event_type, actor_type FROM audit_log WHERE resource_gid = ${hook.gid} ORDER BY gid`);
+	assert.deepEqual(audit, [
+		{ event_type: 'webhook_created', actor_type: 'user' },
+		{ event_type: 'webhook_disabled', actor_type: 'asana' },
+	]);
+});
+
+test('deactivated owner disables webhook', async () => {
+	const user = await server.addUser({ email: 'dora@example.test', name: 'Dora' });
+	const dora = api(server, user.token);
+	const r = await receiver();
+	const hook = await createWebhook(dora, { resource: projectGid, target: r.url });
+	sqlRun(server, `UPDATE workspace_memberships SET is_active = 0 WHERE user_gid = ${user.gid}`);
+	await waitFor(() => Number(sql(server, `SELECT active FROM webhooks WHERE gid = ${hook.gid}`)[0].active) === 0, 5000, 'webhook disabled');
+	const row = sql(server, `SELECT last_failure_content FROM webhooks WHERE gid = ${hook.gid}`)[0];
+	assert.match(row.last_failure_content, /deactivated/);
+	const audit = sql(server, `SELECT event_type FROM audit_log WHERE resource_gid = ${hook.gid} ORDER BY gid`);
+	assert.deepEqual(audit.map((a) => a.event_type), ['webhook_created', 'webhook_disabled']);
 });

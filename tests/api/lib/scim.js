@@ -90,6 +90,15 @@ function sql(server, query) {
 	return out.trim() ? JSON.parse(out) : [];
 }
 
+// Runs one SQL statement that returns no rows (UPDATE, INSERT) against the server's database.
+function sqlExec(server, statement) {
+	if (/^postgres(ql)?:\/\//.test(server.db)) {
+		execFileSync('psql', [server.db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement], { encoding: 'utf8' });
+		return;
+	}
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', server.db, statement], { encoding: 'utf8' });
+}
+
 // The audit records about one resource, oldest first.
 function auditRows(server, resourceGid) {
 	return sql(server, `SELECT event_type, event_category, CAST(actor_gid AS TEXT) AS actor_gid, auth_method,
@@ -98,5 +107,5 @@ function auditRows(server, resourceGid) {
 
 module.exports = {
 	SCHEMA_USER, SCHEMA_GROUP, SCHEMA_PATCH, SCHEMA_ERROR, SCHEMA_LIST,
-	scimClient, patchOps, assertScimError, createServiceAccount, sql, auditRows,
+	scimClient, patchOps, assertScimError, createServiceAccount, sql, sqlExec, auditRows,
 };

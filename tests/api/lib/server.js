@@ -161,6 +161,10 @@ async function demoOrgGid(url, token) {
 //               with `kontor demo` instead of creating an empty one; org,
 //               plan and adminEmail are then the demo's own
 //   demoSeed    the demo generator's seed (default: the generator's own)
+//   restore     a kontor-export file: load it with `kontor restore` instead of
+//               creating an organization; adminEmail must be an active super
+//               admin in it (without a password), and org and plan are the
+//               file's own
 // Returns {url, base, orgGid, db, adminEmail, adminPassword, adminToken,
 // logPath, logs(), addUser(), stop(), restart()}; `base` is url + '/api/1.0'
 // and logs() returns the server's stdout and stderr so far.
@@ -287,7 +291,11 @@ async function startServer(opts = {}) {
 	};
 
 	try {
-		if (opts.demo) {
+		if (opts.restore) {
+			server.orgGid = await kontor(['restore', '--db', db, '--input', opts.restore], env);
+			server.adminToken = await kontor(['token', 'create', '--db', db, '--email', adminEmail, '--name', 'api test'], env);
+			await serve();
+		} else if (opts.demo) {
 			await serve();
 			server.adminToken = await kontor(['token', 'create', '--db', db, '--email', adminEmail, '--name', 'api test'], env);
 			server.orgGid = await demoOrgGid(url, server.adminToken);

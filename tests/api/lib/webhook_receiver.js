@@ -8,13 +8,15 @@ const http = require('node:http');
 
 // Start a receiver. Returns {url, deliveries, secret, handshakes, mode, verify(d), events(), close()}.
 // Set `mode` to 'ok', 'fail' (500), 'hang' (no answer), 'no-echo' (handshake
-// answered 200 without the header) or 'reject' (handshake answered 403).
+// answered 200 without the header), 'wrong-echo' (handshake answered with
+// another X-Hook-Secret) or 'reject' (handshake answered 403).
 async function startReceiver() {
 	const receiver = {
 		url: null,
 		mode: 'ok',
 		secret: null, // the X-Hook-Secret of the last handshake
 		handshakes: 0,
+		handshakeHeaders: null, // the request headers of the last handshake
 		deliveries: [], // {signature, raw, body, at, mode} of every delivery, whatever the reply
 		hung: [], // responses held open in 'hang' mode, ended on close()
 	};
@@ -27,12 +29,15 @@ async function startReceiver() {
 			const secret = req.headers['x-hook-secret'];
 			if (secret !== undefined) {
 				receiver.handshakes++;
+				receiver.handshakeHeaders = req.headers;
 				if (receiver.mode === 'hang') {
 					receiver.hung.push(res);
 				} else if (receiver.mode === 'reject') {
 					res.writeHead(403).end('no thanks');
 				} else if (receiver.mode === 'no-echo') {
 					res.writeHead(200).end();
+				} else if (receiver.mode === 'wrong-echo') {
+					res.writeHead(200, { 'X-Hook-Secret': 'f'.repeat(64) }).end();
 				} else {
 					receiver.secret = secret;
 					res.writeHead(204, { 'X-Hook-Secret': secret }).end();
