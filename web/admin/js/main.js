@@ -1,14 +1,15 @@
 // Entry point of the admin console. It picks the language, requests the
 // current session from the server, and shows either the sign-in page or the
 // console (header, tabs Members and Apps). The language switch and a lost
-// session render the current view again.
+// session render the current view again. The address names the tab and,
+// under Apps, the page: #members, #apps or #apps/scim.
 
 import { session, setCsrfToken, onUnauthorized, errorMessage } from './api.js';
 import { h, clear, announce } from './dom.js';
 import { initLanguage, setLanguage, onLanguageChange, currentLanguage, t } from './i18n.js';
 import { renderSignIn } from './signin.js';
 import { renderMembers } from './members.js';
-import { renderApps } from './service_accounts.js';
+import { renderApps, appsHash, APPS_PAGES } from './apps.js';
 import { createTabs } from './tabs.js';
 
 const TAB_IDS = ['members', 'apps'];
@@ -17,6 +18,7 @@ const state = {
 	view: 'loading', // loading, signin, console or error
 	session: null, // data of GET /admin/session
 	tab: 'members',
+	appsPage: 'service-accounts', // the page of the Apps tab, one of APPS_PAGES
 	signInNotice: null, // message key shown above the sign-in form
 	signInEmail: '',
 	errorMessage: '', // shown when the server could not be asked for the session
@@ -53,11 +55,22 @@ function renderConsole({ focusTab = false } = {}) {
 		selected: state.tab,
 		tabs: [
 			{ id: 'members', label: t('tabs.members'), render: (panel) => renderMembers(panel, state.session) },
-			{ id: 'apps', label: t('tabs.apps'), render: (panel) => renderApps(panel, state.session) },
+			{
+				id: 'apps',
+				label: t('tabs.apps'),
+				render: (panel) =>
+					renderApps(panel, state.session, {
+						page: state.appsPage,
+						onPageChange: (page) => {
+							state.appsPage = page;
+							window.history.replaceState(null, '', appsHash(page));
+						},
+					}),
+			},
 		],
 		onSelect: (id) => {
 			state.tab = id;
-			window.history.replaceState(null, '', `#${id}`);
+			window.history.replaceState(null, '', id === 'apps' ? appsHash(state.appsPage) : `#${id}`);
 		},
 	});
 	root.append(heading, tabs.element);
@@ -161,9 +174,12 @@ async function start() {
 }
 
 async function boot() {
-	const fromHash = window.location.hash.replace(/^#/, '');
-	if (TAB_IDS.includes(fromHash)) {
-		state.tab = fromHash;
+	const [tabFromHash, pageFromHash] = window.location.hash.replace(/^#/, '').split('/');
+	if (TAB_IDS.includes(tabFromHash)) {
+		state.tab = tabFromHash;
+	}
+	if (tabFromHash === 'apps' && APPS_PAGES.includes(pageFromHash)) {
+		state.appsPage = pageFromHash;
 	}
 
 	await initLanguage();

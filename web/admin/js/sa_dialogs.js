@@ -8,6 +8,7 @@ import { API, get, post, put, del, request, errorMessage, ApiError } from './api
 import { h, append, uid, announce } from './dom.js';
 import { createDialog, confirmDialog } from './dialog.js';
 import { t, formatDate, formatDateTime } from './i18n.js';
+import { copyText } from './clipboard.js';
 
 // Scopes in the order the form lists them; the API sorts them alphabetically.
 const SCOPES = ['read', 'scim', 'exports', 'audit_logs'];
@@ -332,21 +333,7 @@ export function showTokenDialog({ token, name, expiresAt, notice, returnFocus })
 
 	copyButton.addEventListener('click', async () => {
 		copyStatus.textContent = '';
-		try {
-			await navigator.clipboard.writeText(token);
-			copyStatus.textContent = t('token.copied');
-			return;
-		} catch {
-			// The Clipboard API needs a secure context and permission; select the text instead.
-		}
-		tokenInput.focus();
-		tokenInput.select();
-		let copied = false;
-		try {
-			copied = document.execCommand('copy');
-		} catch {
-			copied = false;
-		}
+		const copied = await copyText(token, tokenInput);
 		copyStatus.textContent = copied ? t('token.copied') : t('token.copy_manually');
 	});
 	tokenInput.addEventListener('focus', () => tokenInput.select());
@@ -380,7 +367,8 @@ export function showTokenDialog({ token, name, expiresAt, notice, returnFocus })
 
 // Opens the "Add service account" dialog. `context` comes from the table:
 // {workspaceGid, reload(), showError(message), clearStatus(), focusAfter(gid)}.
-export function openAddDialog(context) {
+// `permissions` is the initial choice: 'full' or a list of scopes.
+export function openAddDialog(context, { permissions: initialPermissions = 'full' } = {}) {
 	const d = createDialog({ title: t('sa.add_title'), name: 'sa-add-dialog' });
 	const formId = uid('add-form');
 
@@ -390,7 +378,7 @@ export function openAddDialog(context) {
 		hint: t('sa.name_hint'),
 	});
 	const photo = photoField({ label: t('photo.label_optional'), hint: t('photo.hint') });
-	const permissions = permissionsFieldset('full');
+	const permissions = permissionsFieldset(initialPermissions);
 	const expiry = field({ label: t('token.expiry_optional'), input: expiryInput(), hint: t('token.expiry_hint') });
 	const errors = errorRegion();
 

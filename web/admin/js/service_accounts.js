@@ -1,4 +1,4 @@
-// The Apps tab. Its only page so far, Service accounts, shows a table of the
+// The Service accounts page of the Apps tab (apps.js): a table of the
 // organization's service accounts: photo, name, permissions, created by and
 // when, last use with time and IP address, and token expiry. Each row has a
 // menu (Edit, Deauthorize, Delete), and the page has the "Add service
@@ -6,7 +6,7 @@
 // instead of the table.
 
 import { API, listAll, post, del, errorMessage } from './api.js';
-import { h, clear, announce } from './dom.js';
+import { h, announce } from './dom.js';
 import { confirmDialog } from './dialog.js';
 import { menuButton } from './menu.js';
 import { t, tn, formatDateTime, formatDate, locale } from './i18n.js';
@@ -70,26 +70,10 @@ function accessNotice(session) {
 	return null;
 }
 
-// Renders the Apps tab into `panel`.
-export function renderApps(panel, session) {
-	clear(panel);
-	const content = h('div', { class: 'apps-content' });
-	panel.append(
-		h(
-			'div',
-			{ class: 'apps-layout' },
-			h(
-				'nav',
-				{ class: 'subnav', 'aria-label': t('apps.navigation') },
-				h('ul', {}, h('li', {}, h('a', { href: '#apps', class: 'subnav-link', 'aria-current': 'page', text: t('sa.title') }))),
-			),
-			content,
-		),
-	);
-	renderServiceAccounts(content, session);
-}
-
-function renderServiceAccounts(root, session) {
+// Renders the page into `root`. `addPermissions` (a list of scopes), when
+// set, opens the add dialog with those permissions chosen once the page is
+// shown, for the link on the SCIM page.
+export function renderServiceAccounts(root, session, { addPermissions = null } = {}) {
 	const workspaceGid = session.workspace.gid;
 	const notice = accessNotice(session);
 	const header = h(
@@ -303,4 +287,9 @@ function renderServiceAccounts(root, session) {
 		tableHost.replaceChildren();
 		showError(errorMessage(error));
 	});
+	if (addPermissions) {
+		// The dialog returns focus to its opener, the add button, when it closes.
+		addButton.focus();
+		openAddDialog(context, { permissions: addPermissions });
+	}
 }
