@@ -440,6 +440,39 @@ int scim_id_param(api_ctx *ctx, const char *name, const char *what, int64_t *gid
 	return 0;
 }
 
+/* ---------- PATCH ---------- */
+
+int scim_patch_op_parse(json_t *value)
+{
+	const char *text = json_string_value(value);
+
+	if (text == NULL)
+		return -1;
+	if (strcasecmp(text, "add") == 0)
+		return SCIM_OP_ADD;
+	if (strcasecmp(text, "replace") == 0)
+		return SCIM_OP_REPLACE;
+	if (strcasecmp(text, "remove") == 0)
+		return SCIM_OP_REMOVE;
+	return -1;
+}
+
+json_t *scim_patch_operations(api_ctx *ctx, json_t *body)
+{
+	json_t *operations;
+
+	if (scim_require_schema(ctx, body, SCIM_SCHEMA_PATCH))
+		return NULL;
+	operations = scim_get(body, "Operations");
+	if (!json_is_array(operations) || json_array_size(operations) == 0 ||
+	    json_array_size(operations) > SCIM_PATCH_OPS_MAX) {
+		scim_error(ctx, 400, "invalidSyntax", "Operations: must be an array of 1 to %d operations.",
+			   SCIM_PATCH_OPS_MAX);
+		return NULL;
+	}
+	return operations;
+}
+
 /* ---------- paging ---------- */
 
 /* Parses an optional integer query parameter; 1 set, 0 absent, -1 after replying 400. */
@@ -747,6 +780,21 @@ json_t *scim_filter_value(const struct scim_filter *filter, int id)
 		if (filter->terms[i].id == id)
 			return filter->terms[i].value;
 	return NULL;
+}
+
+void scim_filter_bind_gid(db_stmt *s, int index, json_t *value)
+{
+	int64_t gid = 0;
+
+	if (value == NULL) {
+		db_bind_null(s, index);
+		db_bind_null(s, index + 1);
+		return;
+	}
+	if (!json_is_string(value) || gid_parse(json_string_value(value), &gid) != 0)
+		gid = -1;
+	db_bind_int64(s, index, gid);
+	db_bind_int64(s, index + 1, gid);
 }
 
 /* ---------- audit ---------- */

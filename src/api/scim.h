@@ -112,6 +112,19 @@ int scim_string(api_ctx *ctx, json_t *value, const char *attribute, size_t max, 
 /* Parses path parameter `name` as a resource id; replies 404 naming `what` and returns -1 when it is none. */
 int scim_id_param(api_ctx *ctx, const char *name, const char *what, int64_t *gid_r);
 
+/* ---------- PATCH ---------- */
+
+enum scim_patch_op { SCIM_OP_ADD, SCIM_OP_REPLACE, SCIM_OP_REMOVE };
+
+/* Reads an op name in any case (Entra ID sends "Replace"). Returns -1 when it is none of add, replace, remove. */
+int scim_patch_op_parse(json_t *value);
+/*
+ * Checks that a PATCH body lists the PatchOp schema and carries an array of
+ * 1 to SCIM_PATCH_OPS_MAX Operations. Returns that array (borrowed), or
+ * replies 400 and returns NULL.
+ */
+json_t *scim_patch_operations(api_ctx *ctx, json_t *body);
+
 /* ---------- lists ---------- */
 
 /* startIndex (1-based) and count, clamped as RFC 7644 section 3.4.2.4 says. */
@@ -159,6 +172,13 @@ int scim_filter_parse(api_ctx *ctx, const struct scim_filter_attr *attrs, struct
 void scim_filter_free(struct scim_filter *filter);
 /* The value of the term on attribute `id` (borrowed), or NULL when the filter has none. */
 json_t *scim_filter_value(const struct scim_filter *filter, int id);
+/*
+ * Binds a filter term on a resource id to parameters `index` and
+ * `index + 1` (the `(CAST(? AS BIGINT) IS NULL OR col = ?)` form): NULL
+ * when the filter has no such term, -1 (never a gid, so nothing matches)
+ * when its value is not a gid.
+ */
+void scim_filter_bind_gid(db_stmt *s, int index, json_t *value);
 
 /* ---------- audit and shared writes ---------- */
 

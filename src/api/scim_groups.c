@@ -33,8 +33,6 @@ static const struct scim_filter_attr group_filter_attrs[] = {
 	{ NULL, 0 },
 };
 
-enum patch_op { OP_ADD, OP_REPLACE, OP_REMOVE };
-
 struct scim_group {
 	int64_t gid;
 	char name[API_NAME_MAX + 1];
@@ -190,26 +188,13 @@ static void bind_group_filter(db_stmt *s, int first, const struct scim_filter *f
 {
 	json_t *name = scim_filter_value(filter, F_DISPLAY_NAME);
 	json_t *external_id = scim_filter_value(filter, F_EXTERNAL_ID);
-	json_t *values[2] = { scim_filter_value(filter, F_ID), scim_filter_value(filter, F_MEMBER) };
 
 	db_bind_text(s, first, json_string_value(name));
 	db_bind_text(s, first + 1, json_string_value(name));
 	db_bind_text(s, first + 2, json_string_value(external_id));
 	db_bind_text(s, first + 3, json_string_value(external_id));
-	for (int i = 0; i < 2; i++) {
-		int64_t gid = 0;
-
-		if (values[i] == NULL) {
-			db_bind_null(s, first + 4 + 2 * i);
-			db_bind_null(s, first + 5 + 2 * i);
-			continue;
-		}
-		/* An id that is no gid matches nothing; -1 is never a gid. */
-		if (!json_is_string(values[i]) || gid_parse(json_string_value(values[i]), &gid) != 0)
-			gid = -1;
-		db_bind_int64(s, first + 4 + 2 * i, gid);
-		db_bind_int64(s, first + 5 + 2 * i, gid);
-	}
+	scim_filter_bind_gid(s, first + 4, scim_filter_value(filter, F_ID));
+	scim_filter_bind_gid(s, first + 6, scim_filter_value(filter, F_MEMBER));
 }
 
 /* GET /scim/Groups. NOTE: positional paging (startIndex) uses OFFSET, as for Users. */
@@ -441,7 +426,7 @@ static int gid_compare(const void *a, const void *b)
  * `op`: add adds, remove removes those listed, replace makes the team's
  * people exactly those listed. Returns 0, or -1 after replying.
  */
-static int members_apply(api_ctx *ctx, const struct scim_group *g, json_t *value, enum patch_op op, int *changed_r)
+static int members_apply(api_ctx *ctx, const struct scim_group *g, json_t *value, enum scim_patch_op op, int *changed_r)
 {
 	json_t *list = json_is_array(value) ? json_incref(value) : json_pack("[O]", value);
 	int64_t *wanted = NULL, *current = NULL;
@@ -467,7 +452,7 @@ static int members_apply(api_ctx *ctx, const struct scim_group *g, json_t *value
 	}
 	json_decref(list);
 
-	if (rc == 0 && op == OP_REPLACE) {
+	if (rc == 0 && op == SCIM_OP_REPLACE) {
 		qsort(wanted, count, sizeof(*wanted), gid_compare);
 		status = current_members(ctx, g->gid, &current, &current_count);
 		if (status != DB_OK) {
@@ -479,7 +464,7 @@ static int members_apply(api_ctx *ctx, const struct scim_group *g, json_t *value
 				rc = member_remove(ctx, g, current[k], changed_r);
 	}
 	for (i = 0; rc == 0 && i < count; i++)
-		rc = op == OP_REMOVE ? member_remove(ctx, g, wanted[i], changed_r) : member_add(ctx, g, wanted[i], changed_r);
+		rc = op == SCIM_OP_REMOVE ? member_remove(ctx, g, wanted[i], changed_r) : member_add(ctx, g, wanted[i], changed_r);
 	free(wanted);
 	free(current);
 	return rc;
@@ -489,7 +474,7 @@ static int members_apply(api_ctx *ctx, const struct scim_group *g, json_t *value
 static int members_clear(api_ctx *ctx, const struct scim_group *g, int *changed_r)
 {
 	json_t *none = json_array();
-	int rc = members_apply(ctx, g, none, OP_REPLACE, changed_r);
+	int rc = members_apply(ctx, g, none, SCIM_OP_REPLACE, changed_r);
 
 	json_decref(none);
 	return rc;
@@ -640,7 +625,7 @@ static int groups_create(api_ctx *ctx)
 	}
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
-	if (members != NULL && members_apply(ctx, &g, members, OP_ADD, &changed))
+	if (members != NULL && members_apply(ctx, &g, members, SCIM_OP_ADD, &changed))
 		return 0;
 	if (api_commit(ctx))
 		return 0;
@@ -704,26 +689,11 @@ static int groups_replace(api_ctx *ctx)
 	if (status != DB_OK)
 		return api_fail_db(ctx, status);
 	/* NOTE: a PUT without members keeps the team's people, where RFC 7644 also allows clearing them. */
-	if (members != NULL && members_apply(ctx, &old, members, OP_REPLACE, &changed))
+	if (members != NULL && members_apply(ctx, &old, members, SCIM_OP_REPLACE, &changed))
 		return 0;
 	if (api_commit(ctx))
 		return 0;
 	return reply_group(ctx, gid, 200);
-}
-
-static int patch_op_parse(json_t *value)
-{
-	const char *text = json_string_value(value);
-
-	if (text == NULL)
-		return -1;
-	if (strcasecmp(text, "add") == 0)
-		return OP_ADD;
-	if (strcasecmp(text, "replace") == 0)
-		return OP_REPLACE;
-	if (strcasecmp(text, "remove") == 0)
-		return OP_REMOVE;
-	return -1;
 }
 
 /*
@@ -731,20 +701,20 @@ static int patch_op_parse(json_t *value)
  * to the team's members. Returns 0, or -1 after replying.
  */
 static int group_patch_attr(api_ctx *ctx, struct scim_group *old, struct scim_group *next, const char *name,
-			    json_t *value, enum patch_op op, int *changed_r)
+			    json_t *value, enum scim_patch_op op, int *changed_r)
 {
 	if (strcasecmp(name, "displayName") == 0) {
-		if (op == OP_REMOVE)
+		if (op == SCIM_OP_REMOVE)
 			return scim_rollback(ctx), scim_error(ctx, 400, "mutability", "displayName: is required and cannot be "
 										  "removed."),
 			       -1;
 		return read_display_name(ctx, value, next) ? (scim_rollback(ctx), -1) : 0;
 	}
 	if (strcasecmp(name, "externalId") == 0)
-		return read_external_id(ctx, op == OP_REMOVE ? NULL : value, next) ? (scim_rollback(ctx), -1) : 0;
+		return read_external_id(ctx, op == SCIM_OP_REMOVE ? NULL : value, next) ? (scim_rollback(ctx), -1) : 0;
 	if (strcasecmp(name, "members") == 0) {
 		/* A remove with a value lists the members to remove: Microsoft Entra ID sends it that way. */
-		if (op == OP_REMOVE && value == NULL)
+		if (op == SCIM_OP_REMOVE && value == NULL)
 			return members_clear(ctx, old, changed_r);
 		return members_apply(ctx, old, value, op, changed_r);
 	}
@@ -763,7 +733,7 @@ static int group_patch_op(api_ctx *ctx, struct scim_group *old, struct scim_grou
 {
 	json_t *path_value = scim_get(operation, "path");
 	json_t *value = scim_get(operation, "value");
-	int op = patch_op_parse(scim_get(operation, "op"));
+	int op = scim_patch_op_parse(scim_get(operation, "op"));
 	const char *path;
 	const char *key;
 	json_t *item;
@@ -771,20 +741,20 @@ static int group_patch_op(api_ctx *ctx, struct scim_group *old, struct scim_grou
 	if (!json_is_object(operation) || op < 0)
 		return scim_rollback(ctx),
 		       scim_error(ctx, 400, "invalidSyntax", "Operations[%zu].op: must be add, replace or remove.", index), -1;
-	if (op != OP_REMOVE && value == NULL)
+	if (op != SCIM_OP_REMOVE && value == NULL)
 		return scim_rollback(ctx),
 		       scim_error(ctx, 400, "invalidValue", "Operations[%zu].value: missing; add and replace need a value.",
 				  index),
 		       -1;
 	if (path_value == NULL) {
-		if (op == OP_REMOVE || !json_is_object(value))
+		if (op == SCIM_OP_REMOVE || !json_is_object(value))
 			return scim_rollback(ctx),
 			       scim_error(ctx, 400, "invalidValue", "Operations[%zu]: without a path, the value must be an "
 								    "object of attributes and op add or replace.",
 					  index),
 			       -1;
 		json_object_foreach(value, key, item)
-			if (group_patch_attr(ctx, old, next, key, item, (enum patch_op)op, changed_r))
+			if (group_patch_attr(ctx, old, next, key, item, (enum scim_patch_op)op, changed_r))
 				return -1;
 		return 0;
 	}
@@ -813,7 +783,7 @@ static int group_patch_op(api_ctx *ctx, struct scim_group *old, struct scim_grou
 			       scim_error(ctx, 400, "noTarget", "Operations[%zu].path: \"%.40s\" is not a user id.", index,
 					  filter_text),
 			       -1;
-		if (op != OP_REMOVE)
+		if (op != SCIM_OP_REMOVE)
 			return scim_rollback(ctx),
 			       scim_error(ctx, 400, "invalidPath", "Operations[%zu]: only remove applies to one member; add "
 								   "members with path members.",
@@ -821,7 +791,7 @@ static int group_patch_op(api_ctx *ctx, struct scim_group *old, struct scim_grou
 			       -1;
 		return member_remove(ctx, old, gid, changed_r);
 	}
-	return group_patch_attr(ctx, old, next, path, value, (enum patch_op)op, changed_r);
+	return group_patch_attr(ctx, old, next, path, value, (enum scim_patch_op)op, changed_r);
 }
 
 /* PATCH /scim/Groups/{id}: the operations apply together or not at all (RFC 7644 section 3.5.2). */
@@ -834,13 +804,11 @@ static int groups_patch(api_ctx *ctx)
 	size_t i;
 	int changed = 0, status;
 
-	if (body == NULL || scim_id_param(ctx, "id", "Group", &gid) || scim_require_schema(ctx, body, SCIM_SCHEMA_PATCH))
+	if (body == NULL || scim_id_param(ctx, "id", "Group", &gid))
 		return 0;
-	operations = scim_get(body, "Operations");
-	if (!json_is_array(operations) || json_array_size(operations) == 0 ||
-	    json_array_size(operations) > SCIM_PATCH_OPS_MAX)
-		return scim_error(ctx, 400, "invalidSyntax", "Operations: must be an array of 1 to %d operations.",
-				  SCIM_PATCH_OPS_MAX);
+	operations = scim_patch_operations(ctx, body);
+	if (operations == NULL)
+		return 0;
 
 	if (api_begin_write(ctx))
 		return 0;

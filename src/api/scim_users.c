@@ -245,10 +245,8 @@ static void bind_user_filter(db_stmt *s, int first, const struct scim_filter *fi
 {
 	json_t *user_name = scim_filter_value(filter, F_USER_NAME);
 	json_t *external_id = scim_filter_value(filter, F_EXTERNAL_ID);
-	json_t *id = scim_filter_value(filter, F_ID);
 	json_t *active = scim_filter_value(filter, F_ACTIVE);
 	char lower[EMAIL_MAX + 1];
-	int64_t gid = 0;
 	int flag = 0;
 
 	if (json_is_string(user_name)) {
@@ -261,16 +259,7 @@ static void bind_user_filter(db_stmt *s, int first, const struct scim_filter *fi
 	}
 	db_bind_text(s, first + 2, json_string_value(external_id));
 	db_bind_text(s, first + 3, json_string_value(external_id));
-	if (id != NULL) {
-		/* An id that is no gid matches nothing; -1 is never a gid. */
-		if (!json_is_string(id) || gid_parse(json_string_value(id), &gid) != 0)
-			gid = -1;
-		db_bind_int64(s, first + 4, gid);
-		db_bind_int64(s, first + 5, gid);
-	} else {
-		db_bind_null(s, first + 4);
-		db_bind_null(s, first + 5);
-	}
+	scim_filter_bind_gid(s, first + 4, scim_filter_value(filter, F_ID));
 	if (active != NULL) {
 		if (scim_bool(active, &flag) != 0)
 			flag = -1;
@@ -374,8 +363,6 @@ static int in_list(const char *const *list, const char *name)
 			return 1;
 	return 0;
 }
-
-enum patch_op { OP_ADD, OP_REPLACE, OP_REMOVE };
 
 /*
  * 1 when an emails entry can be the kontor address: its type is work or
@@ -505,7 +492,7 @@ static int email_filter_parse(api_ctx *ctx, const char *filter, size_t len, stru
  * Only the work address is kept, and it is the person's kontor address;
  * other addresses are accepted and dropped. Returns 0, or -1 after replying.
  */
-static int emails_apply(api_ctx *ctx, struct user_input *in, const char *path, json_t *value, enum patch_op op,
+static int emails_apply(api_ctx *ctx, struct user_input *in, const char *path, json_t *value, enum scim_patch_op op,
 			int in_patch)
 {
 	enum email_target target = EMAIL_WORK;
@@ -538,7 +525,7 @@ static int emails_apply(api_ctx *ctx, struct user_input *in, const char *path, j
 		       -1;
 	if (target == EMAIL_OTHER)
 		return 0;
-	if (op == OP_REMOVE || json_is_null(value))
+	if (op == SCIM_OP_REMOVE || json_is_null(value))
 		return scim_error(ctx, 400, "mutability", "emails: kontor keeps one work address per person; replace "
 							  "it instead of removing it."),
 		       -1;
@@ -577,7 +564,7 @@ static int name_string(api_ctx *ctx, json_t *value, const char *attribute, size_
 	return 0;
 }
 
-static int set_name_part(api_ctx *ctx, struct user_input *in, const char *part, json_t *value, enum patch_op op,
+static int set_name_part(api_ctx *ctx, struct user_input *in, const char *part, json_t *value, enum scim_patch_op op,
 			 int in_patch)
 {
 	const char *text = NULL;
@@ -586,7 +573,7 @@ static int set_name_part(api_ctx *ctx, struct user_input *in, const char *part, 
 
 	snprintf(attribute, sizeof(attribute), "name.%s",
 		 strcmp(part, "givenname") == 0 ? "givenName" : (strcmp(part, "familyname") == 0 ? "familyName" : part));
-	if (op != OP_REMOVE && !json_is_null(value) && name_string(ctx, value, attribute, max, &text))
+	if (op != SCIM_OP_REMOVE && !json_is_null(value) && name_string(ctx, value, attribute, max, &text))
 		return -1;
 	if (strcmp(part, "formatted") == 0) {
 		in->formatted = text;
@@ -609,20 +596,20 @@ static int set_name_part(api_ctx *ctx, struct user_input *in, const char *part, 
  * with `value` (NULL for remove). Replies 400 and returns -1 on an unknown
  * attribute or a bad value.
  */
-static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, json_t *value, enum patch_op op,
+static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, json_t *value, enum scim_patch_op op,
 		      int in_patch)
 {
 	char base[64];
 
 	if (strcmp(path, "username") == 0) {
-		if (op == OP_REMOVE || json_is_null(value))
+		if (op == SCIM_OP_REMOVE || json_is_null(value))
 			return scim_error(ctx, 400, "mutability", "userName: is required and cannot be removed."), -1;
 		if (scim_string(ctx, value, "userName", EMAIL_MAX, &in->user_name))
 			return -1;
 		return 0;
 	}
 	if (strcmp(path, "displayname") == 0) {
-		if (op == OP_REMOVE || json_is_null(value)) {
+		if (op == SCIM_OP_REMOVE || json_is_null(value)) {
 			in->display_name = NULL;
 			return 0;
 		}
@@ -638,12 +625,12 @@ static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, jso
 	if (strcmp(path, "externalid") == 0) {
 		in->set_external_id = 1;
 		in->external_id = NULL;
-		if (op == OP_REMOVE || json_is_null(value))
+		if (op == SCIM_OP_REMOVE || json_is_null(value))
 			return 0;
 		return scim_string(ctx, value, "externalId", SCIM_VALUE_MAX, &in->external_id);
 	}
 	if (strcmp(path, "active") == 0) {
-		if (op == OP_REMOVE)
+		if (op == SCIM_OP_REMOVE)
 			return scim_error(ctx, 400, "mutability", "active: cannot be removed; replace it with true or false."),
 			       -1;
 		if (scim_bool(value, &in->active) != 0)
@@ -655,7 +642,7 @@ static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, jso
 		const char *key;
 		json_t *part;
 
-		if (op == OP_REMOVE || json_is_null(value)) {
+		if (op == SCIM_OP_REMOVE || json_is_null(value)) {
 			in->set_given = in->set_family = 1;
 			in->given = in->family = NULL;
 			return 0;
@@ -670,7 +657,7 @@ static int user_apply(api_ctx *ctx, struct user_input *in, const char *path, jso
 			snprintf(lower, sizeof(lower), "%s", key);
 			for (char *c = lower; *c; c++)
 				*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-			if (set_name_part(ctx, in, lower, part, OP_REPLACE, in_patch))
+			if (set_name_part(ctx, in, lower, part, SCIM_OP_REPLACE, in_patch))
 				return -1;
 		}
 		return 0;
@@ -717,7 +704,7 @@ static int user_read_body(api_ctx *ctx, json_t *body, struct user_input *in)
 			return scim_error(ctx, 400, "invalidSyntax", "%.60s...: not an attribute of the User schema.", key),
 			       -1;
 		lower_copy(key, path, sizeof(path));
-		if (user_apply(ctx, in, path, value, OP_REPLACE, 0))
+		if (user_apply(ctx, in, path, value, SCIM_OP_REPLACE, 0))
 			return -1;
 	}
 	return 0;
@@ -1497,28 +1484,12 @@ static int users_replace(api_ctx *ctx)
 
 /* ---------- PATCH ---------- */
 
-/* Reads an op name in any case (Entra ID sends "Replace"). Returns -1 when it is none of add, replace, remove. */
-static int patch_op_parse(json_t *value)
-{
-	const char *text = json_string_value(value);
-
-	if (text == NULL)
-		return -1;
-	if (strcasecmp(text, "add") == 0)
-		return OP_ADD;
-	if (strcasecmp(text, "replace") == 0)
-		return OP_REPLACE;
-	if (strcasecmp(text, "remove") == 0)
-		return OP_REMOVE;
-	return -1;
-}
-
 /* Applies one PATCH operation to `in`. Returns 0, or -1 after replying. */
 static int user_patch_op(api_ctx *ctx, json_t *operation, size_t index, struct user_input *in)
 {
 	json_t *path_value = scim_get(operation, "path");
 	json_t *value = scim_get(operation, "value");
-	int op = patch_op_parse(scim_get(operation, "op"));
+	int op = scim_patch_op_parse(scim_get(operation, "op"));
 	char path[256];
 
 	if (!json_is_object(operation) || op < 0)
@@ -1526,7 +1497,7 @@ static int user_patch_op(api_ctx *ctx, json_t *operation, size_t index, struct u
 		       -1;
 	if (path_value != NULL && !json_is_string(path_value))
 		return scim_error(ctx, 400, "invalidPath", "Operations[%zu].path: must be a string.", index), -1;
-	if (op != OP_REMOVE && value == NULL)
+	if (op != SCIM_OP_REMOVE && value == NULL)
 		return scim_error(ctx, 400, "invalidValue", "Operations[%zu].value: missing; add and replace need a value.",
 				  index),
 		       -1;
@@ -1536,7 +1507,7 @@ static int user_patch_op(api_ctx *ctx, json_t *operation, size_t index, struct u
 		json_t *item;
 
 		/* Without a path the value is an object of attributes, possibly with dotted names. */
-		if (op == OP_REMOVE)
+		if (op == SCIM_OP_REMOVE)
 			return scim_error(ctx, 400, "noTarget", "Operations[%zu].path: remove needs a path.", index), -1;
 		if (!json_is_object(value))
 			return scim_error(ctx, 400, "invalidValue", "Operations[%zu].value: must be an object of attributes "
@@ -1548,7 +1519,7 @@ static int user_patch_op(api_ctx *ctx, json_t *operation, size_t index, struct u
 				return scim_error(ctx, 400, "invalidPath", "Operations[%zu]: attribute name too long.", index),
 				       -1;
 			lower_copy(key, path, sizeof(path));
-			if (user_apply(ctx, in, path, item, (enum patch_op)op, 1))
+			if (user_apply(ctx, in, path, item, (enum scim_patch_op)op, 1))
 				return -1;
 		}
 		return 0;
@@ -1558,7 +1529,7 @@ static int user_patch_op(api_ctx *ctx, json_t *operation, size_t index, struct u
 				  sizeof(path) - 1),
 		       -1;
 	lower_copy(json_string_value(path_value), path, sizeof(path));
-	return user_apply(ctx, in, path, op == OP_REMOVE ? NULL : value, (enum patch_op)op, 1);
+	return user_apply(ctx, in, path, op == SCIM_OP_REMOVE ? NULL : value, (enum scim_patch_op)op, 1);
 }
 
 /* PATCH /scim/Users/{id}: the operations apply together or not at all (RFC 7644 section 3.5.2). */
@@ -1571,13 +1542,11 @@ static int users_patch(api_ctx *ctx)
 	int64_t gid;
 	size_t i;
 
-	if (body == NULL || scim_id_param(ctx, "id", "User", &gid) || scim_require_schema(ctx, body, SCIM_SCHEMA_PATCH))
+	if (body == NULL || scim_id_param(ctx, "id", "User", &gid))
 		return 0;
-	operations = scim_get(body, "Operations");
-	if (!json_is_array(operations) || json_array_size(operations) == 0 ||
-	    json_array_size(operations) > SCIM_PATCH_OPS_MAX)
-		return scim_error(ctx, 400, "invalidSyntax", "Operations: must be an array of 1 to %d operations.",
-				  SCIM_PATCH_OPS_MAX);
+	operations = scim_patch_operations(ctx, body);
+	if (operations == NULL)
+		return 0;
 	memset(&in, 0, sizeof(in));
 	json_array_foreach(operations, i, operation)
 		if (user_patch_op(ctx, operation, i, &in))
