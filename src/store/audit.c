@@ -4,36 +4,12 @@
  * the database reject any attempt (migrations 11 and 19).
  */
 #include "store/audit.h"
+#include "store/counter.h"
 #include "util/gid.h"
 #include "util/text.h"
 #include "util/timeutil.h"
 
 #include <stdlib.h>
-
-/*
- * Takes the organization's next sequence number. The upsert locks the
- * counter row until the transaction ends, so a second writer of the same
- * organization waits here and gets the following number only after the
- * first has committed (or gets the same number after a rollback).
- */
-static int next_seq(db_conn *c, int64_t workspace_gid, int64_t *seq_r)
-{
-	db_stmt *s = db_query(c, "INSERT INTO audit_counters (workspace_gid, last_seq) VALUES (?, 1)"
-				 " ON CONFLICT (workspace_gid) DO UPDATE SET last_seq = audit_counters.last_seq + 1"
-				 " RETURNING last_seq");
-	int status;
-
-	if (s == NULL)
-		return DB_ERROR;
-	db_bind_int64(s, 0, workspace_gid);
-	status = db_step(s);
-	if (status == DB_ROW)
-		*seq_r = db_column_int64(s, 0);
-	db_stmt_done(s);
-	if (status == DB_ROW)
-		return DB_OK;
-	return status == DB_DONE ? DB_ERROR : status;
-}
 
 static int append(db_conn *c, const struct audit_event *e)
 {
@@ -43,7 +19,7 @@ static int append(db_conn *c, const struct audit_event *e)
 	int64_t seq = 0;
 	int status;
 
-	status = next_seq(c, e->workspace_gid, &seq);
+	status = store_counter_next(c, STORE_COUNTER_AUDIT, e->workspace_gid, &seq);
 	if (status != DB_OK)
 		return status;
 

@@ -1,26 +1,9 @@
 /* Appends change-log events and files them under the resources they bubble up to. */
 #include "store/events.h"
+#include "store/counter.h"
 #include "util/timeutil.h"
 
 #include <string.h>
-
-/* Takes the organization's next event number; the counter row stays locked until the transaction ends. */
-static int next_seq(db_conn *c, int64_t workspace_gid, int64_t *seq_r)
-{
-	db_stmt *s = db_query(c, "INSERT INTO event_counters (workspace_gid, last_seq) VALUES (?, 1)"
-				 " ON CONFLICT (workspace_gid) DO UPDATE SET last_seq = event_counters.last_seq + 1"
-				 " RETURNING last_seq");
-	int status;
-
-	if (s == NULL)
-		return DB_ERROR;
-	db_bind_int64(s, 0, workspace_gid);
-	status = db_step(s);
-	if (status == DB_ROW)
-		*seq_r = db_column_int64(s, 0);
-	db_stmt_done(s);
-	return status == DB_ROW ? DB_OK : (status == DB_DONE ? DB_ERROR : status);
-}
 
 static int file_under(db_conn *c, int64_t workspace_gid, int64_t seq, int64_t target_gid)
 {
@@ -87,7 +70,7 @@ int store_event_append(db_conn *c, const struct change_event *e, int64_t *seq_r)
 {
 	db_stmt *s;
 	int64_t seq = 0, task_gid = 0;
-	int status = next_seq(c, e->workspace_gid, &seq);
+	int status = store_counter_next(c, STORE_COUNTER_EVENTS, e->workspace_gid, &seq);
 
 	if (status != DB_OK)
 		return status;
