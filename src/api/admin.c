@@ -13,6 +13,7 @@
 #include "auth/session.h"
 #include "http/static.h"
 #include "store/audit.h"
+#include "store/org.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -546,25 +547,6 @@ static int role_target_load(api_ctx *ctx, int64_t membership_gid, struct role_ta
 	return status;
 }
 
-/* Counts the active super admins (people) of the organization other than `except_user_gid`. */
-static int other_super_admins(api_ctx *ctx, int64_t except_user_gid, int64_t *count_r)
-{
-	db_stmt *s = db_query(ctx->db, "SELECT count(*) FROM workspace_memberships m JOIN users u ON u.gid = m.user_gid"
-				       " WHERE m.workspace_gid = ? AND m.role = 'super_admin' AND m.is_active = 1"
-				       " AND u.kind = 'person' AND m.user_gid <> ?");
-	int status;
-
-	if (s == NULL)
-		return DB_ERROR;
-	db_bind_int64(s, 0, ctx->who.workspace_gid);
-	db_bind_int64(s, 1, except_user_gid);
-	status = db_step(s);
-	if (status == DB_ROW)
-		*count_r = db_column_int64(s, 0);
-	db_stmt_done(s);
-	return status == DB_ROW ? DB_OK : (status == DB_DONE ? DB_ERROR : status);
-}
-
 static int role_audit(api_ctx *ctx, int64_t membership_gid, const struct role_target *t, const char *new_role)
 {
 	struct audit_event event;
@@ -631,7 +613,7 @@ static int membership_role_put(api_ctx *ctx)
 
 	if (strcmp(target.role, new_role) != 0) {
 		if (strcmp(target.role, "super_admin") == 0) {
-			status = other_super_admins(ctx, target.user_gid, &others);
+			status = store_org_other_super_admins(ctx->db, ctx->who.workspace_gid, target.user_gid, &others);
 			if (status != DB_OK)
 				return api_fail_db(ctx, status);
 			if (others == 0) {

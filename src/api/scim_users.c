@@ -879,25 +879,6 @@ static int membership_set_active(api_ctx *ctx, int64_t user_gid, int active)
 	return db_run(s);
 }
 
-/* Counts the organization's active super admins (people) other than `user_gid`. Returns a db status. */
-static int other_super_admins(api_ctx *ctx, int64_t user_gid, int64_t *count_r)
-{
-	db_stmt *s = db_query(ctx->db, "SELECT count(*) FROM workspace_memberships m JOIN users u ON u.gid = m.user_gid"
-				       " WHERE m.workspace_gid = ? AND m.role = 'super_admin' AND m.is_active = 1"
-				       " AND u.kind = 'person' AND m.user_gid <> ?");
-	int status;
-
-	if (s == NULL)
-		return DB_ERROR;
-	db_bind_int64(s, 0, ctx->who.workspace_gid);
-	db_bind_int64(s, 1, user_gid);
-	status = db_step(s);
-	if (status == DB_ROW)
-		*count_r = db_column_int64(s, 0);
-	db_stmt_done(s);
-	return status == DB_ROW ? DB_OK : (status == DB_DONE ? DB_ERROR : status);
-}
-
 /*
  * Reads the organization's deprovision owner into *owner_r: 0 when none is
  * set, when it is `user_gid` itself, or when the owner is no longer an
@@ -1182,7 +1163,7 @@ static int user_deprovision(api_ctx *ctx, const struct scim_user *u, const char 
 	int status;
 
 	if (u->is_super_admin) {
-		status = other_super_admins(ctx, u->gid, &others);
+		status = store_org_other_super_admins(ctx->db, ctx->who.workspace_gid, u->gid, &others);
 		if (status != DB_OK)
 			return api_fail_db(ctx, status), -1;
 		if (others == 0) {

@@ -202,6 +202,24 @@ int store_user_find_by_email(db_conn *c, const char *email, int64_t *gid_r, int6
 	return status;
 }
 
+int store_org_other_super_admins(db_conn *c, int64_t org_gid, int64_t except_user_gid, int64_t *count_r)
+{
+	db_stmt *s = db_query(c, "SELECT count(*) FROM workspace_memberships m JOIN users u ON u.gid = m.user_gid"
+				 " WHERE m.workspace_gid = ? AND m.role = 'super_admin' AND m.is_active = 1"
+				 " AND u.kind = 'person' AND m.user_gid <> ?");
+	int status;
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, org_gid);
+	db_bind_int64(s, 1, except_user_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		*count_r = db_column_int64(s, 0);
+	db_stmt_done(s);
+	return status == DB_ROW ? DB_OK : (status == DB_DONE ? DB_ERROR : status);
+}
+
 int store_token_create_personal(db_conn *c, const unsigned char *pepper, int64_t user_gid, int64_t org_gid,
 				const char *name, char *token_out, int64_t *gid_r)
 {

@@ -1,4 +1,7 @@
-/* Organization, user and token rows created outside the API: by the CLI, the demo and tests. */
+/*
+ * Organization, user and token rows created outside the API (by the CLI,
+ * the demo and tests), and the queries on them that API files share.
+ */
 #ifndef KONTOR_STORE_ORG_H
 #define KONTOR_STORE_ORG_H
 
@@ -51,6 +54,12 @@ int store_user_find_by_email(db_conn *c, const char *email, int64_t *gid_r, int6
 int store_token_create_personal(db_conn *c, const unsigned char *pepper, int64_t user_gid, int64_t org_gid,
 				const char *name, char *token_out, int64_t *gid_r);
 
+/*
+ * Counts the organization's active super admins who are people, leaving
+ * out `except_user_gid`, so that callers can keep at least one. Returns a
+ * db status (DB_OK with *count_r set).
+ */
+int store_org_other_super_admins(db_conn *c, int64_t org_gid, int64_t except_user_gid, int64_t *count_r);
 /* Lowercases an e-mail address into `out`. */
 void store_email_lower(const char *email, char *out, size_t len);
 
