@@ -797,6 +797,23 @@ void scim_filter_bind_gid(db_stmt *s, int index, json_t *value)
 	db_bind_int64(s, index + 1, gid);
 }
 
+int scim_list_total(api_ctx *ctx, const char *count_sql, scim_filter_binder *bind, const struct scim_filter *filter,
+		    int64_t *total_r)
+{
+	db_stmt *s = db_query(ctx->db, count_sql);
+	int status;
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	bind(s, 1, filter);
+	status = db_step(s);
+	if (status == DB_ROW)
+		*total_r = db_column_int64(s, 0);
+	db_stmt_done(s);
+	return status == DB_ROW ? DB_OK : status;
+}
+
 /* ---------- audit ---------- */
 
 int scim_audit(api_ctx *ctx, const char *event_type, const char *resource_type, int64_t gid, const char *name,

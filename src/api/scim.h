@@ -179,6 +179,16 @@ json_t *scim_filter_value(const struct scim_filter *filter, int id);
  * when its value is not a gid.
  */
 void scim_filter_bind_gid(db_stmt *s, int index, json_t *value);
+/* Binds a resource type's filter terms from parameter `first` on, in the order of its SQL. */
+typedef void scim_filter_binder(db_stmt *s, int first, const struct scim_filter *filter);
+/*
+ * Runs `count_sql` (a `SELECT count(*)` over the caller's organization,
+ * bound as parameter 0, and the filter bound by `bind` from 1 on) for a
+ * ListResponse's totalResults. Returns DB_OK with *total_r set, or the
+ * failed db status.
+ */
+int scim_list_total(api_ctx *ctx, const char *count_sql, scim_filter_binder *bind, const struct scim_filter *filter,
+		    int64_t *total_r);
 
 /* ---------- audit and shared writes ---------- */
 

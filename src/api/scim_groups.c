@@ -214,18 +214,8 @@ static int groups_list(api_ctx *ctx)
 		scim_filter_free(&filter);
 		return scim_reply_list(ctx, json_array(), 0, &page);
 	}
-	s = db_query(ctx->db, "SELECT count(*)" GROUP_FROM GROUP_FILTER);
-	if (s == NULL) {
-		scim_filter_free(&filter);
-		return api_fail_db(ctx, DB_ERROR);
-	}
-	db_bind_int64(s, 0, ctx->who.workspace_gid);
-	bind_group_filter(s, 1, &filter);
-	status = db_step(s);
-	if (status == DB_ROW)
-		total = db_column_int64(s, 0);
-	db_stmt_done(s);
-	if (status != DB_ROW) {
+	status = scim_list_total(ctx, "SELECT count(*)" GROUP_FROM GROUP_FILTER, bind_group_filter, &filter, &total);
+	if (status != DB_OK) {
 		scim_filter_free(&filter);
 		return api_fail_db(ctx, status);
 	}
