@@ -1,4 +1,4 @@
-/* Per-organization sequence counters of the audit log and the change events; the contract is in counter.h. */
+/* Per-organization sequence counters of the audit log and the change events. The contract is in counter.h. */
 #include "store/counter.h"
 
 int store_counter_next(db_conn *c, enum store_counter counter, int64_t workspace_gid, int64_t *seq_r)
