@@ -820,6 +820,9 @@ int api_resolve_user(api_ctx *ctx, const char *field, const char *ref, int64_t *
 
 static void access_log(api_ctx *ctx, const char *route)
 {
+	/* With the access log off (level warn or above), its numbers are not even formatted. */
+	if (!log_enabled(LOG_INFO))
+		return;
 	log_info("http", "request", "request_id", ctx->req->request_id, "method", ctx->req->method, "route", route,
 		 "status", LOG_NUM(ctx->res->status), "duration_us", LOG_NUM(time_mono_us() - ctx->req->started_us),
 		 "principal",
