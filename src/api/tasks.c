@@ -44,16 +44,18 @@ static const struct api_type_ref task_refs[] = {
  * that builds representations selects it. List queries append their sort
  * key after these columns.
  */
-#define TASK_COLUMNS                                                                                           \
+#define TASK_COLUMNS_HEAD                                                                                      \
 	"t.gid, t.name, t.notes, t.html_notes, t.resource_subtype, t.assignee_gid, a.name, t.assignee_status,"  \
 	" t.completed, t.completed_at, t.completed_by, cb.name, t.approval_status, t.due_on, t.due_at,"          \
 	" t.start_on, t.start_at, t.parent_gid, pt.name, pt.resource_subtype, t.created_by, t.created_at,"       \
-	" t.modified_at, (SELECT COUNT(*) FROM tasks st WHERE st.parent_gid = t.gid), t.assigned_by, ab.name,"  \
-	" t.workspace_gid, w.name"
-#define TASK_JOINS                                                                                             \
+	" t.modified_at, (SELECT COUNT(*) FROM tasks st WHERE st.parent_gid = t.gid)"
+#define TASK_COLUMNS TASK_COLUMNS_HEAD ", t.assigned_by, ab.name, t.workspace_gid, w.name"
+/* The same columns without assigned_by, which only opt_fields shows, for the text path. */
+#define TASK_COLUMNS_DEFAULT TASK_COLUMNS_HEAD ", CAST(NULL AS BIGINT), CAST(NULL AS TEXT), t.workspace_gid, w.name"
+#define TASK_JOINS_DEFAULT                                                                                     \
 	" JOIN workspaces w ON w.gid = t.workspace_gid LEFT JOIN users a ON a.gid = t.assignee_gid"              \
-	" LEFT JOIN users cb ON cb.gid = t.completed_by LEFT JOIN tasks pt ON pt.gid = t.parent_gid"             \
-	" LEFT JOIN users ab ON ab.gid = t.assigned_by"
+	" LEFT JOIN users cb ON cb.gid = t.completed_by LEFT JOIN tasks pt ON pt.gid = t.parent_gid"
+#define TASK_JOINS TASK_JOINS_DEFAULT " LEFT JOIN users ab ON ab.gid = t.assigned_by"
 
 enum {
 	COL_GID,
@@ -203,6 +205,10 @@ static json_t *task_from_row(api_ctx *ctx, db_stmt *s)
 	"SELECT " TASK_COLUMNS ", CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END"                        \
 	" FROM tasks t" TASK_JOINS " WHERE t.gid = ? AND t.workspace_gid = ?"
 static const char task_row_sql[] = TASK_ROW_SQL;
+/* The task row of build_text: no assigned_by, so no lookup of its user. */
+static const char task_row_default_sql[] =
+	"SELECT " TASK_COLUMNS_DEFAULT ", CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END"
+	" FROM tasks t" TASK_JOINS_DEFAULT " WHERE t.gid = ? AND t.workspace_gid = ?";
 
 /* Returns the membership (project and section) in the current row of the links query. */
 static json_t *membership_from_row(db_stmt *s)
@@ -900,7 +906,7 @@ static int build_text(api_ctx *ctx, int64_t task_gid, struct json_out *o, int *f
 	db_stmt *s;
 
 	*found_r = 0;
-	s = db_query(ctx->db, task_row_sql);
+	s = db_query(ctx->db, task_row_default_sql);
 	if (s == NULL)
 		return DB_ERROR;
 	task_bind_task_visible(ctx, s, 0);
