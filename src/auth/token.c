@@ -24,8 +24,8 @@ static void encode_crc(uint32_t crc, char *out)
 /*
  * The HMAC state after absorbing the key depends on the pepper alone, which
  * never changes while the process runs, so each thread derives it once and
- * copies it for every token: that saves two of the four SHA-256 blocks a
- * token's hash takes on every authenticated request. The cache is keyed by
+ * copies it for every token: that saves the two SHA-256 blocks that absorb
+ * the key on every authenticated request. The cache is keyed by
  * the pepper's bytes, so a caller with another pepper gets its own state.
  * It holds nothing a request could change: no token, user or decision.
  */
