@@ -172,3 +172,25 @@ test('the direct task writer matches the tree', async () => {
 	assert.equal(seen.memberships[0].section.gid, section.gid);
 	assert.equal((await miaClient.get(`/tasks/${parent.gid}`)).status, 404);
 });
+
+// A text that is not valid UTF-8 can only come from outside the API (SQLite
+// stores any bytes). jansson drops such a value, and the direct writer hands
+// the request to the tree so that both read alike.
+test('invalid UTF-8 falls back to the tree', async (t) => {
+	if (isPostgres()) {
+		t.skip('PostgreSQL stores only valid UTF-8');
+		return;
+	}
+	const created = await admin.post('/tasks', { workspace: server.orgGid, name: 'Broken notes', notes: 'fine' });
+	assert.equal(created.status, 201, created.text);
+	const gid = created.body.data.gid;
+	sqlRun(`UPDATE tasks SET notes = CAST(X'61C3' AS TEXT) WHERE gid = ${gid}`);
+
+	const direct = await admin.get(`/tasks/${gid}`);
+	const tree = await admin.get(`/tasks/${gid}`, { opt_pretty: true });
+	assert.equal(direct.status, 200, direct.text);
+	assert.equal(tree.status, 200, tree.text);
+	assert.equal(direct.text, JSON.stringify(tree.body));
+	assert.equal('notes' in direct.body.data, false);
+	assert.equal(direct.body.data.name, 'Broken notes');
+});
