@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/app.h"
+#include "api/json_out.h"
 #include "api/scim.h"
 #include "api/service_accounts.h"
 #include "auth/auth.h"
@@ -190,214 +191,10 @@ int api_query_time(api_ctx *ctx, const char *name, int64_t *us_r)
 
 /* ---------- replies ---------- */
 
-/*
- * Compact JSON output. It writes the same bytes as json_dumps with
- * JSON_COMPACT | JSON_REAL_PRECISION(17) (keys in insertion order, the same
- * escapes), in one buffer that becomes the response body, without
- * jansson's callback per token and its final copy: serialising was the
- * largest single cost of a small GET.
- */
-struct json_out {
-	char *text;
-	size_t len;
-	size_t cap;
-	int failed;
-};
-
-/* The first buffer fits a typical single object without growing. */
-#define JSON_OUT_INITIAL 4096
-#define JSON_NESTING_MAX 64
-
-static int out_reserve(struct json_out *o, size_t more)
+/* The reply when the body could not be written: says nothing about the cause. */
+static void reply_server_error(api_ctx *ctx)
 {
-	size_t cap = o->cap;
-	char *grown;
-
-	if (o->len + more <= o->cap)
-		return 0;
-	while (cap < o->len + more)
-		cap *= 2;
-	grown = realloc(o->text, cap);
-	if (grown == NULL) {
-		o->failed = 1;
-		return -1;
-	}
-	o->text = grown;
-	o->cap = cap;
-	return 0;
-}
-
-static inline void out_bytes(struct json_out *o, const char *bytes, size_t len)
-{
-	if (out_reserve(o, len) != 0)
-		return;
-	memcpy(o->text + o->len, bytes, len);
-	o->len += len;
-}
-
-static inline void out_char(struct json_out *o, char c)
-{
-	if (out_reserve(o, 1) != 0)
-		return;
-	o->text[o->len++] = c;
-}
-
-static inline int needs_escape(unsigned char c)
-{
-	return c < 0x20 || c == '"' || c == '\\';
-}
-
-/* Appends the escape of one byte: jansson's short forms, else \u00XX with upper-case hex. */
-static void out_escape(struct json_out *o, unsigned char c)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char *p = o->text + o->len;
-
-	p[0] = '\\';
-	switch (c) {
-	case '"': p[1] = '"'; break;
-	case '\\': p[1] = '\\'; break;
-	case '\b': p[1] = 'b'; break;
-	case '\f': p[1] = 'f'; break;
-	case '\n': p[1] = 'n'; break;
-	case '\r': p[1] = 'r'; break;
-	case '\t': p[1] = 't'; break;
-	default:
-		memcpy(p + 1, "u00", 3);
-		p[4] = hex[c >> 4];
-		p[5] = hex[c & 0xf];
-		o->len += 6;
-		return;
-	}
-	o->len += 2;
-}
-
-/*
- * Appends a quoted string with the escapes JSON requires; other bytes,
- * UTF-8 included, are copied as they are, as jansson does without
- * JSON_ENSURE_ASCII. The buffer always has room for the rest of the text
- * and the closing quote, so runs without escapes are copied in one piece.
- */
-static void out_string(struct json_out *o, const char *text, size_t len)
-{
-	size_t i = 0;
-
-	if (out_reserve(o, len + 2) != 0)
-		return;
-	o->text[o->len++] = '"';
-	while (i < len) {
-		size_t run = i;
-
-		while (run < len && !needs_escape((unsigned char)text[run]))
-			run++;
-		memcpy(o->text + o->len, text + i, run - i);
-		o->len += run - i;
-		if (run == len)
-			break;
-
-		/* The escape takes up to 6 bytes where the room for 1 was counted. */
-		if (out_reserve(o, len - run + 6) != 0)
-			return;
-		out_escape(o, (unsigned char)text[run]);
-		i = run + 1;
-	}
-	o->text[o->len++] = '"';
-}
-
-static void out_integer(struct json_out *o, json_int_t value)
-{
-	char digits[24];
-	size_t n = sizeof(digits);
-	unsigned long long magnitude = value < 0 ? 0ULL - (unsigned long long)value : (unsigned long long)value;
-
-	do {
-		digits[--n] = (char)('0' + magnitude % 10);
-		magnitude /= 10;
-	} while (magnitude != 0);
-	if (value < 0)
-		digits[--n] = '-';
-	out_bytes(o, digits + n, sizeof(digits) - n);
-}
-
-static void out_value(struct json_out *o, const json_t *value, int depth)
-{
-	if (depth > JSON_NESTING_MAX) {
-		o->failed = 1;
-		return;
-	}
-	switch (json_typeof(value)) {
-	case JSON_OBJECT: {
-		const char *key;
-		json_t *member;
-		int first = 1;
-
-		out_char(o, '{');
-		json_object_foreach((json_t *)value, key, member) {
-			if (!first)
-				out_char(o, ',');
-			first = 0;
-			out_string(o, key, strlen(key));
-			out_char(o, ':');
-			out_value(o, member, depth + 1);
-		}
-		out_char(o, '}');
-		break;
-	}
-	case JSON_ARRAY: {
-		size_t count = json_array_size(value);
-
-		out_char(o, '[');
-		for (size_t i = 0; i < count; i++) {
-			if (i > 0)
-				out_char(o, ',');
-			out_value(o, json_array_get(value, i), depth + 1);
-		}
-		out_char(o, ']');
-		break;
-	}
-	case JSON_STRING:
-		out_string(o, json_string_value(value), json_string_length(value));
-		break;
-	case JSON_INTEGER:
-		out_integer(o, json_integer_value(value));
-		break;
-	case JSON_REAL: {
-		/* Rare in responses: jansson formats them, so the digits stay exactly its own. */
-		char number[64];
-		size_t len = json_dumpb(value, number, sizeof(number), JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
-
-		if (len == 0 || len > sizeof(number))
-			o->failed = 1;
-		else
-			out_bytes(o, number, len);
-		break;
-	}
-	case JSON_TRUE:
-		out_bytes(o, "true", 4);
-		break;
-	case JSON_FALSE:
-		out_bytes(o, "false", 5);
-		break;
-	case JSON_NULL:
-		out_bytes(o, "null", 4);
-		break;
-	}
-}
-
-/* Returns the compact text of `document` (the caller frees it) with its length, or NULL. */
-static char *json_compact_new(const json_t *document, size_t *len_r)
-{
-	struct json_out o = { malloc(JSON_OUT_INITIAL), 0, JSON_OUT_INITIAL, 0 };
-
-	if (o.text == NULL)
-		return NULL;
-	out_value(&o, document, 0);
-	if (o.failed) {
-		free(o.text);
-		return NULL;
-	}
-	*len_r = o.len;
-	return o.text;
+	http_response_set_text(ctx->res, 500, CONTENT_TYPE_JSON, "{\"errors\":[{\"message\":\"Server error\"}]}");
 }
 
 static void reply_json(api_ctx *ctx, int status, json_t *document)
@@ -409,11 +206,23 @@ static void reply_json(api_ctx *ctx, int status, json_t *document)
 		text = json_dumps(document, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 		len = text ? strlen(text) : 0;
 	} else {
-		text = json_compact_new(document, &len);
+		text = json_out_compact_new(document, &len);
 	}
 	json_decref(document);
 	if (text == NULL) {
-		http_response_set_text(ctx->res, 500, CONTENT_TYPE_JSON, "{\"errors\":[{\"message\":\"Server error\"}]}");
+		reply_server_error(ctx);
+		return;
+	}
+	http_response_set_body(ctx->res, status, CONTENT_TYPE_JSON, text, len);
+}
+
+void api_reply_json_out(api_ctx *ctx, int status, struct json_out *o)
+{
+	size_t len = 0;
+	char *text = json_out_take(o, &len);
+
+	if (text == NULL) {
+		reply_server_error(ctx);
 		return;
 	}
 	http_response_set_body(ctx->res, status, CONTENT_TYPE_JSON, text, len);
@@ -1014,6 +823,9 @@ int api_resolve_user(api_ctx *ctx, const char *field, const char *ref, int64_t *
 
 static void access_log(api_ctx *ctx, const char *route)
 {
+	/* With the access log off (level warn or above), its numbers are not even formatted. */
+	if (!log_enabled(LOG_INFO))
+		return;
 	log_info("http", "request", "request_id", ctx->req->request_id, "method", ctx->req->method, "route", route,
 		 "status", LOG_NUM(ctx->res->status), "duration_us", LOG_NUM(time_mono_us() - ctx->req->started_us),
 		 "principal",

@@ -25,8 +25,8 @@
 int task_bind_project_visible(api_ctx *ctx, db_stmt *s, int index)
 {
 	db_bind_int64(s, index, api_is_full_access(ctx));
-	db_bind_int64(s, index + 1, ctx->who.user_gid);
-	db_bind_int64(s, index + 2, ctx->who.role);
+	db_bind_int64(s, index + 1, ctx->who.role);
+	db_bind_int64(s, index + 2, ctx->who.user_gid);
 	db_bind_int64(s, index + 3, ctx->who.role);
 	db_bind_int64(s, index + 4, ctx->who.user_gid);
 	return index + 5;
@@ -37,8 +37,9 @@ int task_bind_task_visible(api_ctx *ctx, db_stmt *s, int index)
 	db_bind_int64(s, index, api_is_full_access(ctx));
 	db_bind_int64(s, index + 1, ctx->who.user_gid);
 	db_bind_int64(s, index + 2, ctx->who.user_gid);
-	db_bind_int64(s, index + 3, ctx->who.user_gid);
-	return task_bind_project_visible(ctx, s, index + 4);
+	index = task_bind_project_visible(ctx, s, index + 3);
+	db_bind_int64(s, index, ctx->who.user_gid);
+	return index + 1;
 }
 
 void task_rollback(api_ctx *ctx)

@@ -77,17 +77,22 @@ void task_rollback(api_ctx *ctx);
  * keyset. `p` and `t` are the aliases of the projects and tasks rows. Bind
  * their parameters with task_bind_project_visible / task_bind_task_visible,
  * which return the index after the last one bound.
+ *
+ * The terms are ordered so that SQLite's short-circuit OR tries the cheap
+ * ones first: a column test before an index lookup, and the task's projects
+ * (public ones answer at once) before its followers.
  */
 #define TASK_PROJECT_VISIBLE_SQL(p)                                                                            \
-	"(? = 1 OR EXISTS (SELECT 1 FROM project_memberships vpm WHERE vpm.project_gid = " p ".gid"          \
-	" AND vpm.user_gid = ?) OR (? >= 1 AND " p ".privacy_setting = 'public_to_workspace')"              \
+	"(? = 1 OR (? >= 1 AND " p ".privacy_setting = 'public_to_workspace')"                               \
+	" OR EXISTS (SELECT 1 FROM project_memberships vpm WHERE vpm.project_gid = " p ".gid"                \
+	" AND vpm.user_gid = ?)"                                                                              \
 	" OR (? >= 1 AND " p ".privacy_setting = 'private_to_team' AND EXISTS (SELECT 1 FROM team_memberships" \
 	" vtm WHERE vtm.team_gid = " p ".team_gid AND vtm.user_gid = ?)))"
 #define TASK_VISIBLE_SQL(t)                                                                                    \
-	"(? = 1 OR " t ".assignee_gid = ? OR " t ".created_by = ? OR EXISTS (SELECT 1 FROM task_followers vf"  \
-	" WHERE vf.task_gid = " t ".gid AND vf.user_gid = ?) OR EXISTS (SELECT 1 FROM task_projects vtp"     \
+	"(? = 1 OR " t ".assignee_gid = ? OR " t ".created_by = ? OR EXISTS (SELECT 1 FROM task_projects vtp"  \
 	" JOIN projects vp ON vp.gid = vtp.project_gid WHERE vtp.task_gid = " t ".gid AND "                  \
-	TASK_PROJECT_VISIBLE_SQL("vp") "))"
+	TASK_PROJECT_VISIBLE_SQL("vp") ") OR EXISTS (SELECT 1 FROM task_followers vf"                        \
+	" WHERE vf.task_gid = " t ".gid AND vf.user_gid = ?))"
 
 int task_bind_project_visible(api_ctx *ctx, db_stmt *s, int index);
 int task_bind_task_visible(api_ctx *ctx, db_stmt *s, int index);

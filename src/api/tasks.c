@@ -11,6 +11,7 @@
  * (create, update, delete) are in task_write.c.
  */
 #include "api/api.h"
+#include "api/json_out.h"
 #include "api/task_internal.h"
 
 #include "util/gid.h"
@@ -43,16 +44,18 @@ static const struct api_type_ref task_refs[] = {
  * that builds representations selects it. List queries append their sort
  * key after these columns.
  */
-#define TASK_COLUMNS                                                                                           \
+#define TASK_COLUMNS_HEAD                                                                                      \
 	"t.gid, t.name, t.notes, t.html_notes, t.resource_subtype, t.assignee_gid, a.name, t.assignee_status,"  \
 	" t.completed, t.completed_at, t.completed_by, cb.name, t.approval_status, t.due_on, t.due_at,"          \
 	" t.start_on, t.start_at, t.parent_gid, pt.name, pt.resource_subtype, t.created_by, t.created_at,"       \
-	" t.modified_at, (SELECT COUNT(*) FROM tasks st WHERE st.parent_gid = t.gid), t.assigned_by, ab.name,"  \
-	" t.workspace_gid, w.name"
-#define TASK_JOINS                                                                                             \
+	" t.modified_at, (SELECT COUNT(*) FROM tasks st WHERE st.parent_gid = t.gid)"
+#define TASK_COLUMNS TASK_COLUMNS_HEAD ", t.assigned_by, ab.name, t.workspace_gid, w.name"
+/* The same columns without assigned_by, which only opt_fields shows, for the text path. */
+#define TASK_COLUMNS_DEFAULT TASK_COLUMNS_HEAD ", CAST(NULL AS BIGINT), CAST(NULL AS TEXT), t.workspace_gid, w.name"
+#define TASK_JOINS_DEFAULT                                                                                     \
 	" JOIN workspaces w ON w.gid = t.workspace_gid LEFT JOIN users a ON a.gid = t.assignee_gid"              \
-	" LEFT JOIN users cb ON cb.gid = t.completed_by LEFT JOIN tasks pt ON pt.gid = t.parent_gid"             \
-	" LEFT JOIN users ab ON ab.gid = t.assigned_by"
+	" LEFT JOIN users cb ON cb.gid = t.completed_by LEFT JOIN tasks pt ON pt.gid = t.parent_gid"
+#define TASK_JOINS TASK_JOINS_DEFAULT " LEFT JOIN users ab ON ab.gid = t.assigned_by"
 
 enum {
 	COL_GID,
@@ -197,6 +200,16 @@ static json_t *task_from_row(api_ctx *ctx, db_stmt *s)
 	return task;
 }
 
+/* The task row of build(), with the direct visibility rule as its last column. */
+#define TASK_ROW_SQL                                                                                           \
+	"SELECT " TASK_COLUMNS ", CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END"                        \
+	" FROM tasks t" TASK_JOINS " WHERE t.gid = ? AND t.workspace_gid = ?"
+static const char task_row_sql[] = TASK_ROW_SQL;
+/* The task row of build_text: no assigned_by, so no lookup of its user. */
+static const char task_row_default_sql[] =
+	"SELECT " TASK_COLUMNS_DEFAULT ", CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END"
+	" FROM tasks t" TASK_JOINS_DEFAULT " WHERE t.gid = ? AND t.workspace_gid = ?";
+
 /* Returns the membership (project and section) in the current row of the links query. */
 static json_t *membership_from_row(db_stmt *s)
 {
@@ -262,6 +275,20 @@ static int link_rows_reserve(struct link_row **rows, size_t count, size_t *capac
 	return 0;
 }
 
+/* The links query of add_links and text_links: one text, so one cached statement. */
+#define LINKS_SQL                                                                                              \
+	"SELECT 0, f.user_gid, u.name, CAST(NULL AS BIGINT), CAST(NULL AS TEXT)"                                 \
+	" FROM task_followers f JOIN users u ON u.gid = f.user_gid"                                              \
+	" WHERE f.task_gid = ? AND f.workspace_gid = ?"                                                          \
+	" UNION ALL SELECT 1, tt.tag_gid, g.name, CAST(NULL AS BIGINT), CAST(NULL AS TEXT)"                      \
+	" FROM task_tags tt JOIN tags g ON g.gid = tt.tag_gid"                                                   \
+	" WHERE tt.task_gid = ? AND tt.workspace_gid = ?"                                                        \
+	" UNION ALL SELECT 2, tp.project_gid, p.name, tp.section_gid, sc.name FROM task_projects tp"             \
+	" JOIN projects p ON p.gid = tp.project_gid LEFT JOIN sections sc ON sc.gid = tp.section_gid"            \
+	" WHERE tp.task_gid = ? AND tp.workspace_gid = ? AND " TASK_PROJECT_VISIBLE_SQL("p")
+
+static const char links_sql[] = LINKS_SQL;
+
 /*
  * Adds the linked lists named in `links` (LINK_ flags), all read in one
  * query of rows (kind, gid, name, section gid, section name). Kind 0 is a
@@ -281,16 +308,7 @@ static int add_links(api_ctx *ctx, json_t *task, int64_t task_gid, unsigned link
 	db_stmt *s;
 	int rc = DB_ERROR;
 
-	s = db_query(ctx->db,
-		     "SELECT 0, f.user_gid, u.name, CAST(NULL AS BIGINT), CAST(NULL AS TEXT)"
-		     " FROM task_followers f JOIN users u ON u.gid = f.user_gid"
-		     " WHERE f.task_gid = ? AND f.workspace_gid = ?"
-		     " UNION ALL SELECT 1, tt.tag_gid, g.name, CAST(NULL AS BIGINT), CAST(NULL AS TEXT)"
-		     " FROM task_tags tt JOIN tags g ON g.gid = tt.tag_gid"
-		     " WHERE tt.task_gid = ? AND tt.workspace_gid = ?"
-		     " UNION ALL SELECT 2, tp.project_gid, p.name, tp.section_gid, sc.name FROM task_projects tp"
-		     " JOIN projects p ON p.gid = tp.project_gid LEFT JOIN sections sc ON sc.gid = tp.section_gid"
-		     " WHERE tp.task_gid = ? AND tp.workspace_gid = ? AND " TASK_PROJECT_VISIBLE_SQL("p"));
+	s = db_query(ctx->db, links_sql);
 	if (s == NULL) {
 		goto done;
 	}
@@ -384,6 +402,21 @@ struct parent_seen {
 	int visible;
 };
 
+/* Returns 1 when the caller may see the parent, 0 when not, -1 on a storage failure; `seen` remembers the last answer. */
+static int parent_visible(api_ctx *ctx, int64_t parent_gid, struct parent_seen *seen)
+{
+	int exists = 0;
+
+	if (seen->gid != parent_gid) {
+		seen->visible = api_can_see_task(ctx, parent_gid, &exists);
+		if (seen->visible < 0) {
+			return -1;
+		}
+		seen->gid = parent_gid;
+	}
+	return seen->visible;
+}
+
 /*
  * Cuts the parent reference of `task` down to gid and resource_type when
  * the caller may not see the parent. A subtask can be visible through its
@@ -395,19 +428,16 @@ static int parent_redact(api_ctx *ctx, json_t *task, struct parent_seen *seen)
 {
 	const char *gid_text = json_string_value(json_object_get(json_object_get(task, "parent"), "gid"));
 	int64_t parent_gid;
-	int exists = 0;
+	int visible;
 
 	if (gid_text == NULL || api_is_full_access(ctx) || gid_parse(gid_text, &parent_gid) != 0) {
 		return DB_OK;
 	}
-	if (seen->gid != parent_gid) {
-		seen->visible = api_can_see_task(ctx, parent_gid, &exists);
-		if (seen->visible < 0) {
-			return DB_ERROR;
-		}
-		seen->gid = parent_gid;
+	visible = parent_visible(ctx, parent_gid, seen);
+	if (visible < 0) {
+		return DB_ERROR;
 	}
-	if (!seen->visible) {
+	if (!visible) {
 		json_object_set_new(task, "parent", api_object_new("task", parent_gid));
 	}
 	return DB_OK;
@@ -429,8 +459,7 @@ static int build(api_ctx *ctx, int64_t task_gid, int check, json_t **task_r)
 	int rc, visible = 1, has_parent = 0;
 
 	*task_r = NULL;
-	s = db_query(ctx->db, "SELECT " TASK_COLUMNS ", CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END"
-			      " FROM tasks t" TASK_JOINS " WHERE t.gid = ? AND t.workspace_gid = ?");
+	s = db_query(ctx->db, task_row_sql);
 	if (s == NULL) {
 		return DB_ERROR;
 	}
@@ -519,6 +548,415 @@ int task_reply(api_ctx *ctx, int status, int64_t task_gid)
 	return api_reply_object(ctx, &api_task_type, task, "/tasks", task_gid, status);
 }
 
+/* ---------- the full task written without a jansson tree ---------- */
+
+/*
+ * GET /tasks/{gid} without opt_fields or opt_pretty is the hottest read, and
+ * building its jansson tree, writing it and freeing it took about a third of
+ * its instructions (callgrind, large demo). These functions write the same
+ * bytes straight from the rows:
+ * the keys in the order task_from_row, parent_redact and add_links give
+ * them. tests/api/read_path.test.js compares both paths. A text that is not
+ * valid UTF-8, which json_string would refuse (dropping the key), sends the
+ * request back to the tree, so even such a row reads alike.
+ */
+
+/* Status of the text path beyond the db statuses: the tree path must answer. */
+#define TEXT_FALLBACK 100
+
+struct task_text {
+	struct json_out *o;
+	int bad_text; /* a text that is not valid UTF-8 was met */
+};
+
+static void text_string(struct task_text *t, const char *text)
+{
+	size_t len;
+
+	if (text == NULL) {
+		json_out_lit(t->o, "null");
+		return;
+	}
+	len = strlen(text);
+	if (!json_out_utf8_valid(text, len))
+		t->bad_text = 1;
+	json_out_string(t->o, text, len);
+}
+
+/* Writes an api_ref object for a gid other than 0 without its closing brace, so that keys can follow. */
+static void text_ref_open(struct task_text *t, const char *resource_type, int64_t gid, const char *name)
+{
+	json_out_lit(t->o, "{\"gid\":");
+	json_out_gid(t->o, gid);
+	json_out_lit(t->o, ",\"resource_type\":\"");
+	json_out_bytes(t->o, resource_type, strlen(resource_type));
+	json_out_lit(t->o, "\"");
+	if (name != NULL) {
+		json_out_lit(t->o, ",\"name\":");
+		text_string(t, name);
+	}
+}
+
+/* As api_ref: null for gid 0, the name only when there is one. */
+static void text_ref(struct task_text *t, const char *resource_type, int64_t gid, const char *name)
+{
+	if (gid == 0) {
+		json_out_lit(t->o, "null");
+		return;
+	}
+	text_ref_open(t, resource_type, gid, name);
+	json_out_lit(t->o, "}");
+}
+
+/* As api_time: null for 0. */
+static void text_time(struct task_text *t, int64_t us)
+{
+	char buf[40];
+
+	if (us == 0) {
+		json_out_lit(t->o, "null");
+		return;
+	}
+	time_format_iso(us, buf, sizeof(buf));
+	json_out_string(t->o, buf, strlen(buf));
+}
+
+static void text_time_column(struct task_text *t, db_stmt *s, int col)
+{
+	if (db_column_is_null(s, col))
+		json_out_lit(t->o, "null");
+	else
+		text_time(t, db_column_int64(s, col));
+}
+
+static void text_user_column(struct task_text *t, db_stmt *s, int gid_col, int name_col)
+{
+	if (db_column_is_null(s, gid_col))
+		json_out_lit(t->o, "null");
+	else
+		text_ref(t, "user", db_column_int64(s, gid_col), db_column_text(s, name_col));
+}
+
+/* Where the parent's value lies in the output, to cut it down after the row when it is hidden. */
+struct text_span {
+	size_t start, end;
+};
+
+/*
+ * Writes `{"data":` and the task in the current row of `s` up to
+ * permalink_url, as task_from_row builds it with no opt_fields.
+ */
+static void text_task_row(api_ctx *ctx, struct task_text *t, db_stmt *s, struct text_span *parent)
+{
+	char base[API_BASE_URL_MAX], url[API_BASE_URL_MAX + 64];
+	int64_t gid = db_column_int64(s, COL_GID);
+	const char *subtype = db_column_text(s, COL_SUBTYPE);
+	struct json_out *o = t->o;
+
+	json_out_lit(o, "{\"data\":{\"gid\":");
+	json_out_gid(o, gid);
+	json_out_lit(o, ",\"resource_type\":\"task\",\"name\":");
+	text_string(t, db_column_text(s, COL_NAME));
+	json_out_lit(o, ",\"resource_subtype\":");
+	text_string(t, subtype);
+	if (subtype != NULL && strcmp(subtype, "approval") == 0) {
+		json_out_lit(o, ",\"approval_status\":");
+		text_string(t, db_column_text(s, COL_APPROVAL_STATUS));
+	}
+	json_out_lit(o, ",\"assignee\":");
+	text_user_column(t, s, COL_ASSIGNEE, COL_ASSIGNEE_NAME);
+	json_out_lit(o, ",\"assignee_status\":");
+	text_string(t, db_column_text(s, COL_ASSIGNEE_STATUS));
+	json_out_lit(o, ",\"assignee_section\":null,\"completed\":");
+	if (db_column_int64(s, COL_COMPLETED) != 0)
+		json_out_lit(o, "true");
+	else
+		json_out_lit(o, "false");
+	json_out_lit(o, ",\"completed_at\":");
+	text_time_column(t, s, COL_COMPLETED_AT);
+	json_out_lit(o, ",\"completed_by\":");
+	text_user_column(t, s, COL_COMPLETED_BY, COL_COMPLETED_BY_NAME);
+	json_out_lit(o, ",\"created_at\":");
+	text_time(t, db_column_int64(s, COL_CREATED_AT));
+	json_out_lit(o, ",\"created_by\":");
+	if (db_column_is_null(s, COL_CREATED_BY)) {
+		json_out_lit(o, "null");
+	} else {
+		/* As api_object_new, which has no null for gid 0. */
+		json_out_lit(o, "{\"gid\":");
+		json_out_gid(o, db_column_int64(s, COL_CREATED_BY));
+		json_out_lit(o, ",\"resource_type\":\"user\"}");
+	}
+	json_out_lit(o, ",\"modified_at\":");
+	text_time(t, db_column_int64(s, COL_MODIFIED_AT));
+	json_out_lit(o, ",\"due_at\":");
+	text_time_column(t, s, COL_DUE_AT);
+	json_out_lit(o, ",\"due_on\":");
+	text_string(t, db_column_text(s, COL_DUE_ON));
+	json_out_lit(o, ",\"start_at\":");
+	text_time_column(t, s, COL_START_AT);
+	json_out_lit(o, ",\"start_on\":");
+	text_string(t, db_column_text(s, COL_START_ON));
+	json_out_lit(o, ",\"hearted\":false,\"hearts\":[],\"liked\":false,\"likes\":[],\"num_hearts\":0,"
+			"\"num_likes\":0,\"num_subtasks\":");
+	json_out_integer(o, db_column_int64(s, COL_NUM_SUBTASKS));
+	json_out_lit(o, ",\"notes\":");
+	text_string(t, db_column_text(s, COL_NOTES));
+	json_out_lit(o, ",\"html_notes\":");
+	text_string(t, db_column_text(s, COL_HTML_NOTES));
+
+	json_out_lit(o, ",\"parent\":");
+	parent->start = o->len;
+	if (db_column_is_null(s, COL_PARENT) || db_column_int64(s, COL_PARENT) == 0) {
+		json_out_lit(o, "null");
+	} else {
+		/* api_ref followed by resource_subtype, as task_from_row adds it. */
+		text_ref_open(t, "task", db_column_int64(s, COL_PARENT), db_column_text(s, COL_PARENT_NAME));
+		json_out_lit(o, ",\"resource_subtype\":");
+		text_string(t, db_column_text(s, COL_PARENT_SUBTYPE));
+		json_out_lit(o, "}");
+	}
+	parent->end = o->len;
+
+	json_out_lit(o, ",\"workspace\":");
+	text_ref(t, "workspace", db_column_int64(s, COL_WORKSPACE), db_column_text(s, COL_WORKSPACE_NAME));
+	json_out_lit(o, ",\"custom_fields\":[],\"is_rendered_as_separator\":false,\"actual_time_minutes\":null,"
+			"\"permalink_url\":");
+	snprintf(url, sizeof(url), "%s%s/tasks/%lld", api_base_url(ctx, base, sizeof(base)), API_BASE_PATH,
+		 (long long)gid);
+	text_string(t, url);
+}
+
+/* Replaces the parent's value with its gid and resource_type, as parent_redact does. */
+static void text_parent_cut(struct json_out *o, const struct text_span *parent, int64_t parent_gid)
+{
+	struct json_out cut;
+	size_t tail;
+
+	if (o->failed)
+		return;
+	if (json_out_init(&cut, 64) != 0) {
+		o->failed = 1;
+		return;
+	}
+	json_out_lit(&cut, "{\"gid\":");
+	json_out_gid(&cut, parent_gid);
+	json_out_lit(&cut, ",\"resource_type\":\"task\"}");
+	tail = o->len - parent->end;
+	/* The cut form is never longer than the full reference, which also has a name and a subtype. */
+	if (!cut.failed && cut.len <= parent->end - parent->start) {
+		memmove(o->text + parent->start + cut.len, o->text + parent->end, tail);
+		memcpy(o->text + parent->start, cut.text, cut.len);
+		o->len = parent->start + cut.len + tail;
+	} else {
+		o->failed = 1;
+	}
+	json_out_free(&cut);
+}
+
+/* One row of the links query, written to a scratch buffer until the rows are sorted. */
+struct link_text {
+	int64_t kind;
+	int64_t gid;
+	size_t ref_start, ref_end;
+	size_t membership_start, membership_end; /* for a project, else equal */
+};
+
+static int link_text_compare(const void *a, const void *b)
+{
+	const struct link_text *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->gid != y->gid)
+		return x->gid < y->gid ? -1 : 1;
+	return 0;
+}
+
+/* Writes the rows of `kind` from the scratch buffer as a JSON array; `membership` picks that part. */
+static void text_link_array(struct json_out *o, const struct json_out *scratch, const struct link_text *rows,
+			    size_t count, int64_t kind, int membership)
+{
+	int first = 1;
+
+	json_out_lit(o, "[");
+	for (size_t i = 0; i < count; i++) {
+		size_t start = membership ? rows[i].membership_start : rows[i].ref_start;
+		size_t end = membership ? rows[i].membership_end : rows[i].ref_end;
+
+		if (rows[i].kind != kind)
+			continue;
+		if (!first)
+			json_out_lit(o, ",");
+		first = 0;
+		json_out_bytes(o, scratch->text + start, end - start);
+	}
+	json_out_lit(o, "]");
+}
+
+/* Writes projects, memberships, followers and tags, as add_links sets them. Returns a db status. */
+static int text_links(api_ctx *ctx, struct task_text *t, int64_t task_gid)
+{
+	static const char *const ref_types[] = { "user", "tag", "project" };
+	struct link_text local[LINK_ROWS_LOCAL], *rows = local;
+	size_t count = 0, capacity = LINK_ROWS_LOCAL;
+	struct task_text scratch_text;
+	struct json_out scratch;
+	db_stmt *s;
+	int rc = DB_ERROR;
+
+	if (json_out_init(&scratch, 1024) != 0)
+		return DB_ERROR;
+	scratch_text.o = &scratch;
+	scratch_text.bad_text = 0;
+	s = db_query(ctx->db, links_sql);
+	if (s == NULL)
+		goto done;
+	db_bind_int64(s, 0, task_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, task_gid);
+	db_bind_int64(s, 3, ctx->who.workspace_gid);
+	db_bind_int64(s, 4, task_gid);
+	db_bind_int64(s, 5, ctx->who.workspace_gid);
+	task_bind_project_visible(ctx, s, 6);
+	for (;;) {
+		struct link_text *row;
+		int64_t kind;
+
+		rc = db_step(s);
+		if (rc != DB_ROW)
+			break;
+		kind = db_column_int64(s, 0);
+		if (kind < 0 || kind > 2) {
+			rc = DB_ERROR;
+			break;
+		}
+		if (count == capacity) {
+			struct link_text *grown = rows == local ? malloc(2 * capacity * sizeof(*rows))
+								: realloc(rows, 2 * capacity * sizeof(*rows));
+
+			if (grown == NULL) {
+				rc = DB_ERROR;
+				break;
+			}
+			if (rows == local)
+				memcpy(grown, local, count * sizeof(*rows));
+			rows = grown;
+			capacity *= 2;
+		}
+		row = &rows[count++];
+		row->kind = kind;
+		row->gid = db_column_int64(s, 1);
+		row->ref_start = scratch.len;
+		text_ref(&scratch_text, ref_types[kind], row->gid, db_column_text(s, 2));
+		row->ref_end = scratch.len;
+		row->membership_start = scratch.len;
+		if (kind == 2) {
+			/* As membership_from_row: the section only when the row has one. */
+			json_out_lit(&scratch, "{\"project\":");
+			text_ref(&scratch_text, "project", db_column_int64(s, 1), db_column_text(s, 2));
+			if (!db_column_is_null(s, 3)) {
+				json_out_lit(&scratch, ",\"section\":");
+				text_ref(&scratch_text, "section", db_column_int64(s, 3), db_column_text(s, 4));
+			}
+			json_out_lit(&scratch, "}");
+		}
+		row->membership_end = scratch.len;
+	}
+	db_stmt_done(s);
+	if (rc != DB_DONE)
+		goto done;
+	rc = DB_OK;
+	if (scratch.failed) {
+		rc = DB_ERROR;
+		goto done;
+	}
+	if (scratch_text.bad_text) {
+		rc = TEXT_FALLBACK;
+		goto done;
+	}
+	qsort(rows, count, sizeof(*rows), link_text_compare);
+	json_out_lit(t->o, ",\"projects\":");
+	text_link_array(t->o, &scratch, rows, count, 2, 0);
+	json_out_lit(t->o, ",\"memberships\":");
+	text_link_array(t->o, &scratch, rows, count, 2, 1);
+	json_out_lit(t->o, ",\"followers\":");
+	text_link_array(t->o, &scratch, rows, count, 0, 0);
+	json_out_lit(t->o, ",\"tags\":");
+	text_link_array(t->o, &scratch, rows, count, 1, 0);
+
+done:
+	if (rows != local)
+		free(rows);
+	json_out_free(&scratch);
+	return rc;
+}
+
+/*
+ * The text path of build(ctx, task_gid, 1, ...): writes {"data": task} into
+ * `o` and sets *found_r when the caller may see the task. Returns a db
+ * status, or TEXT_FALLBACK when the tree path must answer instead.
+ */
+static int build_text(api_ctx *ctx, int64_t task_gid, struct json_out *o, int *found_r)
+{
+	struct task_text t = { o, 0 };
+	struct text_span parent = { 0, 0 };
+	struct parent_seen seen = { 0, 0 };
+	int64_t parent_gid = 0;
+	int rc, visible = 1, has_parent = 0;
+	db_stmt *s;
+
+	*found_r = 0;
+	s = db_query(ctx->db, task_row_default_sql);
+	if (s == NULL)
+		return DB_ERROR;
+	task_bind_task_visible(ctx, s, 0);
+	db_bind_int64(s, 9, task_gid);
+	db_bind_int64(s, 10, ctx->who.workspace_gid);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		visible = db_column_int64(s, COL_EXTRA) != 0;
+		has_parent = !db_column_is_null(s, COL_PARENT);
+		parent_gid = has_parent ? db_column_int64(s, COL_PARENT) : 0;
+		if (visible || has_parent)
+			text_task_row(ctx, &t, s, &parent);
+	}
+	db_stmt_done(s);
+	if (rc == DB_DONE)
+		return DB_OK;
+	if (rc != DB_ROW)
+		return rc;
+	if (!visible) {
+		int exists = 0;
+
+		/* A subtask may be visible through an ancestor. */
+		visible = has_parent ? api_can_see_task(ctx, task_gid, &exists) : 0;
+		if (visible != 1)
+			return visible < 0 ? DB_ERROR : DB_OK;
+		seen.gid = parent_gid;
+		seen.visible = 1;
+	}
+	if (t.bad_text)
+		return TEXT_FALLBACK;
+
+	/* As parent_redact, which reads the parent gid from the representation's parent. */
+	if (parent.end - parent.start > 4 && !api_is_full_access(ctx)) {
+		rc = parent_visible(ctx, parent_gid, &seen);
+		if (rc < 0)
+			return DB_ERROR;
+		if (rc == 0)
+			text_parent_cut(o, &parent, parent_gid);
+	}
+	rc = text_links(ctx, &t, task_gid);
+	if (rc != DB_OK)
+		return rc;
+	json_out_lit(o, "}}");
+	if (o->failed)
+		return DB_ERROR;
+	*found_r = 1;
+	return DB_OK;
+}
+
 /* ---------- reads ---------- */
 
 /* GET /tasks/{task_gid} */
@@ -530,6 +968,23 @@ static int task_get(api_ctx *ctx)
 
 	if (api_param_gid(ctx, "task_gid", &gid)) {
 		return 0;
+	}
+	if (ctx->fields == NULL && !ctx->pretty) {
+		struct json_out out;
+		int found;
+
+		if (json_out_init(&out, 4096) != 0)
+			return api_fail_db(ctx, DB_ERROR);
+		rc = build_text(ctx, gid, &out, &found);
+		if (rc == DB_OK && found) {
+			api_reply_json_out(ctx, 200, &out);
+			return 0;
+		}
+		json_out_free(&out);
+		if (rc == DB_OK)
+			return api_not_found(ctx, "task", gid);
+		if (rc != TEXT_FALLBACK)
+			return api_fail_db(ctx, rc);
 	}
 	rc = build(ctx, gid, 1, &task);
 	if (rc != DB_OK) {

@@ -680,6 +680,33 @@ static int migration_applied(db_conn *c, int version, int *applied_r)
 	return status < 0 ? status : DB_OK;
 }
 
+/* Returns the SQLite code that replaces migration `version`'s SQL, or NULL. */
+static const struct db_sqlite_rebuild *sqlite_rebuild_for(int version)
+{
+	for (int i = 0; i < db_sqlite_rebuild_count; i++)
+		if (db_sqlite_rebuilds[i].version == version)
+			return &db_sqlite_rebuilds[i];
+	return NULL;
+}
+
+/* Checks every foreign key, which SQLite does not while they are off. Returns a db status. */
+static int foreign_keys_intact(db_conn *c)
+{
+	db_stmt *s = db_query(c, "PRAGMA foreign_key_check");
+	int status;
+
+	if (s == NULL)
+		return DB_ERROR;
+	status = db_step(s);
+	if (status == DB_ROW) {
+		snprintf(c->errmsg, sizeof(c->errmsg), "a row of %s refers to a missing row",
+			 db_column_text(s, 0) ? db_column_text(s, 0) : "a table");
+		status = DB_CONSTRAINT;
+	}
+	db_stmt_done(s);
+	return status == DB_DONE ? DB_OK : status;
+}
+
 static int migrate_all(db_conn *c, char *err, size_t errlen)
 {
 	int is_pg = c->pool->driver == &db_pgsql_driver;
@@ -696,8 +723,16 @@ static int migrate_all(db_conn *c, char *err, size_t errlen)
 		const struct db_migration *m = &db_migrations[i];
 		const char *override = is_pg ? m->pgsql : m->sqlite;
 		const char *sql = override ? override : m->common;
+		const struct db_sqlite_rebuild *rebuild = is_pg ? NULL : sqlite_rebuild_for(m->version);
 		int applied = 0;
 		db_stmt *s;
+
+		/* SQLite changes this setting only outside a transaction. */
+		if (rebuild != NULL && db_exec(c, "PRAGMA foreign_keys=OFF") != DB_OK) {
+			snprintf(err, errlen, "migration %d (%s) cannot turn foreign keys off: %s", m->version, m->name,
+				 c->errmsg);
+			return DB_ERROR;
+		}
 
 		/* Serialise concurrent starters: the write lock is taken before the check. */
 		status = db_begin_write(c);
@@ -705,24 +740,41 @@ static int migrate_all(db_conn *c, char *err, size_t errlen)
 			status = db_exec(c, "LOCK TABLE schema_migrations IN EXCLUSIVE MODE");
 		if (status == DB_OK)
 			status = migration_applied(c, m->version, &applied);
-		if (status == DB_OK && !applied) {
+		if (status == DB_OK && !applied && rebuild != NULL) {
+			log_info("store", "migration started: it rewrites tables and can take a while on a large database",
+				 "version", LOG_INT(m->version), "name", m->name, NULL);
+			status = rebuild->apply(c);
+			if (status == DB_OK)
+				status = foreign_keys_intact(c);
+		} else if (status == DB_OK && !applied) {
 			status = db_exec(c, sql);
-			s = status == DB_OK ? db_query(c, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)") : NULL;
+		}
+		if (status == DB_OK && !applied) {
+			s = db_query(c, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
 			if (s != NULL) {
 				db_bind_int64(s, 0, m->version);
 				db_bind_text(s, 1, m->name);
 				db_bind_int64(s, 2, (int64_t)time(NULL) * 1000000);
 				status = db_run(s);
-			} else if (status == DB_OK) {
+			} else {
 				status = DB_ERROR;
 			}
 		}
 		if (status != DB_OK) {
 			snprintf(err, errlen, "migration %d (%s) failed: %s", m->version, m->name, c->errmsg);
 			db_rollback(c);
+			if (rebuild != NULL)
+				db_exec(c, "PRAGMA foreign_keys=ON");
 			return status;
 		}
 		status = db_commit(c);
+		if (rebuild != NULL) {
+			db_exec(c, "PRAGMA foreign_keys=ON");
+			/* The rebuild passed every row through the WAL: give that space back now. */
+			if (status == DB_OK && !applied && db_exec(c, "PRAGMA wal_checkpoint(TRUNCATE)") != DB_OK)
+				log_warn("store", "cannot truncate the WAL after a migration; it shrinks at a later checkpoint",
+					 "error", c->errmsg, NULL);
+		}
 		if (status != DB_OK) {
 			snprintf(err, errlen, "migration %d (%s) commit failed: %s", m->version, m->name, c->errmsg);
 			return status;

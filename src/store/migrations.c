@@ -7,7 +7,12 @@
  */
 #include "store/migrations.h"
 
+#include "store/db.h"
+
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char m1_core[] =
 	"CREATE TABLE settings ("
@@ -614,6 +619,145 @@ static const char m19_audit_no_overwrite_pgsql[] =
 	"ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_change;"
 	"ALTER TABLE audit_log ENABLE ALWAYS TRIGGER audit_log_no_truncate;";
 
+/*
+ * On SQLite, `gid BIGINT PRIMARY KEY` is a unique index beside the table's
+ * own rowid, so every lookup by gid descends two B-trees. Only
+ * `INTEGER PRIMARY KEY` makes the gid the rowid itself. m16 rebuilds the
+ * tables the API reads by gid on every request under that definition,
+ * keeping every column (including any that later migrations add), index and
+ * trigger. The SQL text is taken from sqlite_master, so the rebuild follows
+ * the schema as it is. PostgreSQL has no rowid and keeps its tables.
+ */
+static const char *const m16_tables[] = {
+	"workspaces", "users", "projects", "sections", "tags", "tokens", "tasks", NULL,
+};
+
+#define M16_OLD_KEY "gid BIGINT PRIMARY KEY"
+#define M16_NEW_KEY "gid INTEGER PRIMARY KEY"
+#define M16_TEMP "kontor_rowid_rebuild"
+#define M16_SQL_MAX 64
+
+/* Runs `before` TABLE `after` for a table name of the fixed list. Returns a db status. */
+static int m16_exec(db_conn *c, const char *before, const char *table, const char *after)
+{
+	char sql[256];
+	int n = snprintf(sql, sizeof(sql), "%s%s%s", before, table, after);
+
+	if (n < 0 || (size_t)n >= sizeof(sql))
+		return DB_ERROR;
+	return db_exec(c, sql);
+}
+
+/* Rebuilds one table with its gid as the rowid. Returns a db status. */
+static int m16_rebuild_table(db_conn *c, const char *table)
+{
+	char *create = NULL, *others[M16_SQL_MAX] = { 0 };
+	size_t other_count = 0, prefix_len;
+	const char *key, *text;
+	int status = DB_ERROR;
+	db_stmt *s;
+
+	/* The table's definition, as SQLite stores it. */
+	s = db_query(c, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?");
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_text(s, 0, table);
+	if (db_step(s) == DB_ROW) {
+		text = db_column_text(s, 0);
+		create = text != NULL ? strdup(text) : NULL;
+	}
+	db_stmt_done(s);
+	if (create == NULL)
+		return DB_ERROR;
+	key = strstr(create, M16_OLD_KEY);
+	if (key == NULL) {
+		/* Already a rowid alias, or defined some other way: leave the table as it is. */
+		free(create);
+		return DB_OK;
+	}
+
+	/* Its indexes and triggers, which DROP TABLE removes with it. */
+	s = db_query(c, "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger')"
+			" AND sql IS NOT NULL");
+	if (s == NULL)
+		goto done;
+	db_bind_text(s, 0, table);
+	for (;;) {
+		status = db_step(s);
+		if (status != DB_ROW)
+			break;
+		text = db_column_text(s, 0);
+		if (other_count == M16_SQL_MAX || text == NULL) {
+			status = DB_ERROR;
+			break;
+		}
+		others[other_count] = strdup(text);
+		if (others[other_count++] == NULL) {
+			status = DB_ERROR;
+			break;
+		}
+	}
+	db_stmt_done(s);
+	if (status != DB_DONE) {
+		status = DB_ERROR;
+		goto done;
+	}
+
+	/* CREATE TABLE kontor_rowid_rebuild (...the same columns, gid INTEGER PRIMARY KEY...). */
+	{
+		const char *open = strchr(create, '(');
+		size_t len;
+		char *sql;
+
+		if (open == NULL || open > key) {
+			status = DB_ERROR;
+			goto done;
+		}
+		prefix_len = (size_t)(key - open);
+		len = strlen("CREATE TABLE " M16_TEMP " ") + strlen(open) + 2;
+		sql = malloc(len);
+		if (sql == NULL) {
+			status = DB_ERROR;
+			goto done;
+		}
+		snprintf(sql, len, "CREATE TABLE " M16_TEMP " %.*s%s%s", (int)prefix_len, open, M16_NEW_KEY,
+			 key + strlen(M16_OLD_KEY));
+		status = db_exec(c, sql);
+		free(sql);
+	}
+	if (status == DB_OK)
+		status = m16_exec(c, "INSERT INTO " M16_TEMP " SELECT * FROM ", table, "");
+	if (status == DB_OK)
+		status = m16_exec(c, "DROP TABLE ", table, "");
+	if (status == DB_OK)
+		status = m16_exec(c, "ALTER TABLE " M16_TEMP " RENAME TO ", table, "");
+	for (size_t i = 0; i < other_count && status == DB_OK; i++)
+		status = db_exec(c, others[i]);
+
+done:
+	for (size_t i = 0; i < other_count; i++)
+		free(others[i]);
+	free(create);
+	return status;
+}
+
+static int m16_rowid_gids(db_conn *c)
+{
+	for (const char *const *table = m16_tables; *table != NULL; table++) {
+		int status = m16_rebuild_table(c, *table);
+
+		if (status != DB_OK)
+			return status;
+	}
+	return DB_OK;
+}
+
+const struct db_sqlite_rebuild db_sqlite_rebuilds[] = {
+	{ 16, m16_rowid_gids },
+};
+
+const int db_sqlite_rebuild_count = sizeof(db_sqlite_rebuilds) / sizeof(db_sqlite_rebuilds[0]);
+
 const struct db_migration db_migrations[] = {
 	{ 1, "core", m1_core, NULL, NULL },
 	{ 2, "service_accounts", m2_service_accounts, NULL, NULL },
@@ -628,6 +772,8 @@ const struct db_migration db_migrations[] = {
 	{ 11, "audit_stream", NULL, m11_audit_stream_sqlite, m11_audit_stream_pgsql },
 	{ 12, "status_updates", m12_status_updates, NULL, NULL },
 	{ 14, "event_targets_seq", m14_event_targets_seq, NULL, NULL },
+	/* SQLite runs m16_rowid_gids in place of this text (db_sqlite_rebuilds); PostgreSQL has nothing to do. */
+	{ 16, "rowid_gids", "SELECT 1", NULL, NULL },
 	{ 18, "story_project", m18_story_project, NULL, NULL },
 	{ 19, "audit_no_overwrite", NULL, m19_audit_no_overwrite_sqlite, m19_audit_no_overwrite_pgsql },
 };

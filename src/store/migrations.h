@@ -17,4 +17,21 @@ struct db_migration {
 extern const struct db_migration db_migrations[];
 extern const int db_migration_count;
 
+/*
+ * SQLite-only code for a migration that SQL alone cannot express, such as
+ * rebuilding a table under a new definition. db_migrate runs `apply` in
+ * place of the migration's SQL, inside its transaction, with foreign keys
+ * off (SQLite's documented way to rebuild a table others refer to), checks
+ * every foreign key before committing, and truncates the WAL afterwards.
+ * `apply` returns a db status.
+ */
+struct db_conn;
+struct db_sqlite_rebuild {
+	int version;
+	int (*apply)(struct db_conn *c);
+};
+
+extern const struct db_sqlite_rebuild db_sqlite_rebuilds[];
+extern const int db_sqlite_rebuild_count;
+
 #endif

@@ -81,6 +81,13 @@ static void read_level_from_env(void)
 			min_level = (enum log_level)i;
 }
 
+int log_enabled(enum log_level level)
+{
+	if (!level_read_from_env)
+		read_level_from_env();
+	return level >= min_level;
+}
+
 void log_write(enum log_level level, const char *module, const char *message, ...)
 {
 	struct line l;

@@ -14,6 +14,9 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 /* Sets the lowest level written (default LOG_INFO; env KONTOR_LOG_LEVEL). */
 void log_set_level(enum log_level level);
 
+/* 1 when lines of `level` are written: lets a caller skip formatting the fields of a line that is dropped. */
+int log_enabled(enum log_level level);
+
 /*
  * Writes one line. The variadic part is pairs of (const char *key,
  * const char *value) ending with NULL; a NULL value writes JSON null.

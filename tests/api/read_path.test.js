@@ -121,3 +121,76 @@ test('strings needing escapes round-trip', async () => {
 	assert.ok(pretty.text.includes('\n  "data": {'), pretty.text.slice(0, 200));
 	assert.deepEqual(pretty.body, res.body);
 });
+
+// GET /tasks/{gid} without opt_fields or opt_pretty is written straight from
+// the rows; with opt_pretty it goes through the jansson tree. Both must give
+// the same members in the same order, for a reader who sees everything and
+// for one who sees the subtask but not its parent.
+test('the direct task writer matches the tree', async () => {
+	const mia = await server.addUser({ email: 'mia.writer@example.test', name: 'Mia "Writer" Ö' });
+	const miaClient = api(server, mia.token);
+	const bob = await server.addUser({ email: 'bob.writer@example.test', name: 'Bob' });
+	const ok = (res, status = 200) => {
+		assert.equal(res.status, status, res.text);
+		return res.body.data;
+	};
+	const team = ok(await admin.post('/teams', { name: 'Writers', organization: server.orgGid, visibility: 'public' }), 201);
+	const open = ok(await admin.post('/projects', { name: 'Open ✓', workspace: server.orgGid, team: team.gid,
+		privacy_setting: 'public_to_workspace' }), 201);
+	const closed = ok(await admin.post('/projects', { name: 'Closed', workspace: server.orgGid, team: team.gid,
+		privacy_setting: 'private' }), 201);
+	const section = ok(await admin.post(`/projects/${open.gid}/sections`, { name: 'Doing / "now"' }), 201);
+	const tag = ok(await admin.post('/tags', { name: 'hot 🔥', workspace: server.orgGid }), 201);
+
+	const parent = ok(await admin.post('/tasks', { workspace: server.orgGid, name: 'Parent \\ secret',
+		projects: [closed.gid] }), 201);
+	const child = ok(await admin.post(`/tasks/${parent.gid}/subtasks`, { name: 'Child', notes: 'line 1\nline 2',
+		assignee: mia.gid, due_on: '2030-01-02' }), 201);
+	ok(await admin.post(`/tasks/${child.gid}/addProject`, { project: open.gid, section: section.gid }));
+	ok(await admin.post(`/tasks/${child.gid}/addProject`, { project: closed.gid }));
+	ok(await admin.post(`/tasks/${child.gid}/addTag`, { tag: tag.gid }));
+	ok(await admin.post(`/tasks/${child.gid}/addFollowers`, { followers: [bob.gid, mia.gid] }));
+	const approval = ok(await admin.post('/tasks', { workspace: server.orgGid, name: 'Sign', resource_subtype: 'approval',
+		projects: [open.gid], start_on: '2030-01-01', due_at: '2030-01-03T10:00:00.000Z' }), 201);
+	ok(await admin.put(`/tasks/${approval.gid}`, { approval_status: 'approved' }));
+
+	const cases = [[admin, child.gid], [admin, parent.gid], [admin, approval.gid], [miaClient, child.gid],
+		[miaClient, approval.gid]];
+	for (const [client, gid] of cases) {
+		const direct = await client.get(`/tasks/${gid}`);
+		const tree = await client.get(`/tasks/${gid}`, { opt_pretty: true });
+		assert.equal(direct.status, 200, direct.text);
+		assert.equal(tree.status, 200, tree.text);
+		assert.ok(!direct.text.includes('\n'), 'compact output contains a raw newline');
+		assert.equal(direct.text, JSON.stringify(tree.body));
+	}
+
+	// Mia sees the subtask as its assignee but not its parent in the private project.
+	const seen = ok(await miaClient.get(`/tasks/${child.gid}`));
+	assert.deepEqual(seen.parent, { gid: parent.gid, resource_type: 'task' });
+	assert.deepEqual(seen.projects.map((p) => p.gid), [open.gid]);
+	assert.equal(seen.memberships[0].section.gid, section.gid);
+	assert.equal((await miaClient.get(`/tasks/${parent.gid}`)).status, 404);
+});
+
+// A text that is not valid UTF-8 can only come from outside the API (SQLite
+// stores any bytes). jansson drops such a value, and the direct writer hands
+// the request to the tree so that both read alike.
+test('invalid UTF-8 falls back to the tree', async (t) => {
+	if (isPostgres()) {
+		t.skip('PostgreSQL stores only valid UTF-8');
+		return;
+	}
+	const created = await admin.post('/tasks', { workspace: server.orgGid, name: 'Broken notes', notes: 'fine' });
+	assert.equal(created.status, 201, created.text);
+	const gid = created.body.data.gid;
+	sqlRun(`UPDATE tasks SET notes = CAST(X'61C3' AS TEXT) WHERE gid = ${gid}`);
+
+	const direct = await admin.get(`/tasks/${gid}`);
+	const tree = await admin.get(`/tasks/${gid}`, { opt_pretty: true });
+	assert.equal(direct.status, 200, direct.text);
+	assert.equal(tree.status, 200, tree.text);
+	assert.equal(direct.text, JSON.stringify(tree.body));
+	assert.equal('notes' in direct.body.data, false);
+	assert.equal(direct.body.data.name, 'Broken notes');
+});
