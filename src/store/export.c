@@ -740,7 +740,7 @@ struct reader {
 
 /*
  * Reads the rest of the file after a parse error. A damaged gzip stream can
- * inflate to garbage that fails as JSON long before gzip sees the bad CRC at
+ * inflate to garbage that fails as JSON long before gzip detects the bad CRC at
  * the end of the stream, so a read error found here replaces the JSON
  * message with the real cause. Costs one pass over the rest of the file,
  * on the error path only.
