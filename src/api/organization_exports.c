@@ -32,7 +32,7 @@
 /* Exports of one organization that may be pending or started at once. */
 #define EXPORTS_UNFINISHED_MAX 3
 /* Seconds a client is asked to wait after that limit's 429. */
-#define EXPORTS_RETRY_AFTER_S "60"
+#define EXPORTS_RETRY_AFTER_S "10"
 #define SIGNATURE_HEX_LEN (crypto_auth_hmacsha256_BYTES * 2)
 
 /* ---------- representation ---------- */
@@ -159,7 +159,7 @@ static int export_create(api_ctx *ctx)
 			  "organization: %lld exports of this organization are still pending or started, the "
 			  "most allowed at once; wait until one has finished",
 			  (long long)unfinished);
-		/* An estimate: most exports finish within a minute, and clients that honour the header wait that long. */
+		/* An estimate: a small organization exports in seconds, so a client polls again soon. */
 		http_response_add_header(ctx->res, "Retry-After", EXPORTS_RETRY_AFTER_S);
 		return 0;
 	}
