@@ -1396,6 +1396,12 @@ static int cmd_export(int argc, char **argv)
 		die("export", "--org: not a gid; pass the organization's gid, such as 1204710252385912");
 	if ((size_t)snprintf(partial, sizeof(partial), "%s.partial", o.output) >= sizeof(partial))
 		die("export", "--output: the path is too long");
+	/* SQLite would create a missing file and migrate it, so an export from a mistyped path would seem to work. */
+	if (db_driver_for(o.db) == &db_sqlite_driver && access(o.db, F_OK) != 0) {
+		snprintf(err, sizeof(err), "--db: database %.800s not found: %s; pass the path of an existing database",
+			 o.db, strerror(errno));
+		die("export", err);
+	}
 	out = fopen(partial, "wb");
 	if (out == NULL) {
 		snprintf(err, sizeof(err), "cannot create %.800s: %s", partial, strerror(errno));

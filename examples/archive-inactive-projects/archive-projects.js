@@ -33,6 +33,37 @@ function day(iso) {
 	return iso.slice(0, 10);
 }
 
+// True when a task of the project, or a subtask at any depth below one,
+// changed at or after `cutoff`. Subtasks need not be in the project
+// themselves, so they are read through each task's subtask list.
+async function hasRecentTask(tasksApi, projectGid, cutoff) {
+	const recent = await call(`GET /projects/${projectGid}/tasks`, () =>
+		tasksApi.getTasksForProject(projectGid, { modified_since: cutoff, limit: 1, opt_fields: 'modified_at' }));
+	if (recent.data.length) {
+		return true;
+	}
+	let level = await allPages(`GET /projects/${projectGid}/tasks`, (opts) =>
+		tasksApi.getTasksForProject(projectGid, opts), { opt_fields: 'num_subtasks' });
+	const seen = new Set();
+	while (level.length) {
+		const next = [];
+		for (const task of level) {
+			if (seen.has(task.gid) || task.num_subtasks === 0) {
+				continue;
+			}
+			seen.add(task.gid);
+			const subtasks = await allPages(`GET /tasks/${task.gid}/subtasks`, (opts) =>
+				tasksApi.getSubtasksForTask(task.gid, opts), { opt_fields: 'modified_at,num_subtasks' });
+			if (subtasks.some((subtask) => subtask.modified_at && subtask.modified_at >= cutoff)) {
+				return true;
+			}
+			next.push(...subtasks);
+		}
+		level = next;
+	}
+	return false;
+}
+
 async function run() {
 	const options = parseOptions(USAGE, {
 		days: { type: 'string' },
@@ -56,16 +87,14 @@ async function run() {
 		projectsApi.getProjectsForWorkspace(workspace, opts), { archived: false, opt_fields: 'name,modified_at,team.name' });
 
 	// A project's modified_at does not cover its tasks, so a candidate is
-	// kept when any of its tasks changed after the cutoff.
+	// kept when any of its tasks or their subtasks changed after the cutoff.
 	const plan = [];
 	let kept = 0;
 	for (const project of projects) {
 		if (!project.modified_at || project.modified_at >= cutoff) {
 			continue;
 		}
-		const recent = await call(`GET /projects/${project.gid}/tasks`, () =>
-			tasksApi.getTasksForProject(project.gid, { modified_since: cutoff, limit: 1, opt_fields: 'modified_at' }));
-		if (recent.data.length) {
+		if (await hasRecentTask(tasksApi, project.gid, cutoff)) {
 			kept++;
 			continue;
 		}

@@ -20,6 +20,28 @@
 const crypto = require('node:crypto');
 const http = require('node:http');
 const Asana = require('asana');
+const { UsageError, parseOptions } = require('../lib/kontor');
+
+const USAGE = `usage: assign-new-tasks.js [--help]
+
+Watches PROJECT_GID through a webhook and assigns each new task without an
+assignee to the project's owner. Settings come from the environment:
+  KONTOR_URL     kontor's base URL (required)
+  KONTOR_TOKEN   a service-account token with full (required)
+  PROJECT_GID    the project to watch (required)
+  LISTEN         HOST:PORT to receive deliveries on (default 127.0.0.1:8090)
+  TARGET_URL     the URL kontor posts to (default http://LISTEN/receive)
+`;
+
+try {
+	parseOptions(USAGE, {});
+} catch (err) {
+	if (!(err instanceof UsageError)) {
+		throw err;
+	}
+	process.stderr.write(`error: ${err.message}\n\n${USAGE}`);
+	process.exit(2);
+}
 
 function required(name) {
 	const value = process.env[name];

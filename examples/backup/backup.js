@@ -15,9 +15,23 @@
 
 const Asana = require('asana');
 const fs = require('node:fs');
+const { UsageError, call, parseOptions } = require('../lib/kontor');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { pipeline } = require('node:stream/promises');
+
+const USAGE = `usage: backup.js [--help]
+
+Requests an organization export, downloads it into BACKUP_DIR and keeps the
+newest BACKUP_KEEP backups. Settings come from the environment:
+  KONTOR_URL        kontor's base URL (required)
+  KONTOR_TOKEN      a service-account token with full or exports (required)
+  KONTOR_WORKSPACE  the organization's gid (default: the token's only one)
+  BACKUP_DIR        where backups go (default ./backups)
+  BACKUP_KEEP       how many backups to keep (default 7)
+  BACKUP_TIMEOUT_S  seconds to wait for the export (default 3600)
+  BACKUP_POLL_MS    milliseconds between state checks (default 2000)
+`;
 
 function setting(name, fallback) {
 	const value = process.env[name];
@@ -25,7 +39,7 @@ function setting(name, fallback) {
 		return value;
 	}
 	if (fallback === undefined) {
-		throw new Error(`${name} is not set; see the README for the settings this script reads`);
+		throw new UsageError(`${name} is not set; see the README for the settings this script reads`);
 	}
 	return fallback;
 }
@@ -34,7 +48,7 @@ function positiveInteger(name, fallback) {
 	const text = setting(name, String(fallback));
 	const value = Number(text);
 	if (!Number.isInteger(value) || value < 1) {
-		throw new Error(`${name}: expected a whole number of at least 1, not ${JSON.stringify(text)}`);
+		throw new UsageError(`${name}: expected a whole number of at least 1, not ${JSON.stringify(text)}`);
 	}
 	return value;
 }
@@ -55,7 +69,7 @@ async function findWorkspace(client) {
 	}
 	let result;
 	try {
-		result = await new Asana.WorkspacesApi(client).getWorkspaces({ limit: 10 });
+		result = await call('GET /workspaces', () => new Asana.WorkspacesApi(client).getWorkspaces({ limit: 10 }));
 	} catch (err) {
 		// A token with only `exports` may not list workspaces.
 		if (err.status === 403) {
@@ -72,7 +86,7 @@ async function findWorkspace(client) {
 async function waitForExport(exportsApi, exportGid, timeoutMs, pollMs) {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
-		const result = await exportsApi.getOrganizationExport(exportGid, {});
+		const result = await call(`GET /organization_exports/${exportGid}`, () => exportsApi.getOrganizationExport(exportGid, {}));
 		const state = result.data.state;
 		if (state === 'finished') {
 			return result.data;
@@ -126,6 +140,7 @@ function prune(dir, workspace, keep) {
 }
 
 async function main() {
+	parseOptions(USAGE, {});
 	const base = setting('KONTOR_URL').replace(/\/+$/, '');
 	const dir = setting('BACKUP_DIR', 'backups');
 	const keep = positiveInteger('BACKUP_KEEP', 7);
@@ -138,7 +153,10 @@ async function main() {
 
 	const workspace = await findWorkspace(client);
 	const exportsApi = new Asana.OrganizationExportsApi(client);
-	const created = await exportsApi.createOrganizationExport({ data: { organization: workspace } }, {});
+	// The server allows a few unfinished exports per organization and answers
+	// 429 with Retry-After beyond that; call() waits and retries.
+	const created = await call('POST /organization_exports', () =>
+		exportsApi.createOrganizationExport({ data: { organization: workspace } }, {}));
 	console.log(`export ${created.data.gid} requested`);
 	const finished = await waitForExport(exportsApi, created.data.gid, timeoutMs, pollMs);
 
@@ -163,5 +181,6 @@ async function main() {
 
 main().catch((err) => {
 	console.error(`backup failed: ${describe(err)}`);
-	process.exit(1);
+	// The exit status of examples/README.md: 2 for a wrong option or setting, 1 for the rest.
+	process.exit(err instanceof UsageError ? 2 : 1);
 });

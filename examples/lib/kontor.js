@@ -257,10 +257,37 @@ function formatCsv(rows) {
 
 // Writes `text` to `file` through a temporary file in the same folder and a
 // rename, so a reader never sees a half-written file.
+// Throws a CheckError naming the file when it cannot be written, and leaves
+// no temporary file behind.
 function writeFileAtomic(file, text) {
 	const temporary = path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${process.pid}.tmp`);
-	fs.writeFileSync(temporary, text);
-	fs.renameSync(temporary, file);
+	let existing = null;
+	try {
+		existing = fs.statSync(file);
+	} catch (err) {
+		if (err.code !== 'ENOENT') {
+			throw new CheckError(`cannot write ${file}: ${err.message}`);
+		}
+	}
+	if (existing && existing.isDirectory()) {
+		throw new CheckError(`cannot write ${file}: it is a directory; pass a file name`);
+	}
+	try {
+		fs.writeFileSync(temporary, text);
+		fs.renameSync(temporary, file);
+	} catch (err) {
+		fs.rmSync(temporary, { force: true });
+		throw new CheckError(`cannot write ${file}: ${err.message}`);
+	}
+}
+
+// True for a calendar date YYYY-MM-DD that exists (2026-02-30 does not).
+function isDate(text) {
+	if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) {
+		return false;
+	}
+	const time = Date.parse(text + 'T00:00:00Z');
+	return !Number.isNaN(time) && new Date(time).toISOString().slice(0, 10) === text;
 }
 
 // A plausible e-mail address: one @, no spaces, a dot in the domain.
@@ -282,5 +309,6 @@ module.exports = {
 	readCsvRecords,
 	formatCsv,
 	writeFileAtomic,
+	isDate,
 	isEmail,
 };

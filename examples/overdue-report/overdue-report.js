@@ -13,6 +13,7 @@ const {
 	main,
 	formatCsv,
 	writeFileAtomic,
+	isDate,
 } = require('../lib/kontor');
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -56,7 +57,7 @@ async function run() {
 		'include-archived': { type: 'boolean' },
 	});
 	const today = options.today || localToday();
-	if (!/^\d{4}-\d{2}-\d{2}$/.test(today) || Number.isNaN(Date.parse(today + 'T00:00:00Z'))) {
+	if (!isDate(today)) {
 		throw new UsageError(`--today: expected a date such as 2026-01-31, got "${options.today}"`);
 	}
 

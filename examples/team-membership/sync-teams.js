@@ -27,11 +27,40 @@ Environment: KONTOR_URL, KONTOR_TOKEN (a service account with full access),
 KONTOR_WORKSPACE (optional).
 `;
 
+// Returns the keys of the top-level object of `text`, which JSON.parse has
+// already accepted, in order and with repeats: JSON.parse keeps only the last
+// value of a repeated key, so a repeat would otherwise go unseen.
+function topLevelKeys(text) {
+	const keys = [];
+	let depth = 0;
+	for (let i = 0; i < text.length; i++) {
+		const ch = text[i];
+		if (ch === '{' || ch === '[') {
+			depth++;
+		} else if (ch === '}' || ch === ']') {
+			depth--;
+		} else if (ch === '"') {
+			let end = i + 1;
+			while (text[end] !== '"') {
+				end += text[end] === '\\' ? 2 : 1;
+			}
+			const literal = text.slice(i, end + 1);
+			i = end;
+			if (depth === 1 && /^\s*:/.test(text.slice(end + 1, end + 64))) {
+				keys.push(JSON.parse(literal));
+			}
+		}
+	}
+	return keys;
+}
+
 // Reads the mapping into a Map from team name to a Set of lower-case e-mail addresses.
 function readMapping(file) {
 	let document;
+	let text;
 	try {
-		document = JSON.parse(fs.readFileSync(file, 'utf8'));
+		text = fs.readFileSync(file, 'utf8');
+		document = JSON.parse(text);
 	} catch (err) {
 		if (err instanceof SyntaxError) {
 			throw new CheckError(`${file}: invalid JSON: ${err.message}`);
@@ -40,6 +69,14 @@ function readMapping(file) {
 	}
 	if (document === null || typeof document !== 'object' || Array.isArray(document)) {
 		throw new CheckError(`${file}: expected a JSON object from team name to a list of e-mail addresses`);
+	}
+
+	const seen = new Set();
+	for (const key of topLevelKeys(text)) {
+		if (seen.has(key)) {
+			throw new CheckError(`${file}: team "${key}" is listed twice; merge its lists into one entry`);
+		}
+		seen.add(key);
 	}
 
 	const mapping = new Map();

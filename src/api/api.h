@@ -316,6 +316,13 @@ int api_can_see_task(api_ctx *ctx, int64_t task_gid, int *exists_r);
 int api_can_see_team(api_ctx *ctx, int64_t team_gid, int *exists_r);
 /* 1 if the user belongs to the caller's organization (active or not). */
 int api_user_in_org(api_ctx *ctx, int64_t user_gid);
+/*
+ * Checks that a user is an active member of the caller's organization, as
+ * assignees, followers and project members must be: a person removed from
+ * the organization or deprovisioned is not. Returns 0, or -1 after replying
+ * 400 naming `field` (or 500 when storage failed).
+ */
+int api_require_active_member(api_ctx *ctx, const char *field, int64_t user_gid);
 
 /* ---------- audit log ---------- */
 

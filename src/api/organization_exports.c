@@ -14,6 +14,7 @@
  */
 #include "api/api.h"
 #include "api/app.h"
+#include "auth/visibility.h"
 #include "jobs/export_job.h"
 #include "store/audit.h"
 #include "util/gid.h"
@@ -30,6 +31,8 @@
 #define DOWNLOAD_URL_TTL_S 3600
 /* Exports of one organization that may be pending or started at once. */
 #define EXPORTS_UNFINISHED_MAX 3
+/* Seconds a client is asked to wait after that limit's 429. */
+#define EXPORTS_RETRY_AFTER_S "10"
 #define SIGNATURE_HEX_LEN (crypto_auth_hmacsha256_BYTES * 2)
 
 /* ---------- representation ---------- */
@@ -152,10 +155,13 @@ static int export_create(api_ctx *ctx)
 		return api_fail_db(ctx, DB_ERROR);
 	if (unfinished >= EXPORTS_UNFINISHED_MAX) {
 		db_rollback(ctx->db);
-		return api_error(ctx, 429,
-				 "organization: %lld exports of this organization are still pending or started, the "
-				 "most allowed at once; wait until one has finished",
-				 (long long)unfinished);
+		api_error(ctx, 429,
+			  "organization: %lld exports of this organization are still pending or started, the "
+			  "most allowed at once; wait until one has finished",
+			  (long long)unfinished);
+		/* An estimate: a small organization exports in seconds, so a client polls again soon. */
+		http_response_add_header(ctx->res, "Retry-After", EXPORTS_RETRY_AFTER_S);
+		return 0;
 	}
 	export_gid = gid_next();
 	now = time_now_us();
@@ -298,27 +304,64 @@ static int parse_expires(const char *text, int64_t *expires_r)
 	return 0;
 }
 
+/*
+ * Re-checks at download time what the API checked when it issued the link:
+ * the organization's plan allows exports, and the service account that
+ * requested the export still exists, is active and holds `exports` or
+ * `full`. Without this a link would outlive a plan change or a deleted
+ * account by up to DOWNLOAD_URL_TTL_S. Returns 0, or -1 after replying.
+ */
+static int download_still_allowed(api_ctx *ctx, int64_t workspace_gid, int64_t requested_by)
+{
+	principal requester;
+	int active = visibility_principal_load(ctx->db, workspace_gid, requested_by, &requester);
+
+	if (active < 0) {
+		api_fail_db(ctx, active);
+		return -1;
+	}
+	if (active == 1 && strcmp(requester.plan, "enterprise_plus") != 0 &&
+	    strcmp(requester.plan, "legacy_enterprise") != 0) {
+		api_error_help(ctx, 402, "Ask the organization's owner to move it to enterprise_plus or legacy_enterprise.",
+			       "This download link no longer works: exports need the plan enterprise_plus or "
+			       "legacy_enterprise, and the organization's plan is %s.",
+			       requester.plan);
+		return -1;
+	}
+	if (active != 1 || requester.kind != PRINCIPAL_SERVICE_ACCOUNT ||
+	    (requester.scopes & (SCOPE_FULL | SCOPE_EXPORTS)) == 0) {
+		api_error_help(ctx, 403, "Start a new export with a service account that has the exports or full scope.",
+			       "This download link no longer works: the service account that requested the export "
+			       "was deleted or deactivated, or lost the exports scope.");
+		return -1;
+	}
+	return 0;
+}
+
 static int export_download(api_ctx *ctx)
 {
 	static const char help[] = "Fetch the export with GET /organization_exports/{organization_export_gid} and "
 				   "use its download_url unchanged; each one is valid for an hour.";
+	static const char invalid_message[] = "This download link is invalid: its signature does not match. It was "
+					       "changed or was not issued by this server.";
 	const char *signature = api_query(ctx, "signature");
 	char expected[SIGNATURE_HEX_LEN + 1], when[40], disposition[128];
-	int64_t gid, expires, workspace_gid = 0, size = 0, data_expires_at = 0, now = time_now_us();
+	int64_t gid, expires, workspace_gid = 0, size = 0, data_expires_at = 0, requested_by = 0, now = time_now_us();
 	int chunk_count = 0, data_deleted = 0, finished = 0, status;
 	struct download *dl;
 	db_stmt *s;
 
 	if (api_param_gid(ctx, "organization_export_gid", &gid) < 0)
 		return 0;
-	if (parse_expires(api_query(ctx, "expires"), &expires) != 0 || signature == NULL ||
-	    strlen(signature) != SIGNATURE_HEX_LEN)
+	if (parse_expires(api_query(ctx, "expires"), &expires) != 0 || signature == NULL || signature[0] == '\0')
 		return api_error_help(ctx, 403, help,
 				      "This download link is incomplete: expires and signature are required.");
+	if (strlen(signature) != SIGNATURE_HEX_LEN)
+		return api_error_help(ctx, 403, help, "%s", invalid_message);
 
 	/* The row is found by gid alone, because the link carries no token; the signature binds its organization. */
-	s = db_query(ctx->db, "SELECT workspace_gid, state, size_bytes, chunk_count, data_deleted, data_expires_at"
-			      " FROM organization_exports WHERE gid = ?");
+	s = db_query(ctx->db, "SELECT workspace_gid, state, size_bytes, chunk_count, data_deleted, data_expires_at,"
+			      " COALESCE(requested_by, 0) FROM organization_exports WHERE gid = ?");
 	if (s == NULL)
 		return api_fail_db(ctx, DB_ERROR);
 	db_bind_int64(s, 0, gid);
@@ -332,6 +375,7 @@ static int export_download(api_ctx *ctx)
 		chunk_count = (int)db_column_int64(s, 3);
 		data_deleted = db_column_int64(s, 4) != 0;
 		data_expires_at = db_column_int64(s, 5);
+		requested_by = db_column_int64(s, 6);
 	}
 	db_stmt_done(s);
 	if (status != DB_ROW && status != DB_DONE)
@@ -340,12 +384,12 @@ static int export_download(api_ctx *ctx)
 	/* Checked before anything about the export is revealed; a missing export fails the same way. */
 	download_signature(ctx->app, gid, workspace_gid, expires, expected);
 	if (status != DB_ROW || sodium_memcmp(expected, signature, SIGNATURE_HEX_LEN) != 0)
-		return api_error_help(ctx, 403, help,
-				      "This download link is invalid: its signature does not match. It was changed "
-				      "or was not issued by this server.");
+		return api_error_help(ctx, 403, help, "%s", invalid_message);
 	if (expires < now / 1000000)
 		return api_error_help(ctx, 403, help, "This download link expired at %s.",
 				      time_format_iso(expires * 1000000, when, sizeof(when)));
+	if (download_still_allowed(ctx, workspace_gid, requested_by) != 0)
+		return 0;
 	if (!finished || data_deleted || data_expires_at <= now)
 		return api_error_help(ctx, 404, "Start a new export with POST /organization_exports.",
 				      "The data of organization export %lld was deleted when it expired at %s.",

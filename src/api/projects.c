@@ -1074,6 +1074,9 @@ static int create_project(api_ctx *ctx, int64_t path_team, int64_t path_workspac
 	owner_gid = ctx->who.user_gid;
 	if (owner_apply(ctx, &owner_gid) || resolve_user_list(ctx, "followers", followers, &follower_count))
 		return 0;
+	for (int f = 0; f < follower_count; f++)
+		if (api_require_active_member(ctx, "followers", followers[f]))
+			return 0;
 	if (notes_from_body(ctx, &notes, &html, &notes_given))
 		return 0;
 	color = api_body_string(ctx, "color");
@@ -1447,6 +1450,10 @@ static int change_users(api_ctx *ctx, enum user_change change)
 		return 0;
 	if (count == 0)
 		return api_error(ctx, 400, "%s: empty. Pass one or more user gids, \"me\" or e-mail addresses.", field);
+	/* Removing someone who has left the organization stays possible. */
+	for (i = 0; (change == ADD_MEMBERS || change == ADD_FOLLOWERS) && i < count; i++)
+		if (api_require_active_member(ctx, field, users[i]))
+			return 0;
 
 	level = api_project_access(ctx, gid);
 	if (level < 0)

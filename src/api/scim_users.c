@@ -702,22 +702,6 @@ static int user_read_body(api_ctx *ctx, json_t *body, struct user_input *in)
 
 /* ---------- e-mail addresses ---------- */
 
-/* 1 if `text` has the form of an e-mail address: one '@', a local part and a dotted domain, no spaces or quotes. */
-static int email_is_valid(const char *text)
-{
-	const char *at = strchr(text, '@');
-	size_t len = strlen(text);
-
-	if (len > EMAIL_MAX || at == NULL || at == text || (size_t)(at - text) > EMAIL_LOCAL_MAX)
-		return 0;
-	if (strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL || at[1] == '.' || text[len - 1] == '.')
-		return 0;
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-		if (*p <= 0x20 || *p == 0x7f || strchr("\"(),:;<>[\\]", *p) != NULL)
-			return 0;
-	return 1;
-}
-
 /*
  * Works out the address a request leaves: userName and the work e-mail are
  * one address in kontor, so a request that sets both must set the same.
@@ -739,7 +723,7 @@ static const char *input_email(api_ctx *ctx, const struct user_input *in, const 
 		scim_error(ctx, 400, "invalidValue", "userName: missing. Send the person's e-mail address as userName.");
 		return NULL;
 	}
-	if (!email_is_valid(email)) {
+	if (!text_email_valid(email)) {
 		scim_error(ctx, 400, "invalidValue", "userName: \"%.80s\" is not an e-mail address. kontor identifies "
 						     "people by e-mail; map userName to the user's e-mail address.",
 			   email);

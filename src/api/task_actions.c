@@ -1274,7 +1274,9 @@ static int change_followers(api_ctx *ctx, int add)
 		int64_t user_gid;
 		db_stmt *s;
 
-		if (api_resolve_user(ctx, "followers", json_string_value(item), &user_gid)) {
+		/* Removing a follower who has left the organization stays possible. */
+		if (api_resolve_user(ctx, "followers", json_string_value(item), &user_gid) ||
+		    (add && api_require_active_member(ctx, "followers", user_gid))) {
 			task_rollback(ctx);
 			return 0;
 		}

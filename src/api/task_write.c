@@ -246,7 +246,8 @@ static int apply_body(api_ctx *ctx, struct task_row *row)
 		int64_t assignee = 0;
 
 		text = api_body_string(ctx, "assignee");
-		if (text != NULL && api_resolve_user(ctx, "assignee", text, &assignee)) {
+		if (text != NULL && (api_resolve_user(ctx, "assignee", text, &assignee) ||
+				     api_require_active_member(ctx, "assignee", assignee))) {
 			goto fail;
 		}
 		if (assignee != row->assignee_gid) {
@@ -500,7 +501,8 @@ static int add_listed_followers(api_ctx *ctx, int64_t task_gid)
 		int64_t user_gid;
 		int rc;
 
-		if (api_resolve_user(ctx, "followers", json_string_value(item), &user_gid)) {
+		if (api_resolve_user(ctx, "followers", json_string_value(item), &user_gid) ||
+		    api_require_active_member(ctx, "followers", user_gid)) {
 			task_rollback(ctx);
 			return -1;
 		}

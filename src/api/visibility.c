@@ -38,3 +38,31 @@ int api_user_in_org(api_ctx *ctx, int64_t user_gid)
 	db_stmt_done(s);
 	return status == DB_ROW;
 }
+
+int api_require_active_member(api_ctx *ctx, const char *field, int64_t user_gid)
+{
+	db_stmt *s = db_query(ctx->db, "SELECT is_active FROM workspace_memberships WHERE workspace_gid = ? AND user_gid = ?");
+	int status, active = 0;
+
+	if (s == NULL) {
+		api_fail_db(ctx, DB_ERROR);
+		return -1;
+	}
+	db_bind_int64(s, 0, ctx->who.workspace_gid);
+	db_bind_int64(s, 1, user_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		active = db_column_int64(s, 0) == 1;
+	db_stmt_done(s);
+	if (status != DB_ROW && status != DB_DONE) {
+		api_fail_db(ctx, status);
+		return -1;
+	}
+	if (!active) {
+		api_error(ctx, 400, "%s: user %lld is not an active member of this organization (removed or deactivated); "
+				    "choose a current member, or reactivate the user first.",
+			  field, (long long)user_gid);
+		return -1;
+	}
+	return 0;
+}

@@ -16,6 +16,7 @@
 #include "store/audit.h"
 #include "store/events.h"
 #include "store/org.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <stddef.h>
@@ -258,38 +259,6 @@ static int workspace_update(api_ctx *ctx)
 
 /* ---------- adding and removing people ---------- */
 
-/*
- * 1 if `text` looks like an e-mail address: one '@' with a non-empty local
- * part and a dotted domain, no spaces, controls or characters that need
- * quoting. kontor sends no mail, so it checks the form only.
- */
-static int email_is_valid(const char *text)
-{
-	const char *at;
-	const char *p;
-	size_t len;
-
-	len = strlen(text);
-	at = strchr(text, '@');
-	if (len > EMAIL_MAX || at == NULL || at == text || (size_t)(at - text) > EMAIL_LOCAL_MAX) {
-		return 0;
-	}
-	if (strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL) {
-		return 0;
-	}
-	if (at[1] == '.' || text[len - 1] == '.') {
-		return 0;
-	}
-	for (p = text; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c <= 0x20 || c == 0x7f || strchr("\"(),:;<>[\\]", c) != NULL) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* Finds a user of the caller's organization by lower-cased e-mail. Returns DB_ROW (gid set), DB_DONE or an error. */
 static int user_find_by_email(api_ctx *ctx, const char *email_lower, int64_t *gid_r)
 {
@@ -476,7 +445,7 @@ static int add_user_resolve(api_ctx *ctx, const char *ref, int64_t *gid_r, int *
 	if (strchr(ref, '@') == NULL) {
 		return api_resolve_user(ctx, "user", ref, gid_r);
 	}
-	if (!email_is_valid(ref)) {
+	if (!text_email_valid(ref)) {
 		api_error(ctx, 400, "user: %s is not a valid e-mail address; send a gid, \"me\" or an address like name@example.com",
 			  ref);
 		return -1;

@@ -7,8 +7,11 @@
  * reader parses one row at a time with jansson.
  */
 #include "store/export.h"
+#include "auth/auth.h"
+#include "auth/principal.h"
 #include "store/org.h"
 #include "util/gid.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
@@ -33,6 +36,10 @@
 /* Largest single JSON value (one row) the reader accepts. */
 #define READER_VALUE_MAX (16 * 1024 * 1024)
 #define KEY_NAME_MAX 64
+/* Bytes before the end of the buffer within which a JSON error may come from a value cut by the buffer's end. */
+#define READER_CUT_MARGIN 16
+/* Levels of subtasks below a top-level task that the API allows (TASK_DEPTH_MAX in src/api/task_internal.h). */
+#define RESTORE_TASK_DEPTH_MAX 16
 
 enum col_type {
 	COL_GID,  /* BIGINT id, written as a decimal string */
@@ -731,6 +738,26 @@ struct reader {
 	size_t errlen;
 };
 
+/*
+ * Reads the rest of the file after a parse error. A damaged gzip stream can
+ * inflate to garbage that fails as JSON long before gzip detects the bad CRC at
+ * the end of the stream, so a read error found here replaces the JSON
+ * message with the real cause. Costs one pass over the rest of the file,
+ * on the error path only.
+ */
+static void reader_check_damage(struct reader *r)
+{
+	char scratch[64 * 1024];
+	int n, code;
+
+	do
+		n = gzread(r->file, scratch, sizeof(scratch));
+	while (n > 0);
+	if (n < 0)
+		snprintf(r->err, r->errlen, "the file is damaged: %s. Restore from another copy of the export",
+			 gzerror(r->file, &code));
+}
+
 /* Moves unread bytes to the front and reads more. Returns 0, or -1 with a message. */
 static int reader_fill(struct reader *r)
 {
@@ -750,6 +777,7 @@ static int reader_fill(struct reader *r)
 			snprintf(r->err, r->errlen, "a value at byte %lld is larger than %d bytes; the file is not a "
 						    "kontor export",
 				 (long long)r->consumed, READER_VALUE_MAX);
+			reader_check_damage(r);
 			return -1;
 		}
 		grown = realloc(r->buf, cap);
@@ -850,9 +878,17 @@ static json_t *reader_value(struct reader *r)
 			return value;
 		}
 		json_decref(value);
-		if (r->eof) {
+		/*
+		 * An error that jansson finds well before the end of the buffered
+		 * bytes is in the file, not an effect of a value cut at the buffer's
+		 * end: report it now instead of reading on. The margin covers a
+		 * \uXXXX escape or a UTF-8 sequence cut in two.
+		 */
+		if (r->eof || (value == NULL && (size_t)parse_error.position + READER_CUT_MARGIN < r->len - r->pos)) {
 			snprintf(r->err, r->errlen, "invalid JSON at byte %lld: %s",
 				 (long long)(r->consumed + (int64_t)r->pos + parse_error.position), parse_error.text);
+			if (!r->eof)
+				reader_check_damage(r);
 			return NULL;
 		}
 		if (reader_fill(r) != 0)
@@ -972,6 +1008,262 @@ static int check_row_fields(struct restore *rs, json_t *object, const struct col
 	return 0;
 }
 
+/*
+ * Value checks of the restore, the same the API makes on input, so a
+ * restored database holds only what the API could have written. The
+ * enumerations below are static in the API files (projects.c, teams.c,
+ * task_write.c), which src/store does not include, so they are repeated
+ * here and must change with them.
+ */
+enum value_check {
+	CHECK_NOT_NULL,   /* a gid that must be present and positive */
+	CHECK_TEXT,       /* text that must be present */
+	CHECK_ENUM,       /* one of `values` */
+	CHECK_DATE,       /* null or a calendar date YYYY-MM-DD (time_check_date) */
+	CHECK_EMAIL,      /* an e-mail address (text_email_valid) */
+	CHECK_PLAN,       /* an organization plan (store_plan_valid) */
+	CHECK_ROLE,       /* a workspace role (role_from_name) */
+	CHECK_SCOPES,     /* comma-separated service-account scopes (auth_scopes_parse) */
+	CHECK_SA_USER,    /* the gid of a user of kind service_account restored earlier */
+};
+
+struct value_rule {
+	const struct col *cols;
+	const char *column;
+	enum value_check check;
+	const char *const *values; /* CHECK_ENUM: NULL-terminated */
+};
+
+static const char *const user_kinds[] = { "person", "service_account", NULL };
+static const char *const team_visibilities[] = { "secret", "request_to_join", "public", NULL };
+static const char *const privacy_settings[] = { "public_to_workspace", "private_to_team", "private", NULL };
+static const char *const project_views[] = { "list", "board", "calendar", "timeline", NULL };
+static const char *const access_levels[] = { "admin", "editor", "commenter", "viewer", NULL };
+static const char *const task_subtypes[] = { "default_task", "milestone", "approval", NULL };
+static const char *const assignee_statuses[] = { "today", "upcoming", "later", "new", "inbox", NULL };
+
+/* Key columns (the first key_count of a section) are checked as CHECK_NOT_NULL without a rule. */
+static const struct value_rule value_rules[] = {
+	{ organization_cols, "name", CHECK_TEXT, NULL },
+	{ organization_cols, "plan", CHECK_PLAN, NULL },
+	{ user_cols, "email", CHECK_EMAIL, NULL },
+	{ user_cols, "name", CHECK_TEXT, NULL },
+	{ user_cols, "kind", CHECK_ENUM, user_kinds },
+	{ service_account_cols, "user_gid", CHECK_SA_USER, NULL },
+	{ service_account_cols, "scopes", CHECK_SCOPES, NULL },
+	{ workspace_membership_cols, "user_gid", CHECK_NOT_NULL, NULL },
+	{ workspace_membership_cols, "role", CHECK_ROLE, NULL },
+	{ team_cols, "name", CHECK_TEXT, NULL },
+	{ team_cols, "visibility", CHECK_ENUM, team_visibilities },
+	{ team_membership_cols, "team_gid", CHECK_NOT_NULL, NULL },
+	{ team_membership_cols, "user_gid", CHECK_NOT_NULL, NULL },
+	{ project_cols, "name", CHECK_TEXT, NULL },
+	{ project_cols, "default_view", CHECK_ENUM, project_views },
+	{ project_cols, "privacy_setting", CHECK_ENUM, privacy_settings },
+	{ project_cols, "due_on", CHECK_DATE, NULL },
+	{ project_cols, "start_on", CHECK_DATE, NULL },
+	{ project_membership_cols, "project_gid", CHECK_NOT_NULL, NULL },
+	{ project_membership_cols, "user_gid", CHECK_NOT_NULL, NULL },
+	{ project_membership_cols, "access_level", CHECK_ENUM, access_levels },
+	{ section_cols, "project_gid", CHECK_NOT_NULL, NULL },
+	{ task_cols, "resource_subtype", CHECK_ENUM, task_subtypes },
+	{ task_cols, "assignee_status", CHECK_ENUM, assignee_statuses },
+	{ task_cols, "due_on", CHECK_DATE, NULL },
+	{ task_cols, "start_on", CHECK_DATE, NULL },
+	{ story_cols, "task_gid", CHECK_NOT_NULL, NULL },
+	{ audit_cols, "gid", CHECK_NOT_NULL, NULL },
+	{ NULL, NULL, 0, NULL },
+};
+
+static int enum_contains(const char *const *values, const char *text)
+{
+	for (; *values; values++)
+		if (strcmp(*values, text) == 0)
+			return 1;
+	return 0;
+}
+
+/* Writes "a, b or c" into `out`, for messages that list the allowed values. */
+static void enum_describe(const char *const *values, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; values[i] && used < outlen; i++) {
+		const char *glue = i == 0 ? "" : values[i + 1] ? ", " : " or ";
+		int n = snprintf(out + used, outlen - used, "%s\"%s\"", glue, values[i]);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* 1 when every comma-separated name in `text` is a service-account scope, and there is at least one. */
+static int scopes_valid(const char *text)
+{
+	char name[32];
+
+	if (*text == '\0')
+		return 0;
+	while (*text) {
+		size_t len = strcspn(text, ",");
+
+		if (len == 0 || len >= sizeof(name))
+			return 0;
+		memcpy(name, text, len);
+		name[len] = '\0';
+		if (auth_scopes_parse(name) == 0)
+			return 0;
+		text += len;
+		if (*text == ',')
+			text++;
+	}
+	return 1;
+}
+
+/* Checks that a service_accounts row names a restored user of kind service_account. */
+static int check_service_account_user(struct restore *rs, int64_t user_gid, int64_t row)
+{
+	db_stmt *s = db_query(rs->c, "SELECT kind FROM users WHERE gid = ? AND workspace_gid = ?");
+	int status, is_service_account = 0;
+
+	if (s == NULL)
+		return restore_fail(rs, "service_accounts", row, "cannot check the user: %s", db_conn_errmsg(rs->c));
+	db_bind_int64(s, 0, user_gid);
+	db_bind_int64(s, 1, rs->org_gid);
+	status = db_step(s);
+	if (status == DB_ROW)
+		is_service_account = db_column_text(s, 0) && strcmp(db_column_text(s, 0), "service_account") == 0;
+	db_stmt_done(s);
+	if (status != DB_ROW && status != DB_DONE)
+		return restore_fail(rs, "service_accounts", row, "cannot check the user: %s", db_conn_errmsg(rs->c));
+	if (!is_service_account)
+		return restore_fail(rs, "service_accounts", row, "%s",
+				    "field \"user_gid\" must name a user of kind \"service_account\" in section users");
+	return 0;
+}
+
+/* Applies one check to a field whose JSON type bind_field has already accepted. */
+static int check_value(struct restore *rs, const struct value_rule *rule, json_t *value, const char *section,
+		       int64_t row)
+{
+	const char *text = json_string_value(value);
+	char allowed[256];
+	int64_t gid = 0;
+
+	if (rule->check == CHECK_DATE)
+		return text == NULL || time_check_date(text) == 0
+			       ? 0
+			       : restore_fail(rs, section, row, "field \"%s\" must be a date YYYY-MM-DD or null",
+					      rule->column);
+	if (value == NULL || json_is_null(value))
+		return restore_fail(rs, section, row, "field \"%s\" must not be null", rule->column);
+	switch (rule->check) {
+	case CHECK_NOT_NULL:
+	case CHECK_SA_USER:
+		if (text == NULL || gid_parse(text, &gid) != 0 || gid <= 0)
+			return restore_fail(rs, section, row, "field \"%s\" must be a gid string", rule->column);
+		if (rule->check == CHECK_SA_USER)
+			return check_service_account_user(rs, gid, row);
+		return 0;
+	case CHECK_TEXT:
+		return 0;
+	case CHECK_ENUM:
+		if (enum_contains(rule->values, text))
+			return 0;
+		enum_describe(rule->values, allowed, sizeof(allowed));
+		snprintf(rs->err, rs->errlen, "%s, row %lld: field \"%s\" is \"%.60s\"; it must be one of %s", section,
+			 (long long)row, rule->column, text, allowed);
+		return -1;
+	case CHECK_EMAIL:
+		if (text_email_valid(text))
+			return 0;
+		return restore_fail(rs, section, row, "field \"email\" is not an e-mail address: \"%.80s\"", text);
+	case CHECK_PLAN:
+		if (store_plan_valid(text))
+			return 0;
+		enum_describe(store_plans, allowed, sizeof(allowed));
+		snprintf(rs->err, rs->errlen, "%s: field \"plan\" is \"%.60s\"; it must be one of %s", section, text,
+			 allowed);
+		return -1;
+	case CHECK_ROLE:
+		if (role_from_name(text) >= 0)
+			return 0;
+		return restore_fail(rs, section, row, "field \"role\" is not a workspace role: \"%.60s\"", text);
+	case CHECK_SCOPES:
+		if (scopes_valid(text))
+			return 0;
+		return restore_fail(rs, section, row,
+				    "field \"scopes\" is \"%.80s\"; it must list full, or one or more of read, scim, "
+				    "exports and audit_logs, separated by commas",
+				    text);
+	case CHECK_DATE:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Checks the values of one row whose fields check_row_fields accepted: key
+ * columns present, then the rules of its section. bind_field checks the
+ * JSON types afterwards, so a rule sees a string where it reads one or
+ * fails on the type first.
+ */
+static int check_row_values(struct restore *rs, const struct section *sec, const struct col *cols, json_t *object,
+			    const char *section, int64_t row)
+{
+	for (int i = 0; sec && i < sec->key_count; i++) {
+		json_t *value = json_object_get(object, cols[i].name);
+		int64_t gid = 0;
+
+		if (value == NULL || json_is_null(value))
+			return restore_fail(rs, section, row, "field \"%s\" must not be null: it is part of the key",
+					    cols[i].name);
+		if (cols[i].type == COL_GID &&
+		    (!json_is_string(value) || gid_parse(json_string_value(value), &gid) != 0 || gid <= 0))
+			return restore_fail(rs, section, row, "field \"%s\" must be a gid string", cols[i].name);
+	}
+	for (const struct value_rule *rule = value_rules; rule->cols; rule++) {
+		json_t *value;
+
+		if (rule->cols != cols)
+			continue;
+		value = json_object_get(object, rule->column);
+		/* A wrong JSON type is reported by bind_field, with the type it expects. */
+		if (value != NULL && !json_is_null(value) && !json_is_string(value))
+			continue;
+		if (check_value(rs, rule, value, section, row) != 0)
+			return -1;
+	}
+	if (cols == user_cols) {
+		const char *kind = json_string_value(json_object_get(object, "kind"));
+		json_t *name = json_object_get(object, "name");
+		const char *problem;
+
+		/* The API checks the names of service accounts with text_name_problem; people's names come from many places. */
+		if (kind && strcmp(kind, "service_account") == 0 && json_is_string(name)) {
+			problem = text_name_problem(json_string_value(name), json_string_length(name));
+			if (problem)
+				return restore_fail(rs, section, row, "field \"name\" %s", problem);
+		}
+	}
+	return 0;
+}
+
+/* Checks that a task's parent is not the task itself; longer cycles are found once the section is read. */
+static int check_task_parent(struct restore *rs, json_t *object, int64_t row)
+{
+	const char *gid = json_string_value(json_object_get(object, "gid"));
+	const char *parent = json_string_value(json_object_get(object, "parent_gid"));
+
+	if (gid && parent && strcmp(gid, parent) == 0)
+		return restore_fail(rs, "tasks", row, "field \"parent_gid\" is the task's own gid %s; a task cannot be "
+						      "its own parent",
+				    gid);
+	return 0;
+}
+
 static int remember_parent(struct restore *rs, int64_t task, int64_t parent)
 {
 	if (rs->pending_len == rs->pending_cap) {
@@ -1007,6 +1299,10 @@ static int insert_row(struct restore *rs, const struct section *sec, json_t *obj
 		if (!json_is_integer(seq) || json_integer_value(seq) < 1)
 			return restore_fail(rs, name, row, "%s", "field \"seq\" must be an integer of 1 or more");
 	}
+	if (check_row_values(rs, sec, cols, object, name, row) != 0)
+		return -1;
+	if (cols == task_cols && check_task_parent(rs, object, row) != 0)
+		return -1;
 	s = db_query(rs->c, sec ? sec->insert_sql : organization_insert_sql);
 	if (s == NULL)
 		return restore_fail(rs, name, row, "cannot prepare the insert: %s", db_conn_errmsg(rs->c));
@@ -1075,6 +1371,51 @@ static int link_pending_parents(struct restore *rs)
 }
 
 /*
+ * Rejects parent links that form a cycle or nest deeper than the API
+ * allows: its setParent checks both, and the read paths of subtasks assume
+ * a tree. Walks up from every subtask at most RESTORE_TASK_DEPTH_MAX + 1
+ * levels, so the query ends on a cycle too.
+ */
+static int check_task_ancestry(struct restore *rs)
+{
+	db_stmt *s = db_query(rs->c, "WITH RECURSIVE chain (task_gid, ancestor_gid, depth) AS ("
+				     " SELECT gid, parent_gid, 1 FROM tasks WHERE workspace_gid = ? AND parent_gid IS NOT NULL"
+				     " UNION ALL"
+				     " SELECT c.task_gid, t.parent_gid, c.depth + 1 FROM chain c"
+				     " JOIN tasks t ON t.gid = c.ancestor_gid AND t.workspace_gid = ?"
+				     " WHERE t.parent_gid IS NOT NULL AND c.ancestor_gid <> c.task_gid AND c.depth <= ?)"
+				     " SELECT task_gid, CASE WHEN ancestor_gid = task_gid THEN 1 ELSE 0 END FROM chain"
+				     " WHERE ancestor_gid = task_gid OR depth > ? ORDER BY task_gid LIMIT 1");
+	int status;
+	int64_t task_gid = 0, is_cycle = 0;
+
+	if (s == NULL)
+		return restore_fail(rs, "tasks", 0, "cannot check the parents: %s", db_conn_errmsg(rs->c));
+	db_bind_int64(s, 0, rs->org_gid);
+	db_bind_int64(s, 1, rs->org_gid);
+	db_bind_int64(s, 2, RESTORE_TASK_DEPTH_MAX);
+	db_bind_int64(s, 3, RESTORE_TASK_DEPTH_MAX);
+	status = db_step(s);
+	if (status == DB_ROW) {
+		task_gid = db_column_int64(s, 0);
+		is_cycle = db_column_int64(s, 1);
+	}
+	db_stmt_done(s);
+	if (status == DB_DONE)
+		return 0;
+	if (status != DB_ROW)
+		return restore_fail(rs, "tasks", 0, "checking the parents failed: %s", db_conn_errmsg(rs->c));
+	if (is_cycle)
+		snprintf(rs->err, rs->errlen,
+			 "tasks: the parent_gid of task %lld leads back to the task itself; parents must form a tree",
+			 (long long)task_gid);
+	else
+		snprintf(rs->err, rs->errlen, "tasks: task %lld is nested more than %d levels below a top-level task",
+			 (long long)task_gid, RESTORE_TASK_DEPTH_MAX);
+	return -1;
+}
+
+/*
  * Sets the organization's audit counter to its highest restored seq, so the
  * next record continues the sequence. No audit rows: no counter row, which
  * store_audit_append creates at 1.
@@ -1128,8 +1469,8 @@ static int read_section(struct restore *rs, int index)
 		break;
 	}
 	rs->counts[index] = row;
-	if (sec->cols == task_cols)
-		return link_pending_parents(rs);
+	if (sec->cols == task_cols && (link_pending_parents(rs) != 0 || check_task_ancestry(rs) != 0))
+		return -1;
 	return 0;
 }
 
@@ -1166,10 +1507,14 @@ static int check_header_value(struct restore *rs, const char *key, json_t *value
 	}
 	if (strcmp(key, "version") == 0) {
 		if (!json_is_integer(value) || json_integer_value(value) != EXPORT_FORMAT_VERSION) {
+			char found[32] = "a version that is not an integer";
+
+			if (json_is_integer(value))
+				snprintf(found, sizeof(found), "version %lld", (long long)json_integer_value(value));
 			snprintf(rs->err, rs->errlen,
-				 "unsupported export version; this kontor reads version %d. Restore with the kontor "
-				 "release that wrote the file",
-				 EXPORT_FORMAT_VERSION);
+				 "unsupported export version: the file has %s, and this kontor reads version %d. "
+				 "Restore with the kontor release that wrote the file",
+				 found, EXPORT_FORMAT_VERSION);
 			return -1;
 		}
 		return 0;

@@ -121,3 +121,18 @@ char *text_utf8_copy(char *out, size_t out_size, const char *in)
 	out[used] = '\0';
 	return out;
 }
+
+int text_email_valid(const char *text)
+{
+	const char *at = strchr(text, '@');
+	size_t len = strlen(text);
+
+	if (len > TEXT_EMAIL_MAX || at == NULL || at == text || (size_t)(at - text) > TEXT_EMAIL_LOCAL_MAX)
+		return 0;
+	if (strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL || at[1] == '.' || text[len - 1] == '.')
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f || strchr("\"(),:;<>[\\]", *p) != NULL)
+			return 0;
+	return 1;
+}

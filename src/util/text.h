@@ -22,6 +22,20 @@
  */
 const char *text_name_problem(const char *text, size_t len);
 
+/* Bytes of an e-mail address (RFC 5321 section 4.5.3.1.3: a 256-octet path less its angle brackets). */
+#define TEXT_EMAIL_MAX 254
+/* Bytes of an address's local part (RFC 5321 section 4.5.3.1.1). */
+#define TEXT_EMAIL_LOCAL_MAX 64
+
+/*
+ * Returns 1 when `text` has the form of an e-mail address: one '@' after a
+ * local part of at most TEXT_EMAIL_LOCAL_MAX bytes, a dotted domain that
+ * neither starts nor ends with a dot, no spaces, controls or characters that
+ * need quoting, and at most TEXT_EMAIL_MAX bytes. kontor sends no mail, so
+ * only the form is checked.
+ */
+int text_email_valid(const char *text);
+
 /* Bytes of a User-Agent header kept in audit records and sessions; enough to identify a browser. */
 #define TEXT_USER_AGENT_MAX 512
 

@@ -6,7 +6,7 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
-const { spawn } = require('node:child_process');
+const { spawn, execFile } = require('node:child_process');
 const crypto = require('node:crypto');
 const http = require('node:http');
 const net = require('node:net');
@@ -145,4 +145,21 @@ test('stopping deletes the webhook', async () => {
 	const res = await bot.get('/webhooks', { workspace: server.orgGid, resource: projectGid });
 	assert.equal(res.status, 200, res.text);
 	assert.deepEqual(res.body.data, []);
+});
+
+test('help and missing variables', async () => {
+	const run = (args, env) => new Promise((resolve) => {
+		execFile(process.execPath, [SCRIPT, ...args], { env: { PATH: process.env.PATH, NODE_PATH: path.join(repoRoot, 'node_modules'), ...env } },
+			(err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+	});
+	const help = await run(['--help'], {});
+	assert.equal(help.code, 0, help.stderr);
+	assert.match(help.stdout, /^usage: assign-new-tasks\.js/);
+	assert.match(help.stdout, /PROJECT_GID/);
+	const missing = await run([], { KONTOR_URL: server.url });
+	assert.equal(missing.code, 2);
+	assert.match(missing.stderr, /KONTOR_TOKEN is not set/);
+	const unknown = await run(['--bogus'], {});
+	assert.equal(unknown.code, 2);
+	assert.match(unknown.stderr, /--bogus/);
 });

@@ -5,7 +5,8 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
-const { execFile } = require('node:child_process');
+const { execFile, execFileSync, spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -106,7 +107,7 @@ test('backup with a read-only token fails clearly', async () => {
 	const before = fs.readdirSync(dir).sort();
 	const result = await runBackup(readToken);
 	assert.equal(result.code, 1);
-	assert.match(result.stderr, /backup failed: 403: .*exports/);
+	assert.match(result.stderr, /backup failed: POST \/organization_exports failed: HTTP 403: .*exports/);
 	assert.deepEqual(fs.readdirSync(dir).sort(), before);
 });
 
@@ -118,6 +119,62 @@ test('backup without KONTOR_WORKSPACE explains what to set', async () => {
 
 test('backup rejects a bad BACKUP_KEEP', async () => {
 	const result = await runBackup(exportsToken, { BACKUP_KEEP: 'zero' });
-	assert.equal(result.code, 1);
+	assert.equal(result.code, 2);
 	assert.match(result.stderr, /BACKUP_KEEP: expected a whole number/);
+});
+
+test('backup help starts no export', async () => {
+	const before = fs.readdirSync(dir).sort();
+	const result = await new Promise((resolve) => {
+		execFile(process.execPath, [SCRIPT, '--help'], { env: { PATH: process.env.PATH, NODE_PATH: path.resolve(__dirname, '../../node_modules') } },
+			(err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+	});
+	assert.equal(result.code, 0, result.stderr);
+	assert.match(result.stdout, /^usage: backup\.js/);
+	assert.match(result.stdout, /BACKUP_KEEP/);
+	assert.deepEqual(fs.readdirSync(dir).sort(), before);
+});
+
+test('backup without KONTOR_TOKEN exits 2', async () => {
+	const result = await runBackup('');
+	assert.equal(result.code, 2);
+	assert.match(result.stderr, /KONTOR_TOKEN is not set/);
+});
+
+function sqlRun(statement) {
+	if (/^postgres(ql)?:\/\//.test(server.db)) {
+		execFileSync('psql', [server.db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement]);
+	} else {
+		execFileSync('sqlite3', ['-cmd', '.timeout 5000', server.db, statement]);
+	}
+}
+
+test('backup waits out the export limit', async () => {
+	// Three unfinished exports fill the organization's limit, so the request gets 429 with Retry-After.
+	const gids = [1, 2, 3].map(() => String(BigInt(9200000000000000) + BigInt(crypto.randomInt(1, 2 ** 40))));
+	for (const gid of gids) {
+		sqlRun(`INSERT INTO organization_exports (gid, workspace_gid, state, created_at) VALUES (${gid}, ${server.orgGid}, 'pending', 1)`);
+	}
+	const child = spawn(process.execPath, [SCRIPT], {
+		env: {
+			PATH: process.env.PATH, NODE_PATH: path.resolve(__dirname, '../../node_modules'), KONTOR_URL: server.url,
+			KONTOR_TOKEN: exportsToken, KONTOR_WORKSPACE: server.orgGid, BACKUP_DIR: dir, BACKUP_KEEP: '2', BACKUP_POLL_MS: '100',
+		},
+	});
+	let stderr = '';
+	let stdout = '';
+	child.stdout.on('data', (chunk) => { stdout += chunk; });
+	child.stderr.on('data', (chunk) => { stderr += chunk; });
+	const exited = new Promise((resolve) => child.on('exit', resolve));
+	try {
+		const deadline = Date.now() + 10000;
+		while (!/HTTP 429, retrying in \d+ s/.test(stderr) && Date.now() < deadline) {
+			await new Promise((resolve) => setTimeout(resolve, 100));
+		}
+		assert.match(stderr, /POST \/organization_exports: HTTP 429, retrying in \d+ s/);
+	} finally {
+		sqlRun(`DELETE FROM organization_exports WHERE gid IN (${gids.join(', ')})`);
+	}
+	assert.equal(await exited, 0, stderr);
+	assert.match(stdout, /saved .*\.json\.gz/);
 });

@@ -50,6 +50,14 @@ function sql(query) {
 	return out.trim() ? JSON.parse(out) : [];
 }
 
+function sqlRun(statement) {
+	if (/^postgres(ql)?:\/\//.test(server.db)) {
+		execFileSync('psql', [server.db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement]);
+	} else {
+		execFileSync('sqlite3', ['-cmd', '.timeout 5000', server.db, statement]);
+	}
+}
+
 // Runs examples/<name>/<script> with node. Returns {code, stdout, stderr}.
 // `env` adds to or overrides KONTOR_URL and KONTOR_TOKEN.
 function runExample(name, script, args, env = {}) {
@@ -346,12 +354,16 @@ describe('archive inactive projects', () => {
 	const TITLE = 'Archived for inactivity';
 
 	// Active projects untouched since the cutoff, whose tasks did not change either.
+	// Subtasks at any depth count, whether or not they are in the project themselves.
 	function idleProjects(days) {
 		const cutoffUs = (Date.now() - days * DAY_MS) * 1000;
-		return sql(`SELECT CAST(p.gid AS TEXT) AS gid FROM projects p
+		return sql(`WITH RECURSIVE tree (project_gid, task_gid) AS (
+				SELECT project_gid, task_gid FROM task_projects WHERE workspace_gid = ${server.orgGid}
+				UNION SELECT tree.project_gid, t.gid FROM tree JOIN tasks t ON t.parent_gid = tree.task_gid)
+			SELECT CAST(p.gid AS TEXT) AS gid FROM projects p
 			WHERE p.workspace_gid = ${server.orgGid} AND p.archived = 0 AND p.modified_at < ${cutoffUs}
-			AND NOT EXISTS (SELECT 1 FROM task_projects tp JOIN tasks t ON t.gid = tp.task_gid
-				WHERE tp.project_gid = p.gid AND t.modified_at >= ${cutoffUs})
+			AND NOT EXISTS (SELECT 1 FROM tree JOIN tasks t ON t.gid = tree.task_gid
+				WHERE tree.project_gid = p.gid AND t.modified_at >= ${cutoffUs})
 			ORDER BY p.gid`).map((r) => r.gid);
 	}
 
@@ -378,7 +390,19 @@ describe('archive inactive projects', () => {
 		assert.ok(tasks.length > 0, 'the idle project has no tasks');
 		let res = await bot.put(`/tasks/${tasks[0].gid}`, { notes: 'Still needed.' });
 		assert.equal(res.status, 200, res.text);
-		const expected = idle.slice(1);
+
+		// So does one whose only change is a new sub-subtask outside the project.
+		const subtaskProject = idle[2];
+		const parent = (await listAll(`/projects/${subtaskProject}/tasks`, { opt_fields: 'modified_at' }))[0];
+		res = await bot.post(`/tasks/${parent.gid}/subtasks`, { name: 'Detail' });
+		assert.equal(res.status, 201, res.text);
+		res = await bot.post(`/tasks/${res.body.data.gid}/subtasks`, { name: 'Detail of the detail' });
+		assert.equal(res.status, 201, res.text);
+		// Adding a subtask may touch the parent, so give the parent and the middle subtask their old time back.
+		const oldUs = Date.parse(parent.modified_at) * 1000;
+		sqlRun(`UPDATE tasks SET modified_at = ${oldUs} WHERE gid = ${parent.gid} OR parent_gid = ${parent.gid}`);
+		assert.ok(!idleProjects(120).includes(subtaskProject), 'the sub-subtask does not count as a change');
+		const expected = idle.slice(1).filter((gid) => gid !== subtaskProject);
 
 		// As if an earlier run stopped after posting its status update on idle[1].
 		res = await bot.post('/status_updates', { parent: idle[1], title: TITLE, text: 'Archived earlier.', status_type: 'on_hold' });
@@ -512,5 +536,36 @@ describe('overdue report', () => {
 		const result = await runExample('overdue-report', 'overdue-report.js', ['--today', '31/12/2026']);
 		assertExit(result, 2);
 		assert.match(result.stderr, /--today: expected a date/);
+	});
+});
+
+describe('example input errors', () => {
+	test('sync-teams rejects a repeated team', async () => {
+		const mapping = writeFile('teams-repeated.json', '{"Juridik": ["a@example.test"], "Ekonomi": [], "Juridik": []}');
+		const result = await runExample('team-membership', 'sync-teams.js', ['--mapping', mapping, '--dry-run']);
+		assertExit(result, 1);
+		assert.match(result.stderr, /team "Juridik" is listed twice/);
+	});
+
+	test('overdue-report rejects 2026-02-30', async () => {
+		const result = await runExample('overdue-report', 'overdue-report.js', ['--today', '2026-02-30']);
+		assertExit(result, 2);
+		assert.match(result.stderr, /--today: expected a date/);
+	});
+
+	test('overdue-report output errors are clean', async () => {
+		const directory = fs.mkdtempSync(path.join(tmpDir, 'out-'));
+		const cases = [
+			[directory, /cannot write .*: it is a directory/],
+			[path.join(tmpDir, 'no-such-folder', 'x.csv'), /cannot write .*x\.csv: ENOENT/],
+		];
+		for (const [output, message] of cases) {
+			const result = await runExample('overdue-report', 'overdue-report.js', ['--output', output]);
+			assertExit(result, 1);
+			assert.match(result.stderr, message);
+			assert.doesNotMatch(result.stderr, /\n\s+at /, 'a stack trace was printed');
+		}
+		assert.deepEqual(fs.readdirSync(tmpDir).filter((f) => f.endsWith('.tmp')), [], 'a temporary file was left behind');
+		assert.deepEqual(fs.readdirSync(directory), []);
 	});
 });

@@ -359,10 +359,60 @@ describe('download', () => {
 		const noSignature = new URL(url);
 		noSignature.searchParams.delete('signature');
 		cases.push(['no signature', noSignature, /incomplete/]);
+		const shortSignature = new URL(url);
+		shortSignature.searchParams.set('signature', sig.slice(0, 10));
+		cases.push(['short signature', shortSignature, /invalid/]);
 		for (const [name, link, message] of cases) {
 			const res = await download(link.toString());
 			assert.equal(res.status, 403, name);
 			assert.match(JSON.parse(res.bytes.toString()).errors[0].message, message, name);
+		}
+	});
+
+	test('link stops on plan change', async () => {
+		const setPlan = (plan) => server.cli(['org', 'set-plan', '--db', server.db, '--org', server.orgGid, '--plan', plan]);
+		const res = await api(server, accounts.exports).get(`/organization_exports/${finished.gid}`);
+		const url = res.body.data.download_url;
+		await setPlan('enterprise');
+		try {
+			const blocked = await download(url);
+			assert.equal(blocked.status, 402);
+			assert.match(JSON.parse(blocked.bytes.toString()).errors[0].message, /organization's plan is enterprise/);
+		} finally {
+			await setPlan('enterprise_plus');
+		}
+		assert.equal((await download(url)).status, 200);
+	});
+
+	test('link stops when requester deleted', async () => {
+		let accountGid;
+		const token = await createAccount(admin, server.orgGid, 'Short-lived backup', ['exports'], (created) => {
+			accountGid = created.gid;
+		});
+		const created = await startExport(server, token);
+		const done = await waitForExport(server, token, created.gid);
+		assert.equal((await download(done.download_url)).status, 200);
+		const deleted = await admin.del(`/service_accounts/${accountGid}`);
+		assert.equal(deleted.status, 200, deleted.text);
+		const refused = await download(done.download_url);
+		assert.equal(refused.status, 403);
+		assert.match(JSON.parse(refused.bytes.toString()).errors[0].message, /service account that requested the export was deleted/);
+	});
+
+	test('export limit 429 has Retry-After', async () => {
+		// Unfinished rows count against the limit whatever the job does, so insert them directly.
+		const gids = [];
+		for (let i = 0; i < 3; i++) {
+			const gid = String(BigInt(9100000000000000) + BigInt(crypto.randomInt(1, 2 ** 40)));
+			gids.push(gid);
+			sqlRun(server.db, `INSERT INTO organization_exports (gid, workspace_gid, state, created_at) VALUES (${gid}, ${server.orgGid}, 'pending', 1)`);
+		}
+		try {
+			const res = await api(server, accounts.exports).post('/organization_exports', { organization: server.orgGid });
+			assert.equal(res.status, 429, res.text);
+			assert.match(res.headers['retry-after'], /^\d+$/);
+		} finally {
+			sqlRun(server.db, `DELETE FROM organization_exports WHERE gid IN (${gids.join(', ')})`);
 		}
 	});
 
@@ -561,7 +611,7 @@ describe('command line', () => {
 			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'rejected.pepper') };
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', truncated], pepper), /truncated|unexpected end|incomplete|invalid/i);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', foreign], pepper), /not a kontor export/);
-			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', newer], pepper), /unsupported export version/);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', newer], pepper), /unsupported export version: the file has version 2/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', noSeq], pepper), /audit_log, row 1: field "seq" must be an integer of 1 or more/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', path.join(tmpDir, 'missing.gz')], pepper), /cannot read/);
 			// Nothing was left behind, so the intact file still restores.
@@ -569,6 +619,101 @@ describe('command line', () => {
 		} finally {
 			target.drop();
 		}
+	});
+
+	test('restore checks values like the API', async () => {
+		const file = path.join(tmpDir, 'values.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+		const original = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
+		const row = (section, predicate) => {
+			const index = original[section].findIndex(predicate);
+			assert.ok(index >= 0, `no matching row in ${section}`);
+			return index;
+		};
+		const person = row('users', (u) => u.kind === 'person');
+		const cases = [
+			['null e-mail', (d) => { d.users[person].email = null; }, new RegExp(`users, row ${person + 1}: field "email" must not be null`)],
+			['bad e-mail', (d) => { d.users[person].email = 'not an email'; }, /field "email" is not an e-mail address/],
+			['user kind', (d) => { d.users[person].kind = 'robot'; }, /field "kind" is "robot"; it must be one of "person"/],
+			['due_on text', (d) => { d.tasks[0].due_on = 'not a date'; }, /tasks, row 1: field "due_on" must be a date YYYY-MM-DD/],
+			['due_on month 13', (d) => { d.tasks[0].due_on = '2026-13-45'; }, /tasks, row 1: field "due_on" must be a date/],
+			['own parent', (d) => { d.tasks[0].parent_gid = d.tasks[0].gid; }, /tasks, row 1: field "parent_gid" is the task's own gid/],
+			['parent cycle', (d) => {
+				// The subtask becomes its own parent's parent.
+				const subtask = d.tasks.find((t) => t.parent_gid !== null);
+				d.tasks.find((t) => t.gid === subtask.parent_gid).parent_gid = subtask.gid;
+			}, /leads back to the task itself/],
+			['role', (d) => { d.workspace_memberships[0].role = 'god'; }, /workspace_memberships, row 1: field "role" is not a workspace role: "god"/],
+			['plan', (d) => { d.organization.plan = 'super'; }, /organization: field "plan" is "super"; it must be one of/],
+			['privacy', (d) => { d.projects[0].privacy_setting = 'everyone'; }, /projects, row 1: field "privacy_setting" is "everyone"/],
+			['scopes', (d) => { d.service_accounts[0].scopes = 'root'; }, /service_accounts, row 1: field "scopes" is "root"/],
+			['service account of a person', (d) => { d.service_accounts[0].user_gid = d.users[person].gid; }, /field "user_gid" must name a user of kind "service_account"/],
+		];
+		for (const section of ['workspace_memberships', 'team_memberships', 'project_memberships', 'stories', 'tags']) {
+			cases.push([`null ${section}.gid`, (d) => { d[section][0].gid = null; }, new RegExp(`${section}, row 1: field "gid" must not be null`)]);
+		}
+		cases.push(['null audit gid', (d) => { d.audit_log[0].gid = null; }, /audit_log, row 1: field "gid" must not be null/]);
+		cases.push(['null service account key', (d) => { d.service_accounts[0].user_gid = null; }, /service_accounts, row 1: field "user_gid" must not be null/]);
+		assert.ok(original.tasks.some((t) => t.parent_gid !== null), 'a subtask for the cycle case');
+
+		const target = emptyDatabase('values');
+		try {
+			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'values.pepper') };
+			for (const [name, mutate, message] of cases) {
+				const document = structuredClone(original);
+				mutate(document);
+				const bad = path.join(tmpDir, 'bad-value.json.gz');
+				fs.writeFileSync(bad, zlib.gzipSync(JSON.stringify(document)));
+				await assert.rejects(server.cli(['restore', '--db', target.db, '--input', bad], pepper), message, name);
+			}
+			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
+		} finally {
+			target.drop();
+		}
+	});
+
+	test('large file reports the first defect', async () => {
+		const file = path.join(tmpDir, 'large-source.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+		const document = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
+		document.tasks[0].name = 'DEFECT_MARKER';
+		// More than the reader's 16 MiB value limit follows the defect.
+		document.audit_log[0].user_agent = 'x'.repeat(17 * 1024 * 1024);
+		const text = JSON.stringify(document);
+		const cases = [
+			['syntax error', text.replace('"DEFECT_MARKER"', '"DEFECT" tru'), /invalid JSON at byte \d+/],
+			['NUL character', text.replace('"DEFECT_MARKER"', '"DEFECT\\u0000"'), /invalid JSON at byte \d+: .*\\u0000/],
+		];
+		const target = emptyDatabase('large');
+		try {
+			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'large.pepper') };
+			const bad = path.join(tmpDir, 'large-bad.json.gz');
+			for (const [name, content, message] of cases) {
+				fs.writeFileSync(bad, zlib.gzipSync(content, { level: 1 }));
+				await assert.rejects(server.cli(['restore', '--db', target.db, '--input', bad], pepper), message, name);
+			}
+			// Stored (level 0) deflate blocks hold the text as it is, so one changed byte leaves the
+			// stream readable and only the CRC at its end tells.
+			const stored = zlib.gzipSync(text, { level: 0 });
+			const at = stored.indexOf('DEFECT_MARKER');
+			assert.ok(at > 0);
+			stored[at - 1] = 0x23; // the opening quote becomes '#'
+			fs.writeFileSync(bad, stored);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', bad], pepper), /the file is damaged: .*(crc|check)/i);
+		} finally {
+			target.drop();
+		}
+	});
+
+	test('export needs an existing database', async () => {
+		if (isPg(server.db)) {
+			return;
+		}
+		const missing = path.join(tmpDir, 'nonexist.db');
+		const file = path.join(tmpDir, 'nonexist.json.gz');
+		await assert.rejects(server.cli(['export', '--db', missing, '--org', server.orgGid, '--output', file]), /--db: database .*nonexist\.db not found/);
+		assert.ok(!fs.existsSync(missing));
+		assert.ok(!fs.existsSync(file + '.partial'));
 	});
 
 	test('unknown organization leaves no file', async () => {

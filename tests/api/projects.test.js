@@ -516,3 +516,20 @@ test('other organization sees nothing', async () => {
 	const members = await other.post(`/projects/${p.gid}/addMembers`, { members: 'me' });
 	assert.equal(members.status, 404, members.text);
 });
+
+test('removed person cannot join project', async () => {
+	const leaver = await addUser('project-leaver@example.test', 'Lea Leaver');
+	const p = await createProject(admin, { name: 'Handover plan' });
+	const removed = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: leaver.gid });
+	assert.equal(removed.status, 200, removed.text);
+
+	for (const [path, field] of [['addMembers', 'members'], ['addFollowers', 'followers']]) {
+		const res = await admin.post(`/projects/${p.gid}/${path}`, { [field]: leaver.gid });
+		assert.equal(res.status, 400, `${path}: ${res.text}`);
+		assert.match(res.body.errors[0].message, new RegExp(`^${field}: user \\d+ is not an active member`));
+	}
+	const created = await admin.post('/projects', { team: teamGid, name: 'Followed plan', followers: leaver.gid });
+	assert.equal(created.status, 400, created.text);
+	const dropped = await admin.post(`/projects/${p.gid}/removeMembers`, { members: leaver.gid });
+	assert.equal(dropped.status, 200, dropped.text);
+});

@@ -1086,3 +1086,31 @@ test('task without token is 401', async () => {
 	assert.equal(res.status, 401, res.text);
 	assertMatchesSpec('GET', '/tasks/{task_gid}', res);
 });
+
+test('removed person cannot be assigned', async () => {
+	const leaver = await server.addUser({ email: 'leaver@example.test', name: 'Lea Leaver' });
+	const task = await admin.post('/tasks', { name: 'Hand over', workspace: server.orgGid });
+	assert.equal(task.status, 201, task.text);
+	const removed = await admin.post(`/workspaces/${server.orgGid}/removeUser`, { user: leaver.gid });
+	assert.equal(removed.status, 200, removed.text);
+
+	for (const ref of ['leaver@example.test', leaver.gid]) {
+		const res = await admin.put(`/tasks/${task.body.data.gid}`, { assignee: ref });
+		assert.equal(res.status, 400, res.text);
+		assert.match(res.body.errors[0].message, /^assignee: user \d+ is not an active member of this organization/);
+	}
+	const created = await admin.post('/tasks', { name: 'New work', workspace: server.orgGid, assignee: leaver.gid });
+	assert.equal(created.status, 400, created.text);
+	const withFollower = await admin.post('/tasks', { name: 'Followed', workspace: server.orgGid, followers: [leaver.gid] });
+	assert.equal(withFollower.status, 400, withFollower.text);
+	assert.match(withFollower.body.errors[0].message, /^followers: user \d+ is not an active member/);
+	const added = await admin.post(`/tasks/${task.body.data.gid}/addFollowers`, { followers: [leaver.gid] });
+	assert.equal(added.status, 400, added.text);
+	assert.match(added.body.errors[0].message, /^followers: /);
+	// Removing a former member stays possible.
+	const dropped = await admin.post(`/tasks/${task.body.data.gid}/removeFollowers`, { followers: [leaver.gid] });
+	assert.equal(dropped.status, 200, dropped.text);
+
+	const unchanged = await admin.get(`/tasks/${task.body.data.gid}`, { opt_fields: 'assignee' });
+	assert.equal(unchanged.body.data.assignee, null);
+});
