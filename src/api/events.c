@@ -357,6 +357,7 @@ static json_t *event_json(api_ctx *ctx, db_stmt *s)
 static int event_visible(api_ctx *ctx, db_stmt *s)
 {
 	struct visibility_event event = {
+		.action = db_column_text(s, COL_ACTION),
 		.resource_type = db_column_text(s, COL_TYPE),
 		.resource_gid = db_column_int64(s, COL_GID),
 		.parent_type = db_column_text(s, COL_PARENT_TYPE),

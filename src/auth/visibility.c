@@ -159,49 +159,95 @@ static int64_t owner_of(db_conn *c, const principal *who, int is_story, int64_t 
 	return owner;
 }
 
-int visibility_resource(db_conn *c, const principal *who, const char *resource_type, int64_t gid)
+/*
+ * The visibility of any resource an event can name, with *exists_r set
+ * when it still exists. Types without a row to check (users, the
+ * workspace, tags, unknown types) count as existing.
+ */
+static int resource_check(db_conn *c, const principal *who, const char *resource_type, int64_t gid, int *exists_r)
 {
-	int exists = 0, visible;
-
+	*exists_r = 1;
 	if (resource_type == NULL || gid == 0 || visibility_full_access(who))
 		return 1;
-	if (strcmp(resource_type, "task") == 0) {
-		visible = visibility_task(c, who, gid, &exists);
-	} else if (strcmp(resource_type, "project") == 0) {
-		visible = visibility_project(c, who, gid, &exists);
-	} else if (strcmp(resource_type, "team") == 0) {
-		visible = visibility_team(c, who, gid, &exists);
-	} else if (strcmp(resource_type, "tag") == 0) {
+	if (strcmp(resource_type, "task") == 0)
+		return visibility_task(c, who, gid, exists_r);
+	if (strcmp(resource_type, "project") == 0)
+		return visibility_project(c, who, gid, exists_r);
+	if (strcmp(resource_type, "team") == 0)
+		return visibility_team(c, who, gid, exists_r);
+	if (strcmp(resource_type, "tag") == 0)
 		return who->role != ROLE_GUEST;
-	} else if (strcmp(resource_type, "story") == 0 || strcmp(resource_type, "section") == 0) {
+	if (strcmp(resource_type, "story") == 0 || strcmp(resource_type, "section") == 0) {
 		int is_story = strcmp(resource_type, "story") == 0;
 		int64_t owner = owner_of(c, who, is_story, gid);
 
 		if (owner < 0)
 			return -1;
-		return owner == 0 ? 1 : visibility_resource(c, who, is_story ? "task" : "project", owner);
-	} else {
-		return 1;
+		if (owner == 0) {
+			*exists_r = 0;
+			return 0;
+		}
+		return resource_check(c, who, is_story ? "task" : "project", owner, exists_r);
 	}
+	return 1;
+}
+
+int visibility_resource(db_conn *c, const principal *who, const char *resource_type, int64_t gid)
+{
+	int exists = 0;
+	int visible = resource_check(c, who, resource_type, gid, &exists);
+
 	/*
-	 * NOTE: a resource that no longer exists passes, so that a deleted
-	 * task's event reaches its project's readers. Such an event shows the
-	 * gid of a task the reader may never have been able to see.
+	 * A resource that no longer exists passes here: the callers (stream
+	 * and webhook checks) decide about deleted resources themselves, and
+	 * events about them go through visibility_event_check.
 	 */
 	if (visible == 0 && !exists)
 		return 1;
 	return visible;
 }
 
+/* 1 for the deleted event of a task, story or section, which its streams' readers keep seeing. */
+static int deletion_kept(const struct visibility_event *event)
+{
+	const char *type = event->resource_type;
+
+	if (event->action == NULL || strcmp(event->action, "deleted") != 0 || type == NULL)
+		return 0;
+	return strcmp(type, "task") == 0 || strcmp(type, "story") == 0 || strcmp(type, "section") == 0;
+}
+
 int visibility_event_check(db_conn *c, const principal *who, const struct visibility_event *event)
 {
-	int visible = visibility_resource(c, who, event->resource_type, event->resource_gid);
+	const char *types[3] = { event->resource_type, event->parent_type, event->value_type };
+	const int64_t gids[3] = { event->resource_gid, event->parent_gid, event->value_gid };
 
-	if (visible == 1)
-		visible = visibility_resource(c, who, event->parent_type, event->parent_gid);
-	if (visible == 1)
-		visible = visibility_resource(c, who, event->value_type, event->value_gid);
-	return visible;
+	if (visibility_full_access(who))
+		return 1;
+	for (int i = 0; i < 3; i++) {
+		int exists = 0;
+		int visible = resource_check(c, who, types[i], gids[i], &exists);
+
+		if (visible < 0)
+			return -1;
+		/*
+		 * Once an object is gone, nothing tells any more who could see
+		 * it, so its events are left out. The deleted event of a task,
+		 * story or section stays: it is filed only under the streams the
+		 * object belonged to (its projects, parent task or task), and
+		 * the reader of such a stream could see the object through it.
+		 *
+		 * NOTE: the deleted event of a project or team is left out too.
+		 * Asana shows it to readers who can see the team, but the
+		 * project's team is gone with its row (the event carries no
+		 * parent), so only full and read service accounts receive it.
+		 */
+		if (!exists && !(i == 0 && deletion_kept(event)))
+			return 0;
+		if (exists && visible == 0)
+			return 0;
+	}
+	return 1;
 }
 
 static const char principal_sql[] =

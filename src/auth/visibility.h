@@ -31,13 +31,15 @@ int visibility_team(db_conn *c, const principal *who, int64_t team_gid, int *exi
  * Any resource an event can name, by its resource_type: tasks, projects
  * and teams as above, sections through their project, stories through
  * their task, tags to non-guests. Users, the workspace and unknown types
- * count as visible. A resource that no longer exists counts as visible, so
- * that the event of a deleted task still reaches its project's readers.
+ * count as visible. A resource that no longer exists counts as visible
+ * here (the callers check streams and webhooks, whose resource may have
+ * just been deleted); events about it go through visibility_event_check.
  */
 int visibility_resource(db_conn *c, const principal *who, const char *resource_type, int64_t gid);
 
 /* The resources one change event names; a type of NULL or a gid of 0 means none. */
 struct visibility_event {
+	const char *action;
 	const char *resource_type;
 	int64_t resource_gid;
 	const char *parent_type;
@@ -50,7 +52,10 @@ struct visibility_event {
  * 1 when `who` may see every resource the event names: the resource, the
  * parent it was added to or removed from, and the resource value of a
  * changed field. An event that names one hidden resource is left out
- * whole, as GET /events and webhook deliveries both do.
+ * whole, as GET /events and webhook deliveries both do. For readers
+ * without full access, an event that names a resource that no longer
+ * exists is left out too, except the deleted event of a task, story or
+ * section (the streams it is filed under could see the object).
  */
 int visibility_event_check(db_conn *c, const principal *who, const struct visibility_event *event);
 

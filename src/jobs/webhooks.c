@@ -211,6 +211,7 @@ static json_t *event_from_row(db_stmt *s)
 static int event_visible_to(db_conn *c, const principal *owner, db_stmt *s)
 {
 	struct visibility_event event = {
+		.action = db_column_text(s, EV_ACTION),
 		.resource_type = db_column_text(s, EV_RESOURCE_TYPE),
 		.resource_gid = db_column_int64(s, EV_RESOURCE_GID),
 		.parent_type = db_column_text(s, EV_PARENT_TYPE),

@@ -379,6 +379,44 @@ test('invisible events are left out', async () => {
 	findEvent(adminEvents, { action: 'removed', resource: { gid: leaving.gid }, parent: { gid: projectGid } });
 });
 
+test('events about deleted objects stay hidden', async () => {
+	const ok = (res) => assert.equal(res.status, 200, res.text);
+	const bobTeam = await startSync(bob.client, teamGid);
+	const bobProject = await startSync(bob.client, projectGid);
+	const adminProject = await startSync(admin, projectGid);
+	const wholeSync = await workspaceSync();
+
+	// A private project and a private parent task that Bob never sees, then both deleted.
+	const gone = await createProject(admin, { name: 'Private, soon gone', privacy_setting: 'private' });
+	const wanderer = await createTask(admin, { name: 'Wanderer', projects: [projectGid] });
+	const hiddenParent = await createTask(admin, { name: 'Private parent', projects: [gone.gid] });
+	ok(await admin.post(`/tasks/${wanderer.gid}/addProject`, { project: gone.gid }));
+	ok(await admin.post(`/tasks/${wanderer.gid}/setParent`, { parent: hiddenParent.gid }));
+	ok(await admin.del(`/tasks/${hiddenParent.gid}`));
+	ok(await admin.del(`/projects/${gone.gid}`));
+
+	const secret = [gone.gid, hiddenParent.gid];
+	const names = (e) => [e.resource.gid, e.parent && e.parent.gid].filter(Boolean);
+	const teamEvents = (await readEvents(bob.client, teamGid, bobTeam)).events;
+	assert.deepEqual(teamEvents.filter((e) => names(e).some((gid) => secret.includes(gid))), []);
+	const projectEvents = (await readEvents(bob.client, projectGid, bobProject)).events;
+	assert.deepEqual(projectEvents.filter((e) => names(e).some((gid) => secret.includes(gid))), []);
+	// Bob's project lost a task: the deleted event stays, the earlier events about it go.
+	findEvent(projectEvents, { action: 'deleted', resource: { gid: wanderer.gid } });
+	assert.equal(projectEvents.filter((e) => e.resource.gid === wanderer.gid).length, 1, JSON.stringify(projectEvents));
+
+	// The admin created the private objects, but after deletion nothing says who could see them.
+	const adminEvents = (await readEvents(admin, projectGid, adminProject)).events;
+	assert.deepEqual(adminEvents.filter((e) => names(e).some((gid) => secret.includes(gid))), []);
+	findEvent(adminEvents, { action: 'deleted', resource: { gid: wanderer.gid } });
+
+	// A full service account still reads the whole history.
+	const { events } = await workspaceEvents(wholeSync);
+	findEvent(events, { action: 'added', resource: { gid: gone.gid }, parent: { gid: teamGid } });
+	findEvent(events, { action: 'added', resource: { gid: wanderer.gid }, parent: { gid: hiddenParent.gid } });
+	findEvent(events, { action: 'deleted', resource: { gid: gone.gid } });
+});
+
 test('forged and foreign tokens get 412', async () => {
 	const task = await createTask(admin, { name: 'Guarded', projects: [projectGid] });
 	const sync = await startSync(admin, task.gid);

@@ -494,6 +494,35 @@ test('member deliveries follow visibility', async () => {
 	await waitFor(() => adminHook.events().some((e) => e.parent && e.parent.gid === privateQ), 5000, 'admin sees the private parent');
 });
 
+test('deleted objects do not reveal their events', async () => {
+	const team = await admin.post('/teams', { name: 'Deleting team', organization: server.orgGid });
+	assert.equal(team.status, 201, team.text);
+	const teamGid = team.body.data.gid;
+	const publicP = (await admin.post('/projects', { name: 'Open D', team: teamGid, privacy_setting: 'public_to_workspace' })).body.data.gid;
+	const onTeam = await carolWebhook({ resource: teamGid, filters: [{ resource_type: 'project' }] });
+	const onProject = await carolWebhook({ resource: publicP });
+
+	// Created and deleted at once, so that the worker mostly reads the events after the deletes.
+	const privateN = (await admin.post('/projects', { name: 'SECRET N', team: teamGid, privacy_setting: 'private' })).body.data.gid;
+	const wanderer = await createTask(admin, { name: 'Wanderer', projects: [publicP] });
+	const parent = await createTask(admin, { name: 'SECRET parent', projects: [privateN] });
+	assert.equal((await admin.post(`/tasks/${wanderer}/addProject`, { project: privateN })).status, 200);
+	assert.equal((await admin.post(`/tasks/${wanderer}/setParent`, { parent })).status, 200);
+	assert.equal((await admin.del(`/tasks/${parent}`)).status, 200);
+	assert.equal((await admin.del(`/projects/${privateN}`)).status, 200);
+
+	const projectMarker = (await admin.post('/projects', { name: 'Open marker D', team: teamGid, privacy_setting: 'public_to_workspace' })).body.data.gid;
+	const taskMarker = await createTask(admin, { name: 'Marker D', projects: [publicP] });
+	await waitFor(() => onTeam.r.events().some((e) => e.resource.gid === projectMarker), 5000, 'public project event');
+	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === taskMarker), 5000, 'marker task event');
+	const secret = [privateN, parent];
+	const leaks = [...onTeam.r.events(), ...onProject.r.events()]
+		.filter((e) => secret.includes(e.resource.gid) || (e.parent && secret.includes(e.parent.gid)));
+	assert.deepEqual(leaks, []);
+	// Carol's project lost the task: she learns of the deletion.
+	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === wanderer && e.action === 'deleted'), 5000, 'deleted task event');
+});
+
 test('lost access disables webhook', async () => {
 	const team = (await admin.post('/teams', { name: 'Closing team', organization: server.orgGid })).body.data.gid;
 	const p = (await admin.post('/projects', { name: 'Soon private', team, privacy_setting: 'public_to_workspace' })).body.data.gid;
