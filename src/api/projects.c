@@ -800,16 +800,28 @@ static int team_require_member(api_ctx *ctx, int64_t team_gid)
 	return 0;
 }
 
-/* Reads the owner field: *owner_r is kept when absent, 0 for null, else the resolved user. Returns -1 after replying. */
+/*
+ * Reads the owner field: *owner_r is kept when absent, 0 for null, else the
+ * resolved user, who must be an active member of the organization when the
+ * owner changes (a kept owner who was deactivated since does not block other
+ * updates). Returns -1 after replying.
+ */
 static int owner_apply(api_ctx *ctx, int64_t *owner_r)
 {
+	int64_t owner = 0;
+
 	if (!api_body_has(ctx, "owner"))
 		return 0;
 	if (api_body_is_null(ctx, "owner")) {
 		*owner_r = 0;
 		return 0;
 	}
-	return api_resolve_user(ctx, "owner", api_body_string(ctx, "owner"), owner_r);
+	if (api_resolve_user(ctx, "owner", api_body_string(ctx, "owner"), &owner))
+		return -1;
+	if (owner != *owner_r && api_require_active_member(ctx, "owner", owner))
+		return -1;
+	*owner_r = owner;
+	return 0;
 }
 
 /* Reads a project's name into `name` (API_NAME_MAX + 1 bytes); empty when absent. Returns a db status. */

@@ -530,6 +530,18 @@ test('removed person cannot join project', async () => {
 	}
 	const created = await admin.post('/projects', { team: teamGid, name: 'Followed plan', followers: leaver.gid });
 	assert.equal(created.status, 400, created.text);
+
+	const owned = await admin.post('/projects', { team: teamGid, name: 'Owned plan', owner: leaver.gid });
+	assert.equal(owned.status, 400, owned.text);
+	assert.match(owned.body.errors[0].message, /^owner: user \d+ is not an active member/);
+	const handedOver = await admin.put(`/projects/${p.gid}`, { owner: leaver.gid });
+	assert.equal(handedOver.status, 400, handedOver.text);
+	assert.match(handedOver.body.errors[0].message, /^owner: user \d+ is not an active member/);
+	const after = await admin.get(`/projects/${p.gid}`);
+	assert.notEqual(after.body.data.owner && after.body.data.owner.gid, leaver.gid);
+	const members = await admin.get(`/projects/${p.gid}/project_memberships`);
+	assert.equal(members.status, 200, members.text);
+	assert.ok(!members.body.data.some((m) => m.user && m.user.gid === leaver.gid), members.text);
 	const dropped = await admin.post(`/projects/${p.gid}/removeMembers`, { members: leaver.gid });
 	assert.equal(dropped.status, 200, dropped.text);
 });
