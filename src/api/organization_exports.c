@@ -8,9 +8,10 @@
  * The first two routes serve only service accounts with the `exports` or
  * `full` scope on the plans enterprise_plus and legacy_enterprise (route
  * flags). The download route needs no token, like Asana's pre-signed URLs,
- * so its URL carries an expiry and an HMAC-SHA256 over the export gid, its
- * organization and that expiry, keyed with a key derived from the server's
- * pepper, which every node sharing the database has.
+ * so its URL carries an expiry, the gid of the service account it was
+ * issued to (issued_to) and an HMAC-SHA256 over the export gid, its
+ * organization, that expiry and that gid, keyed with a key derived from the
+ * server's pepper, which every node sharing the database has.
  */
 #include "api/api.h"
 #include "api/app.h"
@@ -44,19 +45,23 @@ static const struct api_type_ref export_refs[] = {
 	{ NULL, NULL },
 };
 
-/* Computes the hex signature of a download URL for (export, organization, expiry in Unix seconds). */
+/*
+ * Computes the hex signature of a download URL for (export, organization,
+ * expiry in Unix seconds, the account the URL was issued to).
+ */
 static void download_signature(const struct app *app, int64_t export_gid, int64_t workspace_gid, int64_t expires,
-			       char hex[SIGNATURE_HEX_LEN + 1])
+			       int64_t issued_to, char hex[SIGNATURE_HEX_LEN + 1])
 {
-	static const char label[] = "kontor organization export download v1";
+	/* v2 added issued_to, so a URL of the v1 form (without it) never verifies. */
+	static const char label[] = "kontor organization export download v2";
 	unsigned char key[crypto_auth_hmacsha256_KEYBYTES], mac[crypto_auth_hmacsha256_BYTES];
 	char message[128];
 	int len;
 
 	/* A key of its own, so a signature can never double as a token hash or a page offset MAC. */
 	crypto_auth_hmacsha256(key, (const unsigned char *)label, sizeof(label) - 1, app->pepper);
-	len = snprintf(message, sizeof(message), "%lld.%lld.%lld", (long long)export_gid, (long long)workspace_gid,
-		       (long long)expires);
+	len = snprintf(message, sizeof(message), "%lld.%lld.%lld.%lld", (long long)export_gid,
+		       (long long)workspace_gid, (long long)expires, (long long)issued_to);
 	crypto_auth_hmacsha256(mac, (const unsigned char *)message, (unsigned long long)len, key);
 	sodium_bin2hex(hex, SIGNATURE_HEX_LEN + 1, mac, sizeof(mac));
 	sodium_memzero(key, sizeof(key));
@@ -72,9 +77,11 @@ static json_t *download_url(api_ctx *ctx, int64_t export_gid, int64_t data_expir
 		return json_null();
 	if (expires > data_expires_at / 1000000)
 		expires = data_expires_at / 1000000;
-	download_signature(ctx->app, export_gid, ctx->who.workspace_gid, expires, hex);
-	snprintf(url, sizeof(url), "%s" API_BASE_PATH "/organization_exports/%lld/download?expires=%lld&signature=%s",
-		 api_base_url(ctx, base, sizeof(base)), (long long)export_gid, (long long)expires, hex);
+	download_signature(ctx->app, export_gid, ctx->who.workspace_gid, expires, ctx->who.user_gid, hex);
+	snprintf(url, sizeof(url),
+		 "%s" API_BASE_PATH "/organization_exports/%lld/download?expires=%lld&issued_to=%lld&signature=%s",
+		 api_base_url(ctx, base, sizeof(base)), (long long)export_gid, (long long)expires,
+		 (long long)ctx->who.user_gid, hex);
 	return json_string(url);
 }
 
@@ -304,21 +311,48 @@ static int parse_expires(const char *text, int64_t *expires_r)
 	return 0;
 }
 
+/* 1 when the user holds an unrevoked, unexpired token in the organization, 0 when not, or a negative db status. */
+static int has_live_token(api_ctx *ctx, int64_t workspace_gid, int64_t user_gid)
+{
+	db_stmt *s = db_query(ctx->db, "SELECT 1 FROM tokens WHERE workspace_gid = ? AND user_gid = ?"
+				       " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) LIMIT 1");
+	int status;
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, workspace_gid);
+	db_bind_int64(s, 1, user_gid);
+	db_bind_int64(s, 2, time_now_us());
+	status = db_step(s);
+	db_stmt_done(s);
+	if (status == DB_ROW)
+		return 1;
+	return status == DB_DONE ? 0 : status;
+}
+
 /*
- * Re-checks at download time what the API checked when it issued the link:
- * the organization's plan allows exports, and the service account that
- * requested the export still exists, is active and holds `exports` or
- * `full`. Without this a link would outlive a plan change or a deleted
- * account by up to DOWNLOAD_URL_TTL_S. Returns 0, or -1 after replying.
+ * Re-checks at download time what the API checked when it issued the link,
+ * for one account (`role` names it in messages): the organization's plan
+ * allows exports, and the account still exists, is active, holds `exports`
+ * or `full` and has a live token (deauthorizing revokes them all). Without
+ * this a link would outlive a plan change, a deleted or deauthorized account
+ * by up to DOWNLOAD_URL_TTL_S. Returns 0, or -1 after replying.
  */
-static int download_still_allowed(api_ctx *ctx, int64_t workspace_gid, int64_t requested_by)
+static int download_still_allowed(api_ctx *ctx, int64_t workspace_gid, int64_t account_gid, const char *role)
 {
 	principal requester;
-	int active = visibility_principal_load(ctx->db, workspace_gid, requested_by, &requester);
+	int active = visibility_principal_load(ctx->db, workspace_gid, account_gid, &requester);
 
 	if (active < 0) {
 		api_fail_db(ctx, active);
 		return -1;
+	}
+	if (active == 1) {
+		active = has_live_token(ctx, workspace_gid, account_gid);
+		if (active < 0) {
+			api_fail_db(ctx, active);
+			return -1;
+		}
 	}
 	if (active == 1 && strcmp(requester.plan, "enterprise_plus") != 0 &&
 	    strcmp(requester.plan, "legacy_enterprise") != 0) {
@@ -331,8 +365,9 @@ static int download_still_allowed(api_ctx *ctx, int64_t workspace_gid, int64_t r
 	if (active != 1 || requester.kind != PRINCIPAL_SERVICE_ACCOUNT ||
 	    (requester.scopes & (SCOPE_FULL | SCOPE_EXPORTS)) == 0) {
 		api_error_help(ctx, 403, "Start a new export with a service account that has the exports or full scope.",
-			       "This download link no longer works: the service account that requested the export "
-			       "was deleted or deactivated, or lost the exports scope.");
+			       "This download link no longer works: the service account that %s was deleted, "
+			       "deactivated or deauthorized, or lost the exports scope.",
+			       role);
 		return -1;
 	}
 	return 0;
@@ -346,16 +381,18 @@ static int export_download(api_ctx *ctx)
 					       "changed or was not issued by this server.";
 	const char *signature = api_query(ctx, "signature");
 	char expected[SIGNATURE_HEX_LEN + 1], when[40], disposition[128];
-	int64_t gid, expires, workspace_gid = 0, size = 0, data_expires_at = 0, requested_by = 0, now = time_now_us();
+	int64_t gid, expires, issued_to = 0, workspace_gid = 0, size = 0, data_expires_at = 0, requested_by = 0;
+	int64_t now = time_now_us();
 	int chunk_count = 0, data_deleted = 0, finished = 0, status;
 	struct download *dl;
 	db_stmt *s;
 
 	if (api_param_gid(ctx, "organization_export_gid", &gid) < 0)
 		return 0;
-	if (parse_expires(api_query(ctx, "expires"), &expires) != 0 || signature == NULL || signature[0] == '\0')
+	if (parse_expires(api_query(ctx, "expires"), &expires) != 0 || signature == NULL || signature[0] == '\0' ||
+	    api_query(ctx, "issued_to") == NULL || gid_parse(api_query(ctx, "issued_to"), &issued_to) != 0)
 		return api_error_help(ctx, 403, help,
-				      "This download link is incomplete: expires and signature are required.");
+				      "This download link is incomplete: expires, issued_to and signature are required.");
 	if (strlen(signature) != SIGNATURE_HEX_LEN)
 		return api_error_help(ctx, 403, help, "%s", invalid_message);
 
@@ -382,13 +419,16 @@ static int export_download(api_ctx *ctx)
 		return api_fail_db(ctx, status);
 
 	/* Checked before anything about the export is revealed; a missing export fails the same way. */
-	download_signature(ctx->app, gid, workspace_gid, expires, expected);
+	download_signature(ctx->app, gid, workspace_gid, expires, issued_to, expected);
 	if (status != DB_ROW || sodium_memcmp(expected, signature, SIGNATURE_HEX_LEN) != 0)
 		return api_error_help(ctx, 403, help, "%s", invalid_message);
 	if (expires < now / 1000000)
 		return api_error_help(ctx, 403, help, "This download link expired at %s.",
 				      time_format_iso(expires * 1000000, when, sizeof(when)));
-	if (download_still_allowed(ctx, workspace_gid, requested_by) != 0)
+	if (download_still_allowed(ctx, workspace_gid, requested_by, "requested the export") != 0)
+		return 0;
+	if (issued_to != requested_by &&
+	    download_still_allowed(ctx, workspace_gid, issued_to, "received this download link") != 0)
 		return 0;
 	if (!finished || data_deleted || data_expires_at <= now)
 		return api_error_help(ctx, 404, "Start a new export with POST /organization_exports.",

@@ -301,7 +301,7 @@ describe('download', () => {
 	});
 
 	test('download serves gzip organization JSON', async () => {
-		assert.match(finished.download_url, new RegExp(`^${server.url}/api/1\\.0/organization_exports/${finished.gid}/download\\?expires=\\d+&signature=[0-9a-f]{64}$`));
+		assert.match(finished.download_url, new RegExp(`^${server.url}/api/1\\.0/organization_exports/${finished.gid}/download\\?expires=\\d+&issued_to=\\d+&signature=[0-9a-f]{64}$`));
 		const res = await download(finished.download_url);
 		assert.equal(res.status, 200);
 		assert.equal(res.headers.get('content-type'), 'application/gzip');
@@ -356,6 +356,12 @@ describe('download', () => {
 		cases.push(['extended expiry', laterExpiry, /signature does not match/]);
 		const otherGid = new URL(url.toString().replace(`/organization_exports/${finished.gid}/`, '/organization_exports/123456789/'));
 		cases.push(['other export', otherGid, /signature does not match/]);
+		const otherHolder = new URL(url);
+		otherHolder.searchParams.set('issued_to', String(BigInt(url.searchParams.get('issued_to')) + 1n));
+		cases.push(['other holder', otherHolder, /signature does not match/]);
+		const noHolder = new URL(url);
+		noHolder.searchParams.delete('issued_to');
+		cases.push(['no holder', noHolder, /incomplete/]);
 		const noSignature = new URL(url);
 		noSignature.searchParams.delete('signature');
 		cases.push(['no signature', noSignature, /incomplete/]);
@@ -397,6 +403,42 @@ describe('download', () => {
 		const refused = await download(done.download_url);
 		assert.equal(refused.status, 403);
 		assert.match(JSON.parse(refused.bytes.toString()).errors[0].message, /service account that requested the export was deleted/);
+	});
+
+	test('link stops when its holder deleted', async () => {
+		const starterToken = await createAccount(admin, server.orgGid, 'Backup starter', ['exports']);
+		let holderGid;
+		const holderToken = await createAccount(admin, server.orgGid, 'Backup fetcher', ['exports'], (created) => {
+			holderGid = created.gid;
+		});
+		const created = await startExport(server, starterToken);
+		await waitForExport(server, starterToken, created.gid);
+		const fetched = await api(server, holderToken).get(`/organization_exports/${created.gid}`);
+		assert.equal(fetched.status, 200, fetched.text);
+		const url = fetched.body.data.download_url;
+		assert.equal(new URL(url).searchParams.get('issued_to'), holderGid);
+		assert.equal((await download(url)).status, 200);
+
+		const deleted = await admin.del(`/service_accounts/${holderGid}`);
+		assert.equal(deleted.status, 200, deleted.text);
+		const refused = await download(url);
+		assert.equal(refused.status, 403);
+		assert.match(JSON.parse(refused.bytes.toString()).errors[0].message, /service account that received this download link was deleted/);
+	});
+
+	test('link stops when requester deauthorized', async () => {
+		let accountGid;
+		const token = await createAccount(admin, server.orgGid, 'Deauthorized backup', ['exports'], (created) => {
+			accountGid = created.gid;
+		});
+		const created = await startExport(server, token);
+		const done = await waitForExport(server, token, created.gid);
+		assert.equal((await download(done.download_url)).status, 200);
+		const deauthorized = await admin.post(`/service_accounts/${accountGid}/deauthorize`, {});
+		assert.equal(deauthorized.status, 200, deauthorized.text);
+		const refused = await download(done.download_url);
+		assert.equal(refused.status, 403);
+		assert.match(JSON.parse(refused.bytes.toString()).errors[0].message, /requested the export was deleted, deactivated or deauthorized/);
 	});
 
 	test('export limit 429 has Retry-After', async () => {
