@@ -821,7 +821,7 @@ int api_resolve_user(api_ctx *ctx, const char *field, const char *ref, int64_t *
 
 /* ---------- the dispatcher ---------- */
 
-static void access_log(api_ctx *ctx, const char *route)
+void dispatch_access_log(api_ctx *ctx, const char *route)
 {
 	/* With the access log off (level warn or above), its numbers are not even formatted. */
 	if (!log_enabled(LOG_INFO))
@@ -838,7 +838,7 @@ static int is_safe_method(const char *method)
 }
 
 /* Bearer tokens first; without one, the admin console's session cookie (with CSRF on changes). */
-static int authenticate(api_ctx *ctx)
+int dispatch_authenticate(api_ctx *ctx)
 {
 	int db_status = DB_OK, csrf_ok = 0;
 	enum auth_result result = auth_bearer(ctx->db, ctx->app->pepper, ctx->req, &ctx->who, &db_status);
@@ -1074,7 +1074,7 @@ static void dispatch(api_ctx *ctx, const char *path)
 		}
 	}
 
-	if (!(ctx->route->flags & API_PUBLIC) && authenticate(ctx) != 0)
+	if (!(ctx->route->flags & API_PUBLIC) && dispatch_authenticate(ctx) != 0)
 		return;
 
 	if (ctx->who.user_gid != 0) {
@@ -1103,7 +1103,11 @@ static void dispatch(api_ctx *ctx, const char *path)
 			  "route", ctx->route->pattern, NULL);
 		db_rollback(ctx->db);
 	}
-	if (limited)
+	/* A deferred request stays in flight until its resume step has run. */
+	if (limited && ctx->deferral != NULL)
+		defer_keep_ratelimit(ctx->deferral, ctx->who.token_gid ? ctx->who.token_gid : ctx->who.user_gid,
+				     is_write);
+	else if (limited)
 		ratelimit_release(ctx->app->limits, ctx->who.token_gid ? ctx->who.token_gid : ctx->who.user_gid,
 				  is_write);
 }
@@ -1118,9 +1122,12 @@ static void handle_api(struct app *app, http_request *req, http_response *res)
 	ctx.res = res;
 	ctx.app = app;
 	dispatch(&ctx, path[0] ? path : "/");
-	if (res->status == 0)
-		api_error(&ctx, 500, "Server error: the handler sent no reply.");
-	access_log(&ctx, ctx.route ? ctx.route->pattern : "-");
+	/* A deferred request replies, and writes its access-log line, when it resumes (defer.c). */
+	if (ctx.deferral == NULL) {
+		if (res->status == 0)
+			api_error(&ctx, 500, "Server error: the handler sent no reply.");
+		dispatch_access_log(&ctx, ctx.route ? ctx.route->pattern : "-");
+	}
 
 	params_clear(&ctx);
 	fields_free(&ctx.fields);
@@ -1166,7 +1173,7 @@ static void reply_body_too_large(struct app *app, http_request *req, http_respon
 	ctx.app = app;
 	api_error(&ctx, 413, "Request body is too large: the limit for this endpoint is %zu bytes. Send a smaller body.",
 		  req->body_too_large);
-	access_log(&ctx, "-");
+	dispatch_access_log(&ctx, "-");
 }
 
 void app_handle(http_request *req, http_response *res, void *opaque)

@@ -17,6 +17,7 @@
 #include "store/db.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #define API_BASE_PATH "/api/1.0"
@@ -29,6 +30,7 @@
 typedef struct api_ctx api_ctx;
 struct app;
 struct fields;
+struct api_deferral;
 
 typedef int (*api_handler)(api_ctx *ctx);
 
@@ -97,6 +99,7 @@ struct api_ctx {
 	json_t *document;    /* the whole parsed body; owned by the dispatcher */
 	struct fields *fields; /* parsed opt_fields, or NULL when absent */
 	int pretty;
+	struct api_deferral *deferral; /* set by api_defer; the dispatcher's */
 };
 
 /* ---------- path parameters ---------- */
@@ -217,6 +220,57 @@ int api_forbidden(api_ctx *ctx, const char *why);
  * log, with the request id). Rolls back an open transaction. Returns 0.
  */
 int api_fail_db(api_ctx *ctx, int status);
+
+/* ---------- blocking steps off the worker threads ---------- */
+
+#define API_DEFER_SLOTS 16 /* the largest server_max of an api_defer_limit */
+
+/*
+ * Caps on the deferred steps of one kind, shared by all requests. Define
+ * one static object per kind, with the mutex set to
+ * PTHREAD_MUTEX_INITIALIZER and the counters zero.
+ */
+struct api_defer_limit {
+	const char *what;  /* plural noun for the 429 message: "webhook handshakes" */
+	int server_max;    /* in flight in this process; at most API_DEFER_SLOTS */
+	int principal_max; /* in flight per token, or per user for a session */
+	pthread_mutex_t lock;
+	int in_flight;
+	struct {
+		int64_t key;
+		int count; /* 0: a free slot */
+	} slots[API_DEFER_SLOTS];
+};
+
+/* The blocking part: runs on a helper thread with no ctx and no database. See http_work_fn for `stopping`. */
+typedef void (*api_blocking_fn)(void *arg, const volatile int *stopping);
+/* The rest of the handler after the blocking part: replies as a handler does, and returns 0. */
+typedef int (*api_resume_fn)(api_ctx *ctx, void *arg);
+
+struct api_defer {
+	struct api_defer_limit *limit;
+	int retry_after_s;       /* Retry-After of the 429: about how long one step may take */
+	api_blocking_fn work;
+	api_resume_fn resume;
+	void (*free_arg)(void *arg);
+	void *arg;
+};
+
+/*
+ * Runs step->work off the worker thread, then step->resume as the rest of
+ * this request, so a step that blocks for seconds holds no worker thread.
+ * A handler calls it last, after validation, and returns 0 without a
+ * reply when it returns 0. The dispatcher then releases what the request
+ * holds (database connection, parsed body, path parameters, opt_fields),
+ * keeping only its rate-limit place, and resume gets a fresh ctx: a
+ * database connection, the caller authenticated again (a token revoked
+ * meanwhile gets 401) and opt_fields, but no body or path parameters, so
+ * `arg` carries what resume needs. Returns 0, or -1 after replying 429
+ * (step->limit reached, with Retry-After) or 503 (no helper thread free).
+ * api_defer owns `arg` from the call on and calls free_arg exactly once,
+ * also when the client disconnects during the step.
+ */
+int api_defer(api_ctx *ctx, const struct api_defer *step);
 
 /* ---------- transactions ---------- */
 

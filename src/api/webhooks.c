@@ -604,46 +604,93 @@ static int resource_check(api_ctx *ctx, int64_t gid, const char **type_r, char *
 }
 
 /*
- * Runs the handshake: POSTs an empty body, without a Content-Type, with
- * X-Hook-Secret and requires a 2xx that echoes the header. Returns 0, or -1
- * after replying 400 or 403 with what the receiver must do.
+ * A creation between its checks and its storage: what the handshake needs
+ * on the helper thread, its outcome, and what the insert needs afterwards.
  */
-static int handshake(api_ctx *ctx, const char *target, const char *secret)
+struct pending_webhook {
+	int64_t resource_gid;
+	const char *resource_type; /* a static string from resource_check */
+	char *target;
+	char *filters_text;
+	char secret[WEBHOOK_SECRET_HEX + 1];
+	struct webhook_send_options options;
+	enum webhook_send_status sent;
+	struct webhook_response response;
+};
+
+static struct api_defer_limit handshake_limit = {
+	.what = "webhook handshakes",
+	.server_max = WEBHOOK_HANDSHAKES_MAX,
+	.principal_max = WEBHOOK_HANDSHAKES_PER_PRINCIPAL,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static void pending_free(void *arg)
 {
+	struct pending_webhook *pending = arg;
+
+	sodium_memzero(pending->secret, sizeof(pending->secret));
+	sodium_memzero(pending->response.hook_secret, sizeof(pending->response.hook_secret));
+	free(pending->target);
+	free(pending->filters_text);
+	free(pending);
+}
+
+/*
+ * Runs the handshake on a helper thread: POSTs an empty body, without a
+ * Content-Type, with X-Hook-Secret. Server shutdown aborts it.
+ */
+static void handshake_send(void *arg, const volatile int *stopping)
+{
+	struct pending_webhook *pending = arg;
 	char header[32 + WEBHOOK_SECRET_HEX];
 	/* "Content-Type:" with no value stops libcurl from labelling the empty body as a form. */
 	const char *headers[] = { header, "Content-Type:", NULL };
-	const struct webhook_config *config = settings(ctx);
-	struct webhook_send_options options = { config->timeout_ms, config->allow_private, NULL };
-	struct webhook_response response;
-	enum webhook_send_status sent;
+
+	snprintf(header, sizeof(header), "X-Hook-Secret: %s", pending->secret);
+	pending->options.abort_flag = stopping;
+	pending->sent = webhook_post(pending->target, headers, "", 0, &pending->options, &pending->response);
+	pending->options.abort_flag = NULL;
+	sodium_memzero(header, sizeof(header));
+}
+
+/*
+ * Checks the handshake's outcome: a 2xx that echoes X-Hook-Secret. Returns
+ * 0, or -1 after replying 400 or 403 with what the receiver must do (503
+ * when the server stopped during the handshake).
+ */
+static int handshake_check(api_ctx *ctx, struct pending_webhook *pending)
+{
+	const struct webhook_response *response = &pending->response;
+	const char *target = pending->target;
 	int echoed;
 
-	snprintf(header, sizeof(header), "X-Hook-Secret: %s", secret);
-	sent = webhook_post(target, headers, "", 0, &options, &response);
-	sodium_memzero(header, sizeof(header));
-	if (sent == WEBHOOK_FORBIDDEN_ADDRESS) {
+	if (pending->sent == WEBHOOK_FORBIDDEN_ADDRESS) {
 		api_forbidden(ctx, "target: the host is or resolves to a private, loopback, link-local or otherwise "
 				   "non-public address, which kontor does not send webhooks to; use a public host, or ask "
 				   "the operator to start kontor with --allow-private-webhook-targets");
 		return -1;
 	}
-	if (sent != WEBHOOK_SENT) {
+	if (pending->sent == WEBHOOK_ABORTED) {
+		api_error(ctx, 503, "The server stopped during the handshake with %.200s; retry the request.", target);
+		http_response_add_header(ctx->res, "Retry-After", "1");
+		return -1;
+	}
+	if (pending->sent != WEBHOOK_SENT) {
 		api_error(ctx, 400, "target: the handshake request to %.200s failed (%s); the receiver must be reachable "
 				    "and answer the POST with 200 or 204 and the same X-Hook-Secret header",
-			  target, response.summary);
+			  target, response->summary);
 		return -1;
 	}
-	if (response.http_status < 200 || response.http_status >= 300) {
+	if (response->http_status < 200 || response->http_status >= 300) {
 		api_error(ctx, 400, "target: the receiver at %.200s answered the handshake with HTTP %ld; it must "
 				    "answer 200 or 204 and echo the X-Hook-Secret request header in its response",
-			  target, response.http_status);
+			  target, response->http_status);
 		return -1;
 	}
-	echoed = strlen(response.hook_secret) == WEBHOOK_SECRET_HEX &&
-		 sodium_memcmp(response.hook_secret, secret, WEBHOOK_SECRET_HEX) == 0;
-	sodium_memzero(response.hook_secret, sizeof(response.hook_secret));
-	if (!echoed && response.hook_secret_seen) {
+	echoed = strlen(response->hook_secret) == WEBHOOK_SECRET_HEX &&
+		 sodium_memcmp(response->hook_secret, pending->secret, WEBHOOK_SECRET_HEX) == 0;
+	if (!echoed && response->hook_secret_seen) {
 		api_error(ctx, 400, "target: the receiver at %.200s answered the handshake with an X-Hook-Secret "
 				    "header that differs from the one sent; it must echo the value of this request's "
 				    "header unchanged",
@@ -686,16 +733,79 @@ static const struct api_field webhook_create_fields[] = {
 	{ NULL, 0, 0, 0, NULL },
 };
 
-/* POST /webhooks: checks, runs the handshake, then stores the webhook and replies 201. */
-static int webhook_create(api_ctx *ctx)
+/*
+ * The second half of POST /webhooks, after the handshake: with a fresh
+ * transaction, stores the webhook and replies 201.
+ */
+static int webhook_store(api_ctx *ctx, void *arg)
 {
-	int64_t resource_gid, gid, now;
-	char name[API_NAME_MAX + 1], err[256], secret[WEBHOOK_SECRET_HEX + 1];
-	const char *target, *resource_type = NULL;
-	char *sealed, *filters_text;
-	json_t *filters;
+	struct pending_webhook *pending = arg;
+	int64_t gid, now;
+	char *sealed;
 	db_stmt *s;
 	int rc;
+
+	if (handshake_check(ctx, pending) < 0)
+		return 0;
+	sealed = webhook_secret_seal(ctx->app->pepper, pending->secret);
+	sodium_memzero(pending->secret, sizeof(pending->secret));
+	if (sealed == NULL)
+		return api_fail_db(ctx, DB_ERROR);
+
+	if (api_begin_write(ctx) < 0) {
+		free(sealed);
+		return 0;
+	}
+	gid = gid_next();
+	now = time_now_us();
+	/* Deliveries start after the newest event that exists now. */
+	s = db_query(ctx->db, "INSERT INTO webhooks (gid, workspace_gid, owner_gid, resource_gid, resource_type, target,"
+			      " sealed_secret, filters, active, cursor_seq, created_at, next_attempt_at, last_sent_at)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, COALESCE((SELECT last_seq FROM event_counters"
+			      " WHERE workspace_gid = ?), 0), ?, ?, ?)");
+	if (s == NULL) {
+		free(sealed);
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	db_bind_int64(s, 0, gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, ctx->who.user_gid);
+	db_bind_int64(s, 3, pending->resource_gid);
+	db_bind_text(s, 4, pending->resource_type);
+	db_bind_text(s, 5, pending->target);
+	db_bind_text(s, 6, sealed);
+	db_bind_text(s, 7, pending->filters_text);
+	db_bind_int64(s, 8, ctx->who.workspace_gid);
+	db_bind_int64(s, 9, now);
+	db_bind_int64(s, 10, now);
+	db_bind_int64(s, 11, now);
+	rc = db_run(s);
+	free(sealed);
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
+	rc = webhook_audit(ctx, "webhook_created", gid, pending->target, pending->resource_gid,
+			   pending->resource_type);
+	if (rc != DB_OK)
+		return api_fail_db(ctx, rc);
+	if (api_commit(ctx) < 0)
+		return 0;
+
+	return reply_webhook(ctx, 201, gid);
+}
+
+/*
+ * POST /webhooks: checks the request, then hands the handshake to a helper
+ * thread (api_defer), so that a slow receiver occupies neither a worker
+ * thread nor a database connection; webhook_store finishes the request.
+ */
+static int webhook_create(api_ctx *ctx)
+{
+	int64_t resource_gid;
+	char name[API_NAME_MAX + 1], err[256];
+	const char *target, *resource_type = NULL;
+	struct pending_webhook *pending;
+	struct api_defer step;
+	json_t *filters;
 
 	if (api_check_body(ctx, webhook_create_fields) < 0)
 		return 0;
@@ -710,66 +820,35 @@ static int webhook_create(api_ctx *ctx)
 	filters = filters_check(ctx, resource_type);
 	if (filters == NULL)
 		return 0;
-	filters_text = json_dumps(filters, JSON_COMPACT);
+
+	pending = calloc(1, sizeof(*pending));
+	if (pending == NULL) {
+		json_decref(filters);
+		return api_fail_db(ctx, DB_ERROR);
+	}
+	pending->filters_text = json_dumps(filters, JSON_COMPACT);
 	json_decref(filters);
-	if (filters_text == NULL)
-		return api_fail_db(ctx, DB_ERROR);
-
-	/* The handshake runs before the transaction, so a slow receiver holds no database lock. */
-	webhook_secret_new(secret);
-	if (handshake(ctx, target, secret) < 0) {
-		sodium_memzero(secret, sizeof(secret));
-		free(filters_text);
-		return 0;
-	}
-	sealed = webhook_secret_seal(ctx->app->pepper, secret);
-	sodium_memzero(secret, sizeof(secret));
-	if (sealed == NULL) {
-		free(filters_text);
+	pending->target = strdup(target);
+	if (pending->filters_text == NULL || pending->target == NULL) {
+		pending_free(pending);
 		return api_fail_db(ctx, DB_ERROR);
 	}
+	pending->resource_gid = resource_gid;
+	pending->resource_type = resource_type;
+	pending->options.timeout_ms = settings(ctx)->timeout_ms;
+	pending->options.allow_private = settings(ctx)->allow_private;
+	webhook_secret_new(pending->secret);
 
-	if (api_begin_write(ctx) < 0) {
-		free(sealed);
-		free(filters_text);
-		return 0;
-	}
-	gid = gid_next();
-	now = time_now_us();
-	/* Deliveries start after the newest event that exists now. */
-	s = db_query(ctx->db, "INSERT INTO webhooks (gid, workspace_gid, owner_gid, resource_gid, resource_type, target,"
-			      " sealed_secret, filters, active, cursor_seq, created_at, next_attempt_at, last_sent_at)"
-			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, COALESCE((SELECT last_seq FROM event_counters"
-			      " WHERE workspace_gid = ?), 0), ?, ?, ?)");
-	if (s == NULL) {
-		free(sealed);
-		free(filters_text);
-		return api_fail_db(ctx, DB_ERROR);
-	}
-	db_bind_int64(s, 0, gid);
-	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	db_bind_int64(s, 2, ctx->who.user_gid);
-	db_bind_int64(s, 3, resource_gid);
-	db_bind_text(s, 4, resource_type);
-	db_bind_text(s, 5, target);
-	db_bind_text(s, 6, sealed);
-	db_bind_text(s, 7, filters_text);
-	db_bind_int64(s, 8, ctx->who.workspace_gid);
-	db_bind_int64(s, 9, now);
-	db_bind_int64(s, 10, now);
-	db_bind_int64(s, 11, now);
-	rc = db_run(s);
-	free(sealed);
-	free(filters_text);
-	if (rc != DB_OK)
-		return api_fail_db(ctx, rc);
-	rc = webhook_audit(ctx, "webhook_created", gid, target, resource_gid, resource_type);
-	if (rc != DB_OK)
-		return api_fail_db(ctx, rc);
-	if (api_commit(ctx) < 0)
-		return 0;
-
-	return reply_webhook(ctx, 201, gid);
+	memset(&step, 0, sizeof(step));
+	step.limit = &handshake_limit;
+	step.retry_after_s = (settings(ctx)->timeout_ms + 999) / 1000;
+	step.work = handshake_send;
+	step.resume = webhook_store;
+	step.free_arg = pending_free;
+	step.arg = pending;
+	/* api_defer owns `pending` now and has replied when it failed. */
+	api_defer(ctx, &step);
+	return 0;
 }
 
 /*

@@ -94,6 +94,36 @@ void http_response_set_stream(http_response *res, int status, const char *conten
 void http_response_set_text(http_response *res, int status, const char *content_type, const char *text);
 void http_response_clear(http_response *res);
 
+/* ---------- blocking steps off the worker threads ---------- */
+
+/*
+ * A handler that must block (an outbound request that may take seconds)
+ * calls http_request_defer and returns without a reply. The server then
+ * suspends the connection, so its worker thread serves other connections,
+ * and runs `work` on a helper thread. When `work` returns, the server
+ * resumes the connection and, on its worker thread, calls `resume` to fill
+ * in the response, which it then sends. `release` runs exactly once, after
+ * `resume` (resumed 1) or when the connection ended before `resume` could
+ * run (resumed 0: the client went away, or the server stopped); it frees
+ * `arg`.
+ *
+ * `work` gets a flag that becomes nonzero when the server stops; it should
+ * then return soon (http_server_stop waits for it).
+ */
+typedef void (*http_work_fn)(void *arg, const volatile int *stopping);
+typedef void (*http_resume_fn)(http_request *req, http_response *res, void *arg);
+typedef void (*http_release_fn)(http_request *req, void *arg, int resumed);
+
+/*
+ * Reserves a helper for the request. Returns 0 (the handler then returns
+ * without a reply, and the server owns `arg` from here on), or -1 when the
+ * helpers are all taken or queued for, or the server is stopping; the
+ * caller then keeps `arg` and replies itself (503). At most one call per
+ * request.
+ */
+int http_request_defer(http_request *req, http_work_fn work, http_resume_fn resume, http_release_fn release,
+		       void *arg);
+
 /* The application's entry point for one finished request. */
 typedef void (*http_handler)(http_request *req, http_response *res, void *app);
 /* Returns the largest body accepted for a request, from its method and path. */
@@ -102,7 +132,9 @@ typedef size_t (*http_body_limit_fn)(const char *method, const char *path, void 
 struct http_server_config {
 	const char *host;       /* numeric address to bind, IPv4 or IPv6 */
 	int port;               /* 0 picks a free port */
-	int threads;            /* worker threads; each handles requests to completion */
+	int threads;            /* worker threads; each handles requests to completion unless deferred */
+	int helper_threads;     /* threads for deferred blocking steps (http_request_defer) */
+	int helper_queue_max;   /* deferred steps waiting or running at once; more get -1 from http_request_defer */
 	int connection_limit;
 	int per_ip_connection_limit; /* open connections from one client address; 0 means no limit */
 	int connection_timeout_s;   /* idle time before a connection is closed */
@@ -117,7 +149,10 @@ typedef struct http_server http_server;
 int http_server_start(const struct http_server_config *config, http_server **server_r);
 /* Returns the port actually bound. */
 int http_server_port(const http_server *server);
-/* Stops accepting, finishes requests in flight and frees the server; clears the pointer. */
+/*
+ * Stops accepting, ends deferred steps (raising their stopping flag),
+ * finishes requests in flight and frees the server; clears the pointer.
+ */
 void http_server_stop(http_server **server);
 
 /* Returns the reason phrase for a status code. */

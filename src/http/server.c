@@ -6,8 +6,16 @@
  * The response is queued on a later call of the access handler, never on
  * the first: libmicrohttpd 0.9.x closes the connection when a response is
  * queued during the first call, which defeats keep-alive.
+ *
+ * A handler may defer a blocking step (http_request_defer): the connection
+ * is then suspended (MHD_suspend_connection), the step runs on a helper
+ * thread (http/workpool.h), and MHD_resume_connection makes libmicrohttpd
+ * call the access handler again, which then builds and queues the reply.
+ * A suspended connection is not polled, so its worker thread serves its
+ * other connections meanwhile.
  */
 #include "http/http.h"
+#include "http/workpool.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -31,13 +39,29 @@
 
 struct http_server {
 	struct MHD_Daemon *daemon;
+	struct workpool *helpers; /* runs deferred steps */
 	struct http_server_config config;
 	int port;
 };
 
+/* The progress of a request's deferred step. */
+enum defer_phase {
+	DEFER_NONE,
+	DEFER_RESERVED, /* the handler called http_request_defer */
+	DEFER_RUNNING,  /* the connection is suspended and the step queued or running */
+	DEFER_DONE,     /* the step returned and the connection was resumed; resume has not run yet */
+	DEFER_FINISHED, /* resume and release have run */
+};
+
 /* Per-request state kept between calls of the access handler. */
 struct request_state {
-	http_request req;
+	http_request req; /* first, so that http_request_defer finds the state from the request */
+	struct http_server *server;
+	enum defer_phase defer_phase;
+	http_work_fn defer_work;
+	http_resume_fn defer_resume;
+	http_release_fn defer_release;
+	void *defer_arg;
 	char *body;
 	size_t body_len;
 	size_t body_limit;
@@ -277,6 +301,38 @@ static enum MHD_Result send_response(struct MHD_Connection *connection, http_res
 	return result;
 }
 
+int http_request_defer(http_request *req, http_work_fn work, http_resume_fn resume, http_release_fn release,
+		       void *arg)
+{
+	struct request_state *state = (struct request_state *)req;
+
+	if (state->defer_phase != DEFER_NONE || workpool_reserve(state->server->helpers) != 0)
+		return -1;
+	state->defer_phase = DEFER_RESERVED;
+	state->defer_work = work;
+	state->defer_resume = resume;
+	state->defer_release = release;
+	state->defer_arg = arg;
+	return 0;
+}
+
+/*
+ * Runs on a helper thread. After MHD_resume_connection the worker thread
+ * may finish the request and free the state at any moment, so nothing
+ * touches it after that call. libmicrohttpd takes a mutex in
+ * MHD_resume_connection and again before it calls the access handler, so
+ * the worker thread reads everything written here.
+ */
+static void run_deferred(void *arg, const volatile int *stopping)
+{
+	struct request_state *state = arg;
+	struct MHD_Connection *connection = state->req.native;
+
+	state->defer_work(state->defer_arg, stopping);
+	state->defer_phase = DEFER_DONE;
+	MHD_resume_connection(connection);
+}
+
 /*
  * Request ids need only be unique, not secret: each thread starts at a
  * random point and steps a counter through a bijective mixer, so ids never
@@ -305,6 +361,19 @@ static void request_id_next(char *out)
 	out[HTTP_REQUEST_ID_LEN - 1] = '\0';
 }
 
+/* Sends the handler's response, or a 500 when it set none. */
+static enum MHD_Result finish(struct MHD_Connection *connection, http_response *res)
+{
+	enum MHD_Result result;
+
+	if (res->status == 0)
+		http_response_set_text(res, 500, "application/json; charset=UTF-8",
+				       "{\"errors\":[{\"message\":\"Server error\"}]}");
+	result = send_response(connection, res);
+	http_response_clear(res);
+	return result;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, const char *url, const char *method,
 				 const char *version, const char *upload_data, size_t *upload_data_size,
 				 void **con_cls)
@@ -312,7 +381,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 	struct http_server *server = cls;
 	struct request_state *state = *con_cls;
 	http_response res = { 0 };
-	enum MHD_Result result;
 
 	(void)version;
 	if (state == NULL) {
@@ -325,6 +393,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 		state->req.method = method;
 		state->req.path = url;
 		state->req.native = connection;
+		state->server = server;
 		state->req.started_us = time_mono_us();
 		request_id_next(state->req.request_id);
 		info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -337,6 +406,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 			state->too_large = 1;
 		*con_cls = state;
 		return MHD_YES;
+	}
+
+	/* The call after MHD_resume_connection: the deferred step is done. */
+	if (state->defer_phase == DEFER_DONE) {
+		state->defer_phase = DEFER_FINISHED;
+		state->defer_resume(&state->req, &res, state->defer_arg);
+		state->defer_release(&state->req, state->defer_arg, 1);
+		state->defer_arg = NULL;
+		return finish(connection, &res);
 	}
 
 	if (*upload_data_size != 0) {
@@ -370,12 +448,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 	state->req.body = state->body;
 	state->req.body_len = state->body_len;
 	server->config.handler(&state->req, &res, server->config.app);
-	if (res.status == 0)
-		http_response_set_text(&res, 500, "application/json; charset=UTF-8",
-				       "{\"errors\":[{\"message\":\"Server error\"}]}");
-	result = send_response(connection, &res);
-	http_response_clear(&res);
-	return result;
+	if (state->defer_phase == DEFER_RESERVED) {
+		/* Suspend before queueing, so that the helper cannot resume a connection not yet suspended. */
+		http_response_clear(&res);
+		/* The handler has read the body; the resume step gets none. */
+		free(state->body);
+		state->body = NULL;
+		state->body_len = 0;
+		state->req.body = NULL;
+		state->req.body_len = 0;
+		state->defer_phase = DEFER_RUNNING;
+		MHD_suspend_connection(connection);
+		workpool_submit(server->helpers, run_deferred, state);
+		return MHD_YES;
+	}
+	return finish(connection, &res);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
@@ -388,6 +475,19 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 	(void)code;
 	if (state == NULL)
 		return;
+	if (state->defer_phase == DEFER_RUNNING) {
+		/*
+		 * http_server_stop ends every helper job before it stops the
+		 * daemon, so this should not happen. The job still uses the
+		 * state, so it is left allocated.
+		 */
+		log_error("http", "connection closed while its deferred step runs; its state is leaked",
+			  "request_id", state->req.request_id, NULL);
+		*con_cls = NULL;
+		return;
+	}
+	if (state->defer_phase == DEFER_DONE)
+		state->defer_release(&state->req, state->defer_arg, 0);
 	free(state->body);
 	free(state);
 	*con_cls = NULL;
@@ -408,7 +508,8 @@ int http_server_start(const struct http_server_config *config, http_server **ser
 	struct http_server *server;
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO |
+			 MHD_ALLOW_SUSPEND_RESUME;
 	const union MHD_DaemonInfo *info;
 
 	memset(&addr, 0, sizeof(addr));
@@ -432,6 +533,12 @@ int http_server_start(const struct http_server_config *config, http_server **ser
 	if (server == NULL)
 		return -1;
 	server->config = *config;
+	server->helpers = workpool_new(config->helper_threads, config->helper_queue_max);
+	if (server->helpers == NULL) {
+		log_error("http", "cannot start the helper threads", NULL);
+		free(server);
+		return -1;
+	}
 	/* The logger comes first: libmicrohttpd warns about options it reads before it. */
 	server->daemon = MHD_start_daemon(
 		flags, (uint16_t)config->port, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, on_library_error,
@@ -443,6 +550,7 @@ int http_server_start(const struct http_server_config *config, http_server **ser
 	if (server->daemon == NULL) {
 		log_error("http", "cannot start HTTP server: is the address in use?", "host", config->host, "port",
 			  LOG_INT(config->port), NULL);
+		workpool_free(&server->helpers);
 		free(server);
 		return -1;
 	}
@@ -463,6 +571,13 @@ void http_server_stop(http_server **serverp)
 
 	if (server == NULL)
 		return;
+	/*
+	 * Helpers first: each deferred step reads the stopping flag, returns and
+	 * resumes its connection. libmicrohttpd refuses to stop while a
+	 * connection is still suspended, and MHD_stop_daemon takes in the
+	 * connections resumed just before it.
+	 */
+	workpool_free(&server->helpers);
 	MHD_stop_daemon(server->daemon);
 	free(server);
 	*serverp = NULL;

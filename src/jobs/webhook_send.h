@@ -24,6 +24,12 @@
 #define WEBHOOK_SUMMARY_MAX 320      /* bytes kept of a failed attempt, NUL included */
 #define WEBHOOK_RESPONSE_MAX 65536   /* response bytes read before the transfer is cut off */
 #define WEBHOOK_CONNECT_TIMEOUT_MS 5000
+/*
+ * Creation handshakes in flight, in this process and per token (or session
+ * user); more get 429. Each runs on a helper thread of the HTTP server.
+ */
+#define WEBHOOK_HANDSHAKES_MAX 16
+#define WEBHOOK_HANDSHAKES_PER_PRINCIPAL 2
 
 enum webhook_send_status {
 	WEBHOOK_SENT = 0,          /* a response arrived; see http_status */
