@@ -197,6 +197,9 @@ static const char common_help[] =
 	"  --pepper-file FILE   key file for token hashes (KONTOR_PEPPER_FILE; default DB.pepper next to\n"
 	"                       a SQLite file; required with PostgreSQL)\n";
 
+/* argv[0], so that hints name the binary the way the user started it (build/kontor, kontor ...). */
+static const char *program_name = "kontor";
+
 static const char *usage_text =
 	"usage: kontor COMMAND [OPTIONS]\n"
 	"\n"
@@ -1300,7 +1303,7 @@ static int cmd_demo(int argc, char **argv)
 {
 	static const char help[] = "  --size small|large   demo size (KONTOR_DEMO_SIZE; default small)\n"
 				   "  --seed N             generator seed (KONTOR_DEMO_SEED)\n"
-				   "  --listen HOST:PORT   address to serve on (default " DEFAULT_LISTEN ")\n"
+				   "  --listen HOST:PORT   address to serve on (KONTOR_LISTEN; default " DEFAULT_LISTEN ")\n"
 				   "  --web-dir DIR        the admin console's files (KONTOR_WEB_DIR)\n"
 				   "Creates the demo organization \"Exempel AB\" when the database is empty, prints the\n"
 				   "URL, the super admin's e-mail and password and a token, then serves.\n";
@@ -1361,8 +1364,10 @@ static int cmd_demo(int argc, char **argv)
 	} else {
 		snprintf(message, sizeof(message),
 			 "The database already holds an organization; serving it unchanged. Create a token with\n"
-			 "  kontor token create --db %s --email EMAIL\n",
-			 o.db);
+			 "  %s token create --db %s --email EMAIL\n"
+			 "and set a password with\n"
+			 "  %s user set-password --db %s --email EMAIL\n",
+			 program_name, o.db, program_name, o.db);
 	}
 	status = serve(&o, d, "demo", message);
 	close_db(&d);
@@ -1503,6 +1508,8 @@ static int cmd_migrate(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	if (argc > 0 && argv[0] != NULL && argv[0][0] != '\0')
+		program_name = argv[0];
 	if (sodium_init() < 0) {
 		fprintf(stderr, "kontor: libsodium failed to initialise\n");
 		return 1;
