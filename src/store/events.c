@@ -107,6 +107,9 @@ int store_event_append(db_conn *c, const struct change_event *e, int64_t *seq_r)
 	/* Changes to tasks and their stories bubble up to the parent task and the projects. */
 	if (strcmp(e->resource_type, "task") == 0) {
 		task_gid = e->resource_gid;
+	} else if (strcmp(e->resource_type, "story") == 0 && e->parent_type && strcmp(e->parent_type, "task") == 0) {
+		/* A new story names its task as parent, so no lookup is needed. */
+		task_gid = e->parent_gid;
 	} else if (strcmp(e->resource_type, "story") == 0) {
 		task_gid = story_task(c, e->resource_gid, &status);
 		if (status != DB_OK)
