@@ -941,7 +941,7 @@ static int revoke_access(api_ctx *ctx, int64_t user_gid, int64_t now, json_t *re
 	return db_run(s);
 }
 
-/* What access_strip removed, for the user_deprovisioned record. */
+/* Access that access_strip removed (counts and the old role), for the user_deprovisioned record. */
 struct access_removed {
 	int64_t teams;
 	int64_t projects;

@@ -637,7 +637,7 @@ static void text_user_column(struct task_text *t, db_stmt *s, int gid_col, int n
 		text_ref(t, "user", db_column_int64(s, gid_col), db_column_text(s, name_col));
 }
 
-/* Where the parent's value lies in the output, to cut it down after the row when it is hidden. */
+/* Offsets of the parent's value in the output, so it can be cut when the parent is hidden. */
 struct text_span {
 	size_t start, end;
 };

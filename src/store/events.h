@@ -5,8 +5,8 @@
  *
  * Rows are numbered per organization by `seq`, taken from a counter row whose
  * lock is held until the writing transaction ends, so seq order is commit
- * order on every engine: a reader that has seen seq N and later reads
- * `seq > N` misses nothing, however many nodes write. Each event is also
+ * order on every engine. A reader that has seen seq N and later reads
+ * `seq > N` therefore misses nothing, however many nodes write. Each event is also
  * filed under every resource it bubbles up to (event_targets): a task's
  * event under the task, its parent task and all their projects; a story's
  * under the story, its task and on up. Event streams and webhooks on a
