@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,26 +32,32 @@ struct db_stmt {
 };
 
 /*
- * The last statements looked up, by the address of their SQL: a hit skips
- * hashing the text, which for a long query costs more than running it.
+ * A second table finds statements by the address of their SQL, so that a
+ * hit skips hashing the text, which for a long query costs more than running
+ * it. It grows like the first and never evicts: an earlier fixed-size table
+ * let two statements of one request evict each other on every request.
  */
-#define STMT_RECENT 64
+#define STMT_BY_ADDRESS_INITIAL_BITS 8
+
+struct stmt_address {
+	const char *sql;
+	db_stmt *stmt;
+};
 
 struct db_conn {
 	db *pool;
 	void *native;
 	int in_transaction;
 	int in_read; /* a db_begin_read snapshot is open */
-	int busy;
+	atomic_int busy; /* taken with a compare-and-swap, so the fast path needs no lock */
 	char errmsg[1024];
 	int last_status;    /* status of the last failure since db_acquire, DB_OK if none */
 	db_stmt **cache;    /* capacity entries, NULL where empty */
 	size_t capacity;    /* a power of two */
 	size_t cached;
-	struct {
-		const char *sql;
-		db_stmt *stmt;
-	} recent[STMT_RECENT];
+	struct stmt_address *by_address; /* 2^address_bits entries, sql NULL where empty */
+	unsigned address_bits;
+	size_t addresses;
 };
 
 /*
@@ -69,6 +76,7 @@ struct db {
 	db_conn **conns;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
+	atomic_int waiters; /* threads waiting on `freed`, changed under lock */
 	/* Guarded by lock: connect backoff on the monotonic clock. */
 	int64_t connect_not_before_us;
 	int64_t connect_backoff_us;
@@ -105,7 +113,10 @@ static void conn_clear_cache(db_conn *c)
 	c->cache = NULL;
 	c->capacity = 0;
 	c->cached = 0;
-	memset(c->recent, 0, sizeof(c->recent));
+	free(c->by_address);
+	c->by_address = NULL;
+	c->address_bits = 0;
+	c->addresses = 0;
 }
 
 static int conn_connect(db_conn *c)
@@ -266,10 +277,41 @@ static int pool_connect(db *d, db_conn *c)
 	return status;
 }
 
-db_conn *db_acquire(db *d, int timeout_ms)
+/*
+ * The connection each thread used last, per pool. A request thread that
+ * takes the same connection again needs no lock, finds its statements and
+ * pages warm, and does not contend with the other threads for the pool.
+ */
+static _Thread_local const db *affinity_pool;
+static _Thread_local int affinity_index;
+
+static int conn_try_take(db_conn *c)
+{
+	int idle = 0;
+
+	return atomic_compare_exchange_strong_explicit(&c->busy, &idle, 1, memory_order_acquire,
+						       memory_order_relaxed);
+}
+
+/* Takes an idle connection, a connected one first so that the pool grows lazily; -1 when all are busy. */
+static int pool_take_any(db *d)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < d->size; i++) {
+			db_conn *c = d->conns[i];
+
+			if ((pass == 1 || c->native != NULL) && atomic_load_explicit(&c->busy, memory_order_relaxed) == 0 &&
+			    conn_try_take(c))
+				return i;
+		}
+	return -1;
+}
+
+/* Waits under the pool's lock until a connection is free or the timeout passes; -1 on timeout. */
+static int pool_wait_take(db *d, int timeout_ms)
 {
 	struct timespec deadline;
-	db_conn *c = NULL;
+	int index;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
@@ -280,28 +322,42 @@ db_conn *db_acquire(db *d, int timeout_ms)
 	}
 
 	pthread_mutex_lock(&d->lock);
+	/* Counted before the scan, so a release after the scan sees a waiter and signals. */
+	atomic_fetch_add(&d->waiters, 1);
+	atomic_thread_fence(memory_order_seq_cst);
 	for (;;) {
-		/* Prefer a connected idle connection, so the pool grows lazily. */
-		for (int i = 0; i < d->size && c == NULL; i++)
-			if (!d->conns[i]->busy && d->conns[i]->native)
-				c = d->conns[i];
-		for (int i = 0; i < d->size && c == NULL; i++)
-			if (!d->conns[i]->busy)
-				c = d->conns[i];
-		if (c != NULL)
+		index = pool_take_any(d);
+		if (index >= 0)
 			break;
-		if (pthread_cond_timedwait(&d->freed, &d->lock, &deadline) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&d->freed, &d->lock, &deadline) == ETIMEDOUT) {
+			index = pool_take_any(d);
 			break;
+		}
 	}
-	if (c != NULL) {
-		c->busy = 1;
-		c->last_status = DB_OK;
-	}
+	atomic_fetch_sub(&d->waiters, 1);
 	pthread_mutex_unlock(&d->lock);
-	if (c == NULL) {
+	return index;
+}
+
+db_conn *db_acquire(db *d, int timeout_ms)
+{
+	int index = -1;
+	db_conn *c;
+
+	if (affinity_pool == d && affinity_index < d->size && conn_try_take(d->conns[affinity_index]))
+		index = affinity_index;
+	if (index < 0)
+		index = pool_take_any(d);
+	if (index < 0)
+		index = pool_wait_take(d, timeout_ms);
+	if (index < 0) {
 		log_warn("store", "no database connection free", "timeout_ms", LOG_INT(timeout_ms), NULL);
 		return NULL;
 	}
+	affinity_pool = d;
+	affinity_index = index;
+	c = d->conns[index];
+	c->last_status = DB_OK;
 
 	if (c->native && d->driver->is_broken(c->native)) {
 		log_warn("store", "database connection broken, reconnecting", NULL);
@@ -322,10 +378,14 @@ void db_release(db *d, db_conn *c)
 		db_end_read(c);
 	if (c->in_transaction)
 		db_rollback(c);
-	pthread_mutex_lock(&d->lock);
-	c->busy = 0;
-	pthread_cond_signal(&d->freed);
-	pthread_mutex_unlock(&d->lock);
+	atomic_store_explicit(&c->busy, 0, memory_order_release);
+	/* Pairs with the fence in pool_wait_take: either the waiter sees this connection free or we see the waiter. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&d->waiters, memory_order_relaxed) > 0) {
+		pthread_mutex_lock(&d->lock);
+		pthread_cond_signal(&d->freed);
+		pthread_mutex_unlock(&d->lock);
+	}
 }
 
 int db_conn_last_status(const db_conn *c)
@@ -387,10 +447,40 @@ static int cache_reserve(db_conn *c)
 	return 0;
 }
 
+/* Returns the by-address slot holding `sql`, or the empty slot where it belongs. */
+static size_t address_slot(const struct stmt_address *table, unsigned bits, const char *sql)
+{
+	size_t mask = ((size_t)1 << bits) - 1;
+	size_t i = (size_t)(((uint64_t)(uintptr_t)sql * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+
+	while (table[i].sql != NULL && table[i].sql != sql)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* Files `stmt` under the address `sql`, doubling the table when half full. Out of memory only skips the entry. */
+static void address_remember(db_conn *c, const char *sql, db_stmt *stmt)
+{
+	if (c->by_address == NULL || (c->addresses + 1) * 2 > ((size_t)1 << c->address_bits)) {
+		unsigned bits = c->by_address ? c->address_bits + 1 : STMT_BY_ADDRESS_INITIAL_BITS;
+		struct stmt_address *grown = calloc((size_t)1 << bits, sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		for (size_t i = 0; c->by_address && i < ((size_t)1 << c->address_bits); i++)
+			if (c->by_address[i].sql != NULL)
+				grown[address_slot(grown, bits, c->by_address[i].sql)] = c->by_address[i];
+		free(c->by_address);
+		c->by_address = grown;
+		c->address_bits = bits;
+	}
+	c->by_address[address_slot(c->by_address, c->address_bits, sql)] = (struct stmt_address){ sql, stmt };
+	c->addresses++;
+}
+
 db_stmt *db_query(db_conn *c, const char *sql)
 {
 	const struct db_driver *drv = c->pool->driver;
-	size_t recent = ((uintptr_t)sql >> 3) % STMT_RECENT;
 	db_stmt *s;
 	void *native;
 	size_t slot;
@@ -399,9 +489,13 @@ db_stmt *db_query(db_conn *c, const char *sql)
 		snprintf(c->errmsg, sizeof(c->errmsg), "not connected");
 		return NULL;
 	}
-	if (c->recent[recent].sql == sql) {
-		drv->reset(c->recent[recent].stmt->native);
-		return c->recent[recent].stmt;
+	if (c->by_address != NULL) {
+		const struct stmt_address *hit = &c->by_address[address_slot(c->by_address, c->address_bits, sql)];
+
+		if (hit->sql != NULL) {
+			drv->reset(hit->stmt->native);
+			return hit->stmt;
+		}
 	}
 	if (cache_reserve(c) != 0) {
 		snprintf(c->errmsg, sizeof(c->errmsg), "out of memory");
@@ -410,8 +504,7 @@ db_stmt *db_query(db_conn *c, const char *sql)
 	slot = cache_slot(c, sql);
 	if (c->cache[slot] != NULL) {
 		drv->reset(c->cache[slot]->native);
-		c->recent[recent].sql = sql;
-		c->recent[recent].stmt = c->cache[slot];
+		address_remember(c, sql, c->cache[slot]);
 		return c->cache[slot];
 	}
 
@@ -435,8 +528,7 @@ db_stmt *db_query(db_conn *c, const char *sql)
 	s->native = native;
 	c->cache[slot] = s;
 	c->cached++;
-	c->recent[recent].sql = sql;
-	c->recent[recent].stmt = s;
+	address_remember(c, sql, s);
 	return s;
 }
 

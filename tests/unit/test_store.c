@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1179,6 +1180,71 @@ static void pool_exhaustion_and_wakeup(void **state)
 	assert_null(d);
 }
 
+/*
+ * Threads that outnumber the connections take and return them many times.
+ * Each connection has an owner counter that a second holder would see
+ * non-zero: the lock-free fast path must never hand one connection to two
+ * threads, and a release must always wake a waiter (the long timeout would
+ * otherwise show up as a NULL).
+ */
+enum { CHURN_THREADS = 6, CHURN_ROUNDS = 2000, CHURN_POOL = 2 };
+
+struct churn {
+	db *d;
+	db_conn *conns[CHURN_POOL];
+	atomic_int owners[CHURN_POOL];
+	atomic_int failures;
+};
+
+static void *churn_pool(void *arg)
+{
+	struct churn *ch = arg;
+
+	for (int round = 0; round < CHURN_ROUNDS; round++) {
+		db_conn *c = db_acquire(ch->d, 10000);
+		int slot = -1;
+
+		if (c == NULL) {
+			atomic_fetch_add(&ch->failures, 1);
+			continue;
+		}
+		for (int i = 0; i < CHURN_POOL; i++)
+			if (ch->conns[i] == c)
+				slot = i;
+		if (slot < 0 || atomic_fetch_add(&ch->owners[slot], 1) != 0)
+			atomic_fetch_add(&ch->failures, 1);
+		if (round % 64 == 0 && query_int64(c, count_items_sql) != 0)
+			atomic_fetch_add(&ch->failures, 1);
+		if (slot >= 0)
+			atomic_fetch_sub(&ch->owners[slot], 1);
+		db_release(ch->d, c);
+	}
+	return NULL;
+}
+
+static void pool_contention_keeps_connections_exclusive(void **state)
+{
+	struct store_fixture *fx = *state;
+	struct churn ch = { 0 };
+	pthread_t threads[CHURN_THREADS];
+	char err[512] = "";
+
+	if (db_open(fx->location, CHURN_POOL, &ch.d, err, sizeof(err)) != DB_OK)
+		fail_msg("db_open failed: %s", err);
+	/* Connect both now and learn their addresses. */
+	for (int i = 0; i < CHURN_POOL; i++)
+		ch.conns[i] = acquire(ch.d);
+	for (int i = 0; i < CHURN_POOL; i++)
+		db_release(ch.d, ch.conns[i]);
+
+	for (int i = 0; i < CHURN_THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, churn_pool, &ch), 0);
+	for (int i = 0; i < CHURN_THREADS; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	assert_int_equal(atomic_load(&ch.failures), 0);
+	db_close(&ch.d);
+}
+
 /* PostgreSQL only: a connection the server ended fails one statement, then is reopened. */
 static void broken_connection_reconnects(void **state)
 {
@@ -1260,6 +1326,7 @@ int main(void)
 		STORE_TEST(release_rolls_back),
 		STORE_TEST(concurrent_writers),
 		STORE_TEST(pool_exhaustion_and_wakeup),
+		STORE_TEST(pool_contention_keeps_connections_exclusive),
 		STORE_TEST(broken_connection_reconnects),
 	};
 	const char *pg_uri = getenv("KONTOR_TEST_PG_URI");
