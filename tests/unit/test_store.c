@@ -329,6 +329,65 @@ static void migrations_applied_once(void **state)
 	db_release(fx->d, c);
 }
 
+/*
+ * SQLite: migration 20 clusters a task's links on their primary key. The
+ * test turns task_followers back into an ordinary table holding rows,
+ * forgets the migration and opens the database again: the rows, the
+ * secondary index and the foreign keys must survive the rebuild.
+ */
+static void links_rebuilt_without_rowid(void **state)
+{
+	struct store_fixture *fx = *state;
+	db *again = NULL;
+	db_conn *c;
+	char err[512] = "";
+	int status;
+
+	if (fx->is_pg)
+		skip();
+	c = acquire(fx->d);
+	assert_int_equal(query_int64(c, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
+					" ('task_followers', 'task_tags', 'task_projects') AND sql LIKE '%WITHOUT ROWID'"),
+			 3);
+	assert_int_equal(db_exec(c, "PRAGMA foreign_keys=OFF"), DB_OK);
+	status = db_exec(c, "BEGIN;"
+				    "CREATE TABLE old_followers (workspace_gid BIGINT NOT NULL,"
+				    " task_gid BIGINT NOT NULL REFERENCES tasks(gid),"
+				    " user_gid BIGINT NOT NULL REFERENCES users(gid), PRIMARY KEY (task_gid, user_gid));"
+				    "DROP TABLE task_followers;"
+				    "ALTER TABLE old_followers RENAME TO task_followers;"
+				    "CREATE INDEX task_followers_user ON task_followers(user_gid, task_gid);"
+				    "INSERT INTO workspaces (gid, name, plan, created_at) VALUES (7001, 'W', 'enterprise', 1);"
+				    "INSERT INTO users (gid, workspace_gid, name, email, email_lower, created_at, modified_at)"
+				    " VALUES (7002, 7001, 'U', 'u@example.com', 'u@example.com', 1, 1);"
+				    "INSERT INTO tasks (gid, workspace_gid, name, created_at, modified_at)"
+				    " VALUES (7003, 7001, 'T', 1, 1);"
+				    "INSERT INTO task_followers (workspace_gid, task_gid, user_gid) VALUES (7001, 7003, 7002);"
+				    "DELETE FROM schema_migrations WHERE version = 20;"
+				    "COMMIT");
+	if (status != DB_OK)
+		fail_msg("turning task_followers back failed: %s", db_conn_errmsg(c));
+	assert_int_equal(db_exec(c, "PRAGMA foreign_keys=ON"), DB_OK);
+	db_release(fx->d, c);
+
+	if (db_open(fx->location, 1, &again, err, sizeof(err)) != DB_OK)
+		fail_msg("db_open after forgetting migration 20 failed: %s", err);
+	c = acquire(again);
+	assert_int_equal(query_int64(c, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'task_followers'"
+					" AND sql LIKE '%WITHOUT ROWID'"),
+			 1);
+	assert_int_equal(query_int64(c, "SELECT COUNT(*) FROM task_followers WHERE task_gid = 7003 AND user_gid = 7002"
+					" AND workspace_gid = 7001"),
+			 1);
+	assert_int_equal(query_int64(c, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'task_followers_user'"), 1);
+	assert_int_equal(query_int64(c, "SELECT COUNT(*) FROM schema_migrations WHERE version = 20"), 1);
+	assert_int_equal(db_exec(c, "DELETE FROM task_followers; DELETE FROM tasks WHERE gid = 7003;"
+				    "DELETE FROM users WHERE gid = 7002; DELETE FROM workspaces WHERE gid = 7001"),
+			 DB_OK);
+	db_release(again, c);
+	db_close(&again);
+}
+
 static void open_unreachable_fails(void **state)
 {
 	struct store_fixture *fx = *state;
@@ -1327,6 +1386,7 @@ int main(void)
 		STORE_TEST(concurrent_writers),
 		STORE_TEST(pool_exhaustion_and_wakeup),
 		STORE_TEST(pool_contention_keeps_connections_exclusive),
+		STORE_TEST(links_rebuilt_without_rowid),
 		STORE_TEST(broken_connection_reconnects),
 	};
 	const char *pg_uri = getenv("KONTOR_TEST_PG_URI");
