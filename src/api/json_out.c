@@ -48,6 +48,32 @@ static inline int needs_escape(unsigned char c)
 	return c < 0x20 || c == '"' || c == '\\';
 }
 
+#define BYTES_OF(b) (UINT64_C(0x0101010101010101) * (b))
+#define HIGH_BITS BYTES_OF(0x80)
+
+/* Reads 8 bytes in machine order without an alignment requirement. */
+static inline uint64_t load8(const char *p)
+{
+	uint64_t word;
+
+	memcpy(&word, p, sizeof(word));
+	return word;
+}
+
+/*
+ * Non-zero when one of the 8 bytes of `word` needs an escape. Each test
+ * leaves a byte's high bit set where the byte matches: below 0x20, or equal
+ * to '"' or '\\' (a zero after the XOR). Bytes of 0x80 and above are
+ * excluded by the final mask, as needs_escape() excludes them.
+ */
+static inline uint64_t word_needs_escape(uint64_t word)
+{
+	uint64_t quote = word ^ BYTES_OF('"'), backslash = word ^ BYTES_OF('\\');
+	uint64_t hits = (word - BYTES_OF(0x20)) | (quote - BYTES_OF(1)) | (backslash - BYTES_OF(1));
+
+	return hits & ~word & HIGH_BITS;
+}
+
 /* Appends the escape of one byte: jansson's short forms, else \u00XX with upper-case hex. */
 static void out_escape(struct json_out *o, unsigned char c)
 {
@@ -89,6 +115,9 @@ void json_out_string(struct json_out *o, const char *text, size_t len)
 	while (i < len) {
 		size_t run = i;
 
+		/* Eight bytes at a time while none needs an escape, then byte by byte to the one that does. */
+		while (run + 8 <= len && word_needs_escape(load8(text + run)) == 0)
+			run += 8;
 		while (run < len && !needs_escape((unsigned char)text[run]))
 			run++;
 		memcpy(o->text + o->len, text + i, run - i);
@@ -260,7 +289,11 @@ int json_out_utf8_valid(const char *text, size_t len)
 		uint32_t cp;
 
 		if (c < 0x80) {
-			p++;
+			/* Eight ASCII bytes at a time, the common case. */
+			while (end - p >= 8 && (load8((const char *)p) & HIGH_BITS) == 0)
+				p += 8;
+			if (p < end && *p < 0x80)
+				p++;
 			continue;
 		}
 		if (c >= 0xC2 && c <= 0xDF) {

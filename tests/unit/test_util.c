@@ -114,7 +114,10 @@ static void gid_node_bits(void **state)
 
 static void gid_format_parse_round_trip(void **state)
 {
-	const int64_t values[] = { 1, 9, 10, 1234567890123LL, INT64_MAX, gid_next(), gid_next() };
+	/* Each digit count from 1 to 19, so the pairwise formatting meets odd and even lengths. */
+	const int64_t values[] = { 1,	       9,	   10,	       11,	    99,		 100,	     101,
+				   999,	       1000,	   12345,      1234567890123LL, 999999999999999999LL,
+				   INT64_MAX,  gid_next(), gid_next() };
 	char buf[GID_STRING_MAX];
 	char expected[32];
 
@@ -128,6 +131,13 @@ static void gid_format_parse_round_trip(void **state)
 		assert_int_equal(parsed, values[i]);
 	}
 	assert_string_equal(gid_format(INT64_MAX, buf), "9223372036854775807");
+	assert_string_equal(gid_format(0, buf), "0");
+	assert_string_equal(gid_format(-7, buf), "-7");
+	assert_string_equal(gid_format(INT64_MIN, buf), "-9223372036854775808");
+	for (int64_t v = 1; v > 0 && v < INT64_MAX / 10; v = v * 10 + 7) {
+		snprintf(expected, sizeof(expected), "%" PRId64, v);
+		assert_string_equal(gid_format(v, buf), expected);
+	}
 }
 
 static void gid_parse_rejects_invalid(void **state)
