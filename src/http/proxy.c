@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The longest IPv6 text (with an embedded IPv4 part) plus brackets and a port fits easily. */
+/* The longest IPv6 text (45 bytes, with an embedded IPv4 part) plus brackets, a port and a NUL is 54 bytes. */
 #define ENTRY_TEXT_MAX 64
 
 static const unsigned char mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -292,6 +292,6 @@ enum proxy_walk_result proxy_forwarded_for_walk(const struct proxy_trust *trust,
 			end = start - 1;
 		}
 	}
-	/* Every entry is trusted: *client_r holds the leftmost. */
+	/* Every entry is trusted, and *client_r is the leftmost. */
 	return seen ? PROXY_WALK_FOUND : PROXY_WALK_EMPTY;
 }

@@ -2,8 +2,8 @@
  * Client addresses behind reverse proxies: the ranges of trusted proxies
  * (--trusted-proxy) and the walk of X-Forwarded-For that finds the client
  * a trusted proxy reports. The server (http/server.c) calls these for each
- * request whose TCP peer is a trusted proxy; the functions do no I/O and
- * allocate nothing, so they cost little per request.
+ * request whose TCP peer is a trusted proxy. They do no I/O and allocate
+ * nothing, so they cost little per request.
  *
  * Addresses are kept in 16 bytes, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d),
  * so an IPv4 range also matches a peer that a dual-stack socket reports in
@@ -31,7 +31,7 @@ struct proxy_range {
 	int prefix_bits; /* 0..128; an IPv4 /N is stored as 96 + N */
 };
 
-/* The trusted proxies; a zeroed struct trusts nobody. */
+/* The trusted proxies. A zeroed struct trusts no peer. */
 struct proxy_trust {
 	struct proxy_range ranges[PROXY_RANGES_MAX];
 	int count;
@@ -42,12 +42,12 @@ struct proxy_trust {
  * Each entry is an IPv4 or IPv6 address or CIDR range; spaces around an
  * entry are ignored. A range with bits set after its prefix (10.0.0.1/8) is
  * rejected, since it is usually a typo. Returns 0, or -1 with a message in
- * err naming the bad entry (the caller puts the option's name before it);
- * the ranges added before it then stay.
+ * err naming the bad entry, to which the caller adds the option's name.
+ * The ranges before the bad entry stay added.
  */
 int proxy_trust_add_list(struct proxy_trust *trust, const char *list, char *err, size_t errlen);
 
-/* Returns 1 when the range holds every IPv4 address (0.0.0.0/0) or every address (::/0). */
+/* Returns 1 when the range contains every IPv4 address (0.0.0.0/0) or every address (::/0). */
 int proxy_range_is_everything(const struct proxy_range *range);
 
 /* Returns 1 when the address is in one of the ranges, else 0. */
@@ -60,8 +60,8 @@ int proxy_address_from_sockaddr(const struct sockaddr *sa, struct proxy_address 
  * Parses one X-Forwarded-For entry of `len` bytes: "192.0.2.1",
  * "2001:db8::1", "[2001:db8::1]", and with a port, which is dropped,
  * "192.0.2.1:443" or "[2001:db8::1]:443". A bare IPv6 address takes no
- * port, since its last group could be one. Returns 0, or -1 when the text
- * is none of these (a host name, "unknown", an address with a zone id).
+ * port, since its last group could be one. Returns 0, or -1 for any other
+ * text (a host name, "unknown", an address with a zone id).
  */
 int proxy_address_parse(const char *text, size_t len, struct proxy_address *out);
 

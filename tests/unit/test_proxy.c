@@ -117,7 +117,7 @@ static void ranges_reject_bad_entries(void **state)
 static void ranges_reject_too_many(void **state)
 {
 	struct proxy_trust trust = { .count = 0 };
-	char list[16], err[256];
+	char list[32], err[256];
 
 	(void)state;
 	for (int i = 0; i < PROXY_RANGES_MAX; i++) {
