@@ -85,7 +85,7 @@ static int copy_text(const char *start, const char *end, char *buf, size_t size)
 
 int proxy_address_parse(const char *text, size_t len, struct proxy_address *out)
 {
-	const char *start = text, *end = text + len, *close, *colon;
+	const char *start = text, *end = text + len, *bracket_end, *colon;
 	char buf[ENTRY_TEXT_MAX];
 	unsigned char v4[4];
 
@@ -95,12 +95,13 @@ int proxy_address_parse(const char *text, size_t len, struct proxy_address *out)
 
 	/* "[v6]" or "[v6]:port" */
 	if (*start == '[') {
-		close = memchr(start, ']', (size_t)(end - start));
-		if (close == NULL)
+		bracket_end = memchr(start, ']', (size_t)(end - start));
+		if (bracket_end == NULL)
 			return -1;
-		if (close + 1 != end && (close[1] != ':' || !is_bounded_number(close + 2, end, 5, 65535, NULL)))
+		if (bracket_end + 1 != end &&
+		    (bracket_end[1] != ':' || !is_bounded_number(bracket_end + 2, end, 5, 65535, NULL)))
 			return -1;
-		if (copy_text(start + 1, close, buf, sizeof(buf)) != 0)
+		if (copy_text(start + 1, bracket_end, buf, sizeof(buf)) != 0)
 			return -1;
 		if (inet_pton(AF_INET6, buf, out->bytes) != 1)
 			return -1;
