@@ -10,6 +10,7 @@
 #include "auth/principal.h"
 #include "auth/token.h"
 #include "http/http.h"
+#include "http/proxy.h"
 #include "http/ratelimit.h"
 #include "http/static.h"
 #include "jobs/event_prune.h"
@@ -60,6 +61,8 @@ struct options {
 	const char *input;
 	const char *domains;
 	int trust_proxy;
+	struct proxy_trust trusted_proxies;
+	int trusted_proxies_from_command_line; /* the first --trusted-proxy replaces KONTOR_TRUSTED_PROXIES */
 	int allow_private_webhook_targets;
 	int threads;
 	int pool;
@@ -103,6 +106,17 @@ static long parse_number(const char *option, const char *text, long min, long ma
 	return value;
 }
 
+/* Adds a --trusted-proxy list; exits with a message naming the bad entry and where it came from. */
+static void add_trusted_proxies(struct proxy_trust *trust, const char *source, const char *list)
+{
+	char err[512];
+
+	if (proxy_trust_add_list(trust, list, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kontor: %s: %s\n", source, err);
+		exit(2);
+	}
+}
+
 /* Checks a --public-url value before anything starts; exits with a message on bad input. */
 static const char *checked_public_url(const char *url)
 {
@@ -135,6 +149,8 @@ static void options_defaults(struct options *o)
 	o->input = env_or("KONTOR_RESTORE_INPUT", NULL);
 	o->domains = env_or("KONTOR_EMAIL_DOMAINS", NULL);
 	o->trust_proxy = (int)parse_number("trust-proxy", env_or("KONTOR_TRUST_PROXY", "0"), 0, 1);
+	if (env_or("KONTOR_TRUSTED_PROXIES", NULL) != NULL)
+		add_trusted_proxies(&o->trusted_proxies, "KONTOR_TRUSTED_PROXIES", env_or("KONTOR_TRUSTED_PROXIES", NULL));
 	o->allow_private_webhook_targets = (int)parse_number("allow-private-webhook-targets",
 							     env_or("KONTOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", "0"), 0, 1);
 	/* Unless given, serve() picks the count for the database driver and the cores. */
@@ -155,7 +171,7 @@ static void options_defaults(struct options *o)
 enum option_id {
 	OPT_DB = 1000, OPT_LISTEN, OPT_ORG, OPT_PLAN, OPT_ADMIN_EMAIL, OPT_EMAIL, OPT_NAME, OPT_ROLE, OPT_SIZE,
 	OPT_PEPPER, OPT_THREADS, OPT_POOL, OPT_RATE, OPT_READS, OPT_WRITES, OPT_NODE, OPT_SEED, OPT_DIVISION, OPT_WEB_DIR,
-	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY, OPT_EVENT_RETENTION,
+	OPT_PER_IP, OPT_PUBLIC_URL, OPT_TRUST_PROXY, OPT_TRUSTED_PROXY, OPT_EVENT_RETENTION,
 	OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS, OPT_OUTPUT, OPT_INPUT, OPT_DOMAINS,
 	OPT_HELP,
 };
@@ -183,6 +199,7 @@ static const struct option long_options[] = {
 	{ "web-dir", required_argument, NULL, OPT_WEB_DIR },
 	{ "public-url", required_argument, NULL, OPT_PUBLIC_URL },
 	{ "trust-proxy", no_argument, NULL, OPT_TRUST_PROXY },
+	{ "trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY },
 	{ "event-retention-days", required_argument, NULL, OPT_EVENT_RETENTION },
 	{ "allow-private-webhook-targets", no_argument, NULL, OPT_ALLOW_PRIVATE_WEBHOOK_TARGETS },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
@@ -257,6 +274,12 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 		case OPT_WEB_DIR: o->web_dir = optarg; break;
 		case OPT_PUBLIC_URL: o->public_url = checked_public_url(optarg); break;
 		case OPT_TRUST_PROXY: o->trust_proxy = 1; break;
+		case OPT_TRUSTED_PROXY:
+			if (!o->trusted_proxies_from_command_line)
+				o->trusted_proxies.count = 0;
+			o->trusted_proxies_from_command_line = 1;
+			add_trusted_proxies(&o->trusted_proxies, "--trusted-proxy", optarg);
+			break;
 		case OPT_EVENT_RETENTION:
 			o->event_retention_days = (int)parse_number("event-retention-days", optarg, EVENT_RETENTION_DAYS_MIN,
 								    EVENT_RETENTION_DAYS_MAX);
@@ -1186,6 +1209,13 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	app.web_dir = web_dir;
 	app.public_url = o->public_url;
 	app.trust_proxy = o->trust_proxy;
+	app.has_trusted_proxies = o->trusted_proxies.count > 0;
+	for (int i = 0; i < o->trusted_proxies.count; i++) {
+		if (proxy_range_is_everything(&o->trusted_proxies.ranges[i]))
+			log_warn("main", "--trusted-proxy trusts every address, so any client can choose the address "
+					 "recorded for it with X-Forwarded-For; list only the proxies' own addresses",
+				 NULL);
+	}
 	if (webhook_config_load(&webhooks, err, sizeof(err)) != 0)
 		die(command, err);
 	webhooks.allow_private = webhooks.allow_private || o->allow_private_webhook_targets;
@@ -1211,6 +1241,7 @@ static int serve(const struct options *o, db *d, const char *command, const char
 	config.helper_queue_max = WEBHOOK_HANDSHAKES_MAX;
 	config.connection_limit = 1024;
 	config.per_ip_connection_limit = o->connections_per_ip;
+	config.trusted_proxies = &o->trusted_proxies;
 	config.connection_timeout_s = 30;
 	config.body_limit = app_body_limit;
 	config.handler = app_handle;
@@ -1238,7 +1269,8 @@ static int serve(const struct options *o, db *d, const char *command, const char
 		 http_server_port(server));
 	log_info("main", "serving", "url", url, "database", db_get_driver(d)->name, "node_id", LOG_INT(gid_get_node()),
 		 "threads", LOG_INT(config.threads), "reads_in_flight_per_token", LOG_INT(limits.reads_in_flight),
-		 "writes_in_flight_per_token", LOG_INT(limits.writes_in_flight), NULL);
+		 "writes_in_flight_per_token", LOG_INT(limits.writes_in_flight), "trusted_proxy_ranges",
+		 LOG_INT(o->trusted_proxies.count), NULL);
 	if (after_start_message) {
 		printf("kontor is serving %s\n%s", url, after_start_message);
 		fflush(stdout);
@@ -1267,7 +1299,8 @@ static const char serve_help[] =
 	"  --rate-limit N       requests per minute per token (KONTOR_RATE_LIMIT; default 1500)\n"
 	"  --max-reads N        reads in flight per token (KONTOR_MAX_READS_IN_FLIGHT; default 50)\n"
 	"  --max-writes N       writes in flight per token (KONTOR_MAX_WRITES_IN_FLIGHT; default 15)\n"
-	"  --max-connections-per-ip N  open connections from one address, 0 for no limit\n"
+	"  --max-connections-per-ip N  open connections from one TCP peer address (the proxy's when\n"
+	"                       there is one), 0 for no limit\n"
 	"                       (KONTOR_MAX_CONNECTIONS_PER_IP; default 256)\n"
 	"  --node-id N          0..1023, the id in this node's gids (KONTOR_NODE_ID; default: the lowest\n"
 	"                       id no running node holds). A node refuses to start with an id another\n"
@@ -1278,7 +1311,11 @@ static const char serve_help[] =
 	"                       permalink_url), such as https://kontor.example.com (KONTOR_PUBLIC_URL;\n"
 	"                       default: the request's Host header when it is a valid HOST[:PORT])\n"
 	"  --trust-proxy        use X-Forwarded-Proto from the reverse proxy in front; set it only when\n"
-	"                       every request comes through that proxy (KONTOR_TRUST_PROXY=1)\n"
+	"                       every request comes through that proxy (KONTOR_TRUST_PROXY=1); with\n"
+	"                       --trusted-proxy, only from the peers it lists\n"
+	"  --trusted-proxy CIDR[,CIDR...]  reverse proxies whose X-Forwarded-For names the client,\n"
+	"                       as IPv4 or IPv6 addresses or CIDR ranges; repeatable\n"
+	"                       (KONTOR_TRUSTED_PROXIES; default none: the TCP peer is the client)\n"
 	"  --event-retention-days N  days the change log behind the events API and webhooks is\n"
 	"                       kept, 7 to 3650 (KONTOR_EVENT_RETENTION_DAYS; default 7)\n"
 	"  --allow-private-webhook-targets  let webhooks deliver to loopback, private and link-local\n"

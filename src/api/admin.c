@@ -102,7 +102,7 @@ static void access_log(const http_request *req, const http_response *res, const 
 {
 	log_info("http", "request", "request_id", req->request_id, "method", req->method, "route", route, "status",
 		 LOG_NUM(res->status), "duration_us", LOG_NUM(time_mono_us() - req->started_us), "principal",
-		 user_gid ? LOG_INT(user_gid) : NULL, "ip", req->client_ip, NULL);
+		 user_gid ? LOG_INT(user_gid) : NULL, "ip", req->client_ip, "peer_ip", req->peer_ip, NULL);
 }
 
 /* ---------- the signed-in person ---------- */

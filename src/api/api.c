@@ -829,7 +829,7 @@ void dispatch_access_log(api_ctx *ctx, const char *route)
 	log_info("http", "request", "request_id", ctx->req->request_id, "method", ctx->req->method, "route", route,
 		 "status", LOG_NUM(ctx->res->status), "duration_us", LOG_NUM(time_mono_us() - ctx->req->started_us),
 		 "principal",
-		 ctx->who.user_gid ? LOG_INT(ctx->who.user_gid) : NULL, "ip", ctx->req->client_ip, NULL);
+		 ctx->who.user_gid ? LOG_INT(ctx->who.user_gid) : NULL, "ip", ctx->req->client_ip, "peer_ip", ctx->req->peer_ip, NULL);
 }
 
 static int is_safe_method(const char *method)

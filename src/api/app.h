@@ -21,6 +21,7 @@ struct app {
 	const char *web_dir;                   /* the admin console's files (index.html, i18n/ ...) */
 	const char *public_url;                /* base of absolute URLs in responses, or NULL: see api_base_url */
 	int trust_proxy;                       /* honour X-Forwarded-Proto from the reverse proxy in front */
+	int has_trusted_proxies;               /* --trusted-proxy was given: X-Forwarded-Proto only from those peers */
 	const struct webhook_config *webhooks; /* handshake timeout, private-target rule, retry limits (jobs/webhooks.h) */
 };
 

@@ -3,7 +3,8 @@
  * (next_page.uri, photo URLs, permalink_url). An operator sets it with
  * --public-url. Without it the URL comes from the request, and because a
  * client controls its Host and X-Forwarded-Proto headers, they are used only
- * when well-formed (Host) or when a trusted proxy sets them (--trust-proxy).
+ * when well-formed (Host) or when a trusted proxy sets them (--trust-proxy,
+ * and with --trusted-proxy only from the peers it lists).
  */
 #include "api/api.h"
 #include "api/app.h"
@@ -145,6 +146,8 @@ static const char *forwarded_scheme(api_ctx *ctx)
 	size_t len;
 
 	if (ctx->app == NULL || !ctx->app->trust_proxy)
+		return NULL;
+	if (ctx->app->has_trusted_proxies && !ctx->req->peer_is_trusted_proxy)
 		return NULL;
 	proto = http_request_header(ctx->req, "X-Forwarded-Proto");
 	if (proto == NULL)

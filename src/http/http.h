@@ -24,11 +24,20 @@ typedef struct http_request {
 	 */
 	size_t body_too_large;
 	char request_id[HTTP_REQUEST_ID_LEN];
+	/*
+	 * The client's address: the TCP peer's, or, when the peer is a trusted
+	 * proxy (http_server_config.trusted_proxies), the one it reports in
+	 * X-Forwarded-For.
+	 */
 	char client_ip[64];
+	char peer_ip[64];          /* the TCP peer's address, the proxy's when there is one */
+	int peer_is_trusted_proxy; /* the peer is in http_server_config.trusted_proxies */
 	int64_t started_us; /* monotonic clock, for the duration in the access log */
 	int is_tls;
 	void *native;       /* the library's connection; only src/http uses it */
 } http_request;
+
+struct proxy_trust;
 
 struct http_header {
 	char *name;
@@ -136,8 +145,10 @@ struct http_server_config {
 	int helper_threads;     /* threads for deferred blocking steps (http_request_defer) */
 	int helper_queue_max;   /* deferred steps waiting or running at once; more get -1 from http_request_defer */
 	int connection_limit;
-	int per_ip_connection_limit; /* open connections from one client address; 0 means no limit */
+	int per_ip_connection_limit; /* open connections from one TCP peer address; 0 means no limit */
 	int connection_timeout_s;   /* idle time before a connection is closed */
+	/* Peers whose X-Forwarded-For names the client (http/proxy.h); NULL or empty trusts none. */
+	const struct proxy_trust *trusted_proxies;
 	http_body_limit_fn body_limit;
 	http_handler handler;
 	void *app;

@@ -15,6 +15,7 @@
  * other connections meanwhile.
  */
 #include "http/http.h"
+#include "http/proxy.h"
 #include "http/workpool.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -23,6 +24,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,6 +229,93 @@ static void format_client_ip(const struct sockaddr *addr, char *buf, size_t len)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, buf, (socklen_t)len);
 }
 
+/* ---------- the client behind a trusted proxy ---------- */
+
+/* At most one warning a minute about X-Forwarded-For, so that one bad proxy cannot flood the log. */
+#define FORWARDED_WARNING_INTERVAL_US (60 * 1000000LL)
+
+static _Atomic int64_t forwarded_warning_next_us;
+static atomic_long forwarded_warnings_suppressed;
+
+/* The X-Forwarded-For fields of a request, in the order received. */
+struct forwarded_fields {
+	const char *values[PROXY_HEADERS_MAX];
+	int count;
+	int too_many;
+};
+
+static enum MHD_Result collect_forwarded_for(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct forwarded_fields *fields = cls;
+
+	(void)kind;
+	if (strcasecmp(key, "X-Forwarded-For") != 0 || value == NULL)
+		return MHD_YES;
+	if (fields->count == PROXY_HEADERS_MAX) {
+		fields->too_many = 1;
+		return MHD_NO;
+	}
+	fields->values[fields->count++] = value;
+	return MHD_YES;
+}
+
+static void warn_forwarded_for(const http_request *req, const char *problem, const char *entry, size_t entry_len)
+{
+	int64_t now = time_mono_us();
+	int64_t next = atomic_load(&forwarded_warning_next_us);
+	char text[72];
+	long suppressed;
+
+	if (now < next || !atomic_compare_exchange_strong(&forwarded_warning_next_us, &next,
+							  now + FORWARDED_WARNING_INTERVAL_US)) {
+		atomic_fetch_add(&forwarded_warnings_suppressed, 1);
+		return;
+	}
+	suppressed = atomic_exchange(&forwarded_warnings_suppressed, 0);
+	snprintf(text, sizeof(text), "%.*s", entry_len > 64 ? 64 : (int)entry_len, entry ? entry : "");
+	log_warn("http",
+		 "X-Forwarded-For from a trusted proxy is unusable, so the proxy's address stands for the client; "
+		 "check what the proxies write into X-Forwarded-For. Repeats are logged at most once a minute",
+		 "problem", problem, "entry", entry ? text : NULL, "request_id", req->request_id, "peer_ip",
+		 req->peer_ip, "suppressed_since_last", LOG_NUM(suppressed), NULL);
+}
+
+/*
+ * Sets req->peer_ip and req->client_ip. X-Forwarded-For is read only when
+ * the peer is a trusted proxy, so that a client connecting directly cannot
+ * choose its recorded address.
+ */
+static void resolve_client(const struct http_server *server, struct MHD_Connection *connection,
+			   const struct sockaddr *peer, http_request *req)
+{
+	const struct proxy_trust *trust = server->config.trusted_proxies;
+	struct forwarded_fields fields = { .count = 0 };
+	struct proxy_address peer_address, client;
+	enum proxy_walk_result result;
+	const char *bad = NULL;
+	size_t bad_len = 0;
+
+	format_client_ip(peer, req->peer_ip, sizeof(req->peer_ip));
+	memcpy(req->client_ip, req->peer_ip, sizeof(req->client_ip));
+	if (trust == NULL || trust->count == 0)
+		return;
+	if (proxy_address_from_sockaddr(peer, &peer_address) != 0 || !proxy_trust_contains(trust, &peer_address))
+		return;
+	req->peer_is_trusted_proxy = 1;
+
+	/* Repeated fields form one list in order (RFC 7230 section 3.2.2), and libmicrohttpd keeps each. */
+	MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_forwarded_for, &fields);
+	if (fields.too_many) {
+		warn_forwarded_for(req, "more than 16 X-Forwarded-For fields", NULL, 0);
+		return;
+	}
+	result = proxy_forwarded_for_walk(trust, fields.values, fields.count, &client, &bad, &bad_len);
+	if (result == PROXY_WALK_FOUND)
+		proxy_address_format(&client, req->client_ip, sizeof(req->client_ip));
+	else if (result == PROXY_WALK_MALFORMED)
+		warn_forwarded_for(req, "an entry is not an IP address", bad, bad_len);
+}
+
 /* A streamed body as libmicrohttpd's content reader sees it. */
 struct stream {
 	http_body_reader read;
@@ -397,7 +486,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 		state->req.started_us = time_mono_us();
 		request_id_next(state->req.request_id);
 		info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		format_client_ip(info ? info->client_addr : NULL, state->req.client_ip, sizeof(state->req.client_ip));
+		resolve_client(server, connection, info ? info->client_addr : NULL, &state->req);
 		state->body_limit = server->config.body_limit(method, url, server->config.app);
 
 		/* Refuse a declared oversized body before reading any of it. */
