@@ -591,8 +591,8 @@ int form_multipart_parse(const char *content_type, const char *body, size_t len,
 		if (part_headers(headers, headers_end, name, sizeof(name), &is_file, err, errlen) != 0)
 			goto fail;
 		if (is_file) {
-			snprintf(err, errlen, "%s: file uploads are accepted only by the photo endpoints. Send the "
-					      "field as text, without a filename.",
+			snprintf(err, errlen, "%s: file parts are not accepted. Send the field as text, without a "
+					      "filename; a profile photo goes as the raw image body to its photo endpoint.",
 				 name_shown(name, shown));
 			goto fail;
 		}

@@ -13,7 +13,7 @@
  * with indexes counting up from 0). `data[name]=...` is read as `name=...`,
  * as PHP's http_build_query writes a nested array. Nested objects
  * (`memberships[0][project]=...`) cannot be written in a form: they get a
- * 400 that asks for JSON. The options `opt_fields` and `opt_pretty` may sit
+ * 400 that requests JSON instead. The options `opt_fields` and `opt_pretty` may sit
  * in the form, as in a query string; they go to document["options"] as
  * "fields" and "pretty".
  */

@@ -255,7 +255,7 @@ static void multipart_rejects_bad_input(void **state)
 		  "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nvalue", "without its closing boundary" },
 		{ "multipart/form-data; boundary=b",
 		  "--b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\n\r\nPNG\r\n--b--",
-		  "photo: file uploads are accepted only by the photo endpoints" },
+		  "photo: file parts are not accepted" },
 		{ "multipart/form-data; boundary=b", "--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--",
 		  "no Content-Disposition header" },
 		{ "multipart/form-data; boundary=b", "--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\nx\r\n--b--",
