@@ -7,6 +7,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "api/app.h"
+#include "api/form.h"
 #include "api/json_out.h"
 #include "api/scim.h"
 #include "api/service_accounts.h"
@@ -496,18 +497,64 @@ static int json_depth_ok(const char *text, size_t len)
 	return 1;
 }
 
+/*
+ * Decodes a form body into ctx->document, {"data": {...}} with string
+ * values, and points ctx->body at its data. Returns 0, or -1 after replying.
+ */
+static int parse_form_body(api_ctx *ctx, enum form_kind kind, const char *content_type)
+{
+	char message[512];
+	int status;
+
+	if (kind == FORM_URLENCODED)
+		status = form_urlencoded_parse(ctx->req->body, ctx->req->body_len, &ctx->document, message,
+					       sizeof(message));
+	else
+		status = form_multipart_parse(content_type, ctx->req->body, ctx->req->body_len, &ctx->document,
+					      message, sizeof(message));
+	if (status != 0) {
+		api_error(ctx, 400, "%s", message);
+		return -1;
+	}
+	ctx->body = json_object_get(ctx->document, "data");
+	ctx->body_form = 1;
+	return 0;
+}
+
+/*
+ * Returns 1 when a body sent as a urlencoded form is JSON instead: `curl -d`
+ * labels every body as a form, and scripts that send JSON that way worked
+ * before kontor read forms. No form field name starts with '{'.
+ */
+static int form_is_json(const char *body, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+		i++;
+	return i < len && body[i] == '{';
+}
+
 static int parse_body(api_ctx *ctx)
 {
 	json_error_t error;
 	json_t *data;
+	const char *content_type;
+	enum form_kind form;
 
 	if (ctx->req->body_len == 0 || (ctx->route->flags & API_RAW_BODY))
 		return 0;
 	if ((ctx->route->flags & API_BARE_BODY) && scim_content_type_check(ctx))
 		return -1;
 	if (ctx->req->body_len > JSON_BODY_MAX) {
-		api_error(ctx, 413, "Request body is too large: at most %d bytes of JSON are accepted.", JSON_BODY_MAX);
+		api_error(ctx, 413, "Request body is too large: at most %d bytes are accepted.", JSON_BODY_MAX);
 		return -1;
+	}
+	if (!(ctx->route->flags & API_BARE_BODY)) {
+		content_type = http_request_header(ctx->req, "Content-Type");
+		form = form_kind_of(content_type);
+		if (form == FORM_MULTIPART || (form == FORM_URLENCODED && !form_is_json(ctx->req->body, ctx->req->body_len)))
+			return parse_form_body(ctx, form, content_type);
 	}
 	if (!json_depth_ok(ctx->req->body, ctx->req->body_len)) {
 		api_error(ctx, 400, "Request body is nested too deeply: at most %d levels of objects and arrays.",
@@ -703,6 +750,14 @@ int api_check_body(api_ctx *ctx, const struct api_field *fields)
 	const char *name;
 	json_t *value;
 
+	if (ctx->body != NULL && ctx->body_form) {
+		char message[512];
+
+		if (form_coerce(ctx->body, fields, message, sizeof(message)) != 0) {
+			api_error(ctx, 400, "%s", message);
+			return -1;
+		}
+	}
 	if (ctx->body != NULL) {
 		json_object_foreach(ctx->body, name, value) {
 			const struct api_field *f = field_find(fields, name);
@@ -1022,6 +1077,22 @@ static int authorize_super_admin(api_ctx *ctx)
 	return -1;
 }
 
+/*
+ * Applies opt_fields and opt_pretty written in a form body, which Asana
+ * reads as it reads them in a query string. The query string wins when
+ * both are given.
+ */
+static void form_options_apply(api_ctx *ctx, const char **opt_fields)
+{
+	json_t *options = json_object_get(ctx->document, "options");
+	const char *pretty = json_string_value(json_object_get(options, "pretty"));
+
+	if (*opt_fields == NULL)
+		*opt_fields = json_string_value(json_object_get(options, "fields"));
+	if (pretty != NULL && api_query(ctx, "opt_pretty") == NULL)
+		ctx->pretty = strcmp(pretty, "false") != 0;
+}
+
 static void dispatch(api_ctx *ctx, const char *path)
 {
 	int path_matched, retry_after = 0;
@@ -1092,6 +1163,8 @@ static void dispatch(api_ctx *ctx, const char *path)
 
 	if (authorize_super_admin(ctx) == 0 && authorize_scope(ctx) == 0 && parse_body(ctx) == 0) {
 		opt_fields = api_query(ctx, "opt_fields");
+		if (ctx->body_form)
+			form_options_apply(ctx, &opt_fields);
 		if (opt_fields == NULL || fields_parse(ctx, opt_fields, ctx->route->type) == 0)
 			ctx->route->handler(ctx);
 	}

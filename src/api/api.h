@@ -56,7 +56,7 @@ struct api_type {
 /* Route flags. */
 #define API_WRITE 0x01u    /* changes data: write limits, refused to read-only tokens */
 #define API_PUBLIC 0x02u   /* no authentication */
-#define API_BODY 0x04u     /* requires a JSON body {"data": {...}} */
+#define API_BODY 0x04u     /* requires a body: JSON {"data": {...}} or a form (api/form.h) */
 #define API_LIST 0x08u     /* returns a list: compact by default, pagination */
 #define API_RAW_BODY 0x10u /* the body is not JSON: the handler reads ctx->req->body itself */
 /*
@@ -97,6 +97,7 @@ struct api_ctx {
 	char *param_values[API_MAX_PARAMS];
 	json_t *body;        /* the request's "data" object (borrowed from the parsed document), or NULL */
 	json_t *document;    /* the whole parsed body; owned by the dispatcher */
+	int body_form;       /* the body was a form: its values are strings until api_check_body converts them */
 	struct fields *fields; /* parsed opt_fields, or NULL when absent */
 	int pretty;
 	struct api_deferral *deferral; /* set by api_defer; the dispatcher's */
@@ -155,7 +156,9 @@ struct api_field {
  * Checks ctx->body against `fields` (terminated by { NULL }): rejects unknown
  * fields, wrong types, missing required fields, over-long or non-UTF-8 text
  * and control characters, each with a 400 naming the field and the fix.
- * Returns 0 when valid, -1 after replying. A missing body counts as {}.
+ * A form body's string values are first converted to the fields' types
+ * (form_coerce in api/form.h). Returns 0 when valid, -1 after replying. A
+ * missing body counts as {}.
  */
 int api_check_body(api_ctx *ctx, const struct api_field *fields);
 

@@ -1,0 +1,244 @@
+'use strict';
+// Form-encoded request bodies, as older curl, PHP and Python scripts send
+// them to Asana: application/x-www-form-urlencoded and the text fields of
+// multipart/form-data, with each form field a member of `data`, lists as
+// comma-separated values or name[] keys, and "true"/"false"/"null". The
+// decoder's byte-level cases are in tests/unit/test_form.c.
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert');
+const { startServer, api } = require('./lib/server');
+const { assertMatchesSpec } = require('./lib/spec');
+
+let server;
+let admin;
+let mia;
+let bob;
+
+before(async () => {
+	server = await startServer();
+	admin = api(server, server.adminToken);
+	mia = await server.addUser({ email: 'mia@example.test', name: 'Mia' });
+	bob = await server.addUser({ email: 'bob@example.test', name: 'Bob' });
+});
+
+after(async () => {
+	if (server) {
+		await server.stop();
+	}
+});
+
+// Sends a form as fetch does for URLSearchParams: Content-Type application/x-www-form-urlencoded;charset=UTF-8.
+function sendForm(method, path, fields) {
+	return admin.raw(method, path, { body: new URLSearchParams(fields) });
+}
+
+// Sends a body with the urlencoded Content-Type exactly as given, as `curl -d` does.
+function sendRawForm(method, path, body) {
+	return admin.raw(method, path, { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+}
+
+function errorMessage(res) {
+	return res.body && res.body.errors ? res.body.errors[0].message : res.text;
+}
+
+async function createTask(fields) {
+	const res = await sendForm('POST', '/tasks', { workspace: server.orgGid, ...fields });
+	assert.equal(res.status, 201, res.text);
+	return res.body.data;
+}
+
+test('form creates a task', async () => {
+	const res = await sendForm('POST', '/tasks', {
+		workspace: server.orgGid,
+		name: 'Buy milk & bread å',
+		notes: 'first line\nsecond line',
+		assignee: 'me',
+		completed: 'false',
+		due_on: '2024-05-01',
+	});
+	assert.equal(res.status, 201, res.text);
+	assertMatchesSpec('POST', '/tasks', res);
+	const task = res.body.data;
+	assert.equal(task.name, 'Buy milk & bread å');
+	assert.equal(task.notes, 'first line\nsecond line');
+	assert.equal(task.assignee.gid, (await admin.get('/users/me')).body.data.gid);
+	assert.equal(task.completed, false);
+	assert.equal(task.due_on, '2024-05-01');
+	assert.equal(task.workspace.gid, server.orgGid);
+	assert.equal(res.headers.location, `/api/1.0/tasks/${task.gid}`);
+});
+
+test('curl style body with plus signs', async () => {
+	const res = await sendRawForm('POST', '/tasks', `workspace=${server.orgGid}&name=Call+the+bank%21&notes=a%2Bb`);
+	assert.equal(res.status, 201, res.text);
+	assert.equal(res.body.data.name, 'Call the bank!');
+	assert.equal(res.body.data.notes, 'a+b');
+});
+
+test('form updates a task', async () => {
+	const task = await createTask({ name: 'Draft', due_on: '2024-05-01' });
+
+	const res = await sendForm('PUT', `/tasks/${task.gid}`, { name: 'Final', completed: 'true', due_on: 'null' });
+	assert.equal(res.status, 200, res.text);
+	assertMatchesSpec('PUT', '/tasks/{task_gid}', res);
+	assert.equal(res.body.data.name, 'Final');
+	assert.equal(res.body.data.completed, true);
+	assert.equal(res.body.data.due_on, null);
+
+	const read = await admin.get(`/tasks/${task.gid}`);
+	assert.equal(read.body.data.completed, true);
+	assert.equal(read.body.data.name, 'Final');
+});
+
+test('form adds followers as a comma list', async () => {
+	const task = await createTask({ name: 'Followed' });
+
+	const res = await sendForm('POST', `/tasks/${task.gid}/addFollowers`, { followers: `${mia.gid}, ${bob.email}` });
+	assert.equal(res.status, 200, res.text);
+	assertMatchesSpec('POST', '/tasks/{task_gid}/addFollowers', res);
+	const followers = res.body.data.followers.map((user) => user.gid);
+	assert.ok(followers.includes(mia.gid), JSON.stringify(followers));
+	assert.ok(followers.includes(bob.gid), JSON.stringify(followers));
+});
+
+test('form removes followers with bracket keys', async () => {
+	const task = await createTask({ name: 'Unfollowed', followers: `${mia.gid},${bob.gid}` });
+	assert.ok(task.followers.length >= 2, JSON.stringify(task.followers));
+
+	const body = new URLSearchParams();
+	body.append('followers[]', mia.gid);
+	body.append('followers[]', bob.gid);
+	const res = await admin.raw('POST', `/tasks/${task.gid}/removeFollowers`, { body });
+	assert.equal(res.status, 200, res.text);
+	const followers = res.body.data.followers.map((user) => user.gid);
+	assert.ok(!followers.includes(mia.gid), JSON.stringify(followers));
+	assert.ok(!followers.includes(bob.gid), JSON.stringify(followers));
+});
+
+test('form options shape the response', async () => {
+	const res = await sendForm('POST', '/tasks', {
+		workspace: server.orgGid,
+		name: 'Shaped',
+		opt_fields: 'name,completed',
+		opt_pretty: 'true',
+	});
+	assert.equal(res.status, 201, res.text);
+	assert.deepEqual(Object.keys(res.body.data).sort(), ['completed', 'gid', 'name', 'resource_type']);
+	assert.match(res.text, /\n {2}"data"/);
+});
+
+test('form field errors name the field', async () => {
+	const task = await createTask({ name: 'Errors' });
+	const cases = [
+		[{ name: 'x', bogus: '1' }, /data\.bogus: unknown field/],
+		[{ completed: 'yes' }, /^completed: must be true or false/],
+		[{ due_on: 'soon' }, /^due_on: must be a calendar date/],
+		[{ assignee: 'nobody' }, /^assignee: "nobody" is not a valid gid/],
+		[{ 'memberships[0][project]': '1' }, /^memberships\[0\]\[project\]: nested objects cannot be written in a form body; send this request as JSON/],
+		[{ 'name[]': 'x' }, /^name: takes one value/],
+	];
+	for (const [fields, pattern] of cases) {
+		const res = await sendForm('PUT', `/tasks/${task.gid}`, fields);
+		assert.equal(res.status, 400, `${JSON.stringify(fields)}: ${res.text}`);
+		assert.match(errorMessage(res), pattern, JSON.stringify(fields));
+	}
+});
+
+test('form encoding errors get 400', async () => {
+	const task = await createTask({ name: 'Encoding' });
+	const cases = [
+		['name=100%', /^name: the value contains an invalid percent-encoding/],
+		['name=%zz', /^name: the value contains an invalid percent-encoding/],
+		['name=%C3%28', /^name: the value is not valid UTF-8/],
+		['name=%FF', /^name: the value is not valid UTF-8/],
+		['name=a%00b', /^name: contains a NUL byte/],
+		['name=a&name=b', /^name: given more than once/],
+		['opt_expand=x', /^opt_expand: unknown option/],
+	];
+	for (const [body, pattern] of cases) {
+		const res = await sendRawForm('PUT', `/tasks/${task.gid}`, body);
+		assert.equal(res.status, 400, `${body}: ${res.text}`);
+		assert.match(errorMessage(res), pattern, body);
+	}
+	const emptyItem = await sendRawForm('POST', `/tasks/${task.gid}/addFollowers`, 'followers=1,,2');
+	assert.equal(emptyItem.status, 400, emptyItem.text);
+	assert.match(errorMessage(emptyItem), /^followers: item 2 of the comma-separated list is empty/);
+	const unchanged = await admin.get(`/tasks/${task.gid}`);
+	assert.equal(unchanged.body.data.name, 'Encoding');
+});
+
+test('empty form body counts as no fields', async () => {
+	const task = await createTask({ name: 'Empty' });
+
+	const update = await sendRawForm('PUT', `/tasks/${task.gid}`, '');
+	assert.equal(update.status, 200, update.text);
+	assert.equal(update.body.data.name, 'Empty');
+
+	const follow = await sendRawForm('POST', `/tasks/${task.gid}/addFollowers`, '');
+	assert.equal(follow.status, 400, follow.text);
+	assert.match(errorMessage(follow), /^followers: missing input/);
+});
+
+test('JSON labelled as a form still reads as JSON', async () => {
+	const res = await sendRawForm('POST', '/tasks', JSON.stringify({ data: { workspace: server.orgGid, name: 'From curl -d' } }));
+	assert.equal(res.status, 201, res.text);
+	assert.equal(res.body.data.name, 'From curl -d');
+});
+
+test('multipart text fields create a task', async () => {
+	const form = new FormData();
+	form.append('workspace', server.orgGid);
+	form.append('name', 'Multipart task');
+	form.append('notes', 'line one\r\nline two');
+	form.append('followers', mia.gid);
+	form.append('completed', 'true');
+	const res = await admin.raw('POST', '/tasks', { body: form });
+	assert.equal(res.status, 201, res.text);
+	assertMatchesSpec('POST', '/tasks', res);
+	assert.equal(res.body.data.name, 'Multipart task');
+	assert.equal(res.body.data.completed, true);
+	assert.ok(res.body.data.followers.some((user) => user.gid === mia.gid), res.text);
+});
+
+test('multipart file part is rejected', async () => {
+	const form = new FormData();
+	form.append('workspace', server.orgGid);
+	form.append('name', new Blob(['not a name'], { type: 'text/plain' }), 'name.txt');
+	const res = await admin.raw('POST', '/tasks', { body: form });
+	assert.equal(res.status, 400, res.text);
+	assert.match(errorMessage(res), /^name: file parts are not accepted/);
+});
+
+test('multipart without boundary is rejected', async () => {
+	const res = await admin.raw('POST', '/tasks', {
+		headers: { 'content-type': 'multipart/form-data' },
+		body: 'name=x',
+	});
+	assert.equal(res.status, 400, res.text);
+	assert.match(errorMessage(res), /boundary/);
+});
+
+test('form creates a tag, team and project', async () => {
+	const tag = await sendForm('POST', '/tags', { workspace: server.orgGid, name: 'Form tag', color: 'dark-red', followers: mia.gid });
+	assert.equal(tag.status, 201, tag.text);
+	assertMatchesSpec('POST', '/tags', tag);
+	assert.equal(tag.body.data.color, 'dark-red');
+
+	const team = await sendForm('POST', '/teams', { name: 'Form team', organization: server.orgGid });
+	assert.equal(team.status, 201, team.text);
+	const project = await sendForm('POST', '/projects', {
+		workspace: server.orgGid,
+		team: team.body.data.gid,
+		name: 'Form project',
+		public: 'false',
+		followers: `${mia.gid},${bob.gid}`,
+	});
+	assert.equal(project.status, 201, project.text);
+	assertMatchesSpec('POST', '/projects', project);
+	assert.equal(project.body.data.name, 'Form project');
+	assert.equal(project.body.data.public, false);
+	const projectFollowers = project.body.data.followers.map((user) => user.gid);
+	assert.ok(projectFollowers.includes(mia.gid), project.text);
+	assert.ok(projectFollowers.includes(bob.gid), project.text);
+});
