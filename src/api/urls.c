@@ -171,7 +171,10 @@ char *api_base_url(api_ctx *ctx, char *buf, size_t len)
 
 		if (public_url[n - 1] == '/')
 			n--;
-		snprintf(buf, len, "%.*s", (int)n, public_url);
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, public_url, n);
+		buf[n] = '\0';
 		return buf;
 	}
 
@@ -181,6 +184,17 @@ char *api_base_url(api_ctx *ctx, char *buf, size_t len)
 	host = http_request_header(ctx->req, "Host");
 	if (host == NULL || !host_port_valid(host, strlen(host)))
 		host = "localhost";
-	snprintf(buf, len, "%s://%s", scheme, host);
+	{
+		size_t scheme_len = strlen(scheme), host_len = strlen(host);
+
+		/* Copied rather than printed: this runs for every task a reply shows. */
+		if (scheme_len + 3 + host_len + 1 > len) {
+			snprintf(buf, len, "%s://%s", scheme, host);
+			return buf;
+		}
+		memcpy(buf, scheme, scheme_len);
+		memcpy(buf + scheme_len, "://", 3);
+		memcpy(buf + scheme_len + 3, host, host_len + 1);
+	}
 	return buf;
 }
