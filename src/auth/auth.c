@@ -67,6 +67,34 @@ unsigned auth_scopes_parse(const char *text)
 	return scopes;
 }
 
+/*
+ * Replaces a token's hash of the earlier scheme (token.h) once the token
+ * has been presented and verified, so that each token pays for HMAC-SHA256
+ * once. The update names the old hash, so it changes nothing if another
+ * node or request already replaced it.
+ */
+static void upgrade_hash(db_conn *c, const char *text, const unsigned char *pepper, int64_t gid)
+{
+	char legacy[TOKEN_HASH_HEX], current[TOKEN_HASH_HEX];
+	db_stmt *s = db_query(c, "UPDATE tokens SET hash = ? WHERE gid = ? AND hash = ?");
+	int status;
+
+	if (s == NULL)
+		return;
+	token_hash_legacy(text, pepper, legacy);
+	token_hash(text, pepper, current);
+	db_bind_text(s, 0, current);
+	db_bind_int64(s, 1, gid);
+	db_bind_text(s, 2, legacy);
+	status = db_run(s);
+	sodium_memzero(legacy, sizeof(legacy));
+	sodium_memzero(current, sizeof(current));
+	/* The old hash still verifies, so a failed upgrade is retried on the next request. */
+	if (status != DB_OK)
+		log_warn("auth", "cannot replace a token's hash with the current scheme", "token_gid", LOG_INT(gid),
+			 "error", db_conn_errmsg(c), NULL);
+}
+
 static const char *bearer_of(const http_request *req)
 {
 	const char *header = http_request_header(req, "Authorization");
@@ -83,11 +111,10 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 			     int *db_status_r)
 {
 	const char *text = bearer_of(req);
-	char presented[TOKEN_HASH_HEX];
 	enum token_kind kind;
 	int64_t gid, now, last_used;
 	db_stmt *s;
-	int status, ok;
+	int status, ok, legacy = 0;
 
 	memset(who, 0, sizeof(*who));
 	if (text == NULL)
@@ -110,9 +137,8 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 		return AUTH_DB_ERROR;
 	}
 
-	token_hash(text, pepper, presented);
 	now = time_now_us();
-	ok = token_hash_equal(presented, db_column_text(s, COL_HASH) ? db_column_text(s, COL_HASH) : "");
+	ok = token_verify(text, pepper, db_column_text(s, COL_HASH) ? db_column_text(s, COL_HASH) : "", &legacy);
 	ok = ok && db_column_is_null(s, COL_REVOKED);
 	ok = ok && (db_column_is_null(s, COL_EXPIRES) || db_column_int64(s, COL_EXPIRES) > now);
 	ok = ok && db_column_int64(s, COL_ACTIVE) == 1;
@@ -145,12 +171,13 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 	}
 	last_used = db_column_is_null(s, COL_LAST_USED) ? 0 : db_column_int64(s, COL_LAST_USED);
 	db_stmt_done(s);
-	sodium_memzero(presented, sizeof(presented));
 	if (!ok) {
 		memset(who, 0, sizeof(*who));
 		return AUTH_INVALID;
 	}
 
+	if (legacy)
+		upgrade_hash(c, text, pepper, gid);
 	if (now - last_used >= AUTH_LAST_USED_INTERVAL_US) {
 		s = db_query(c, token_touch_sql);
 		if (s != NULL) {

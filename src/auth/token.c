@@ -22,33 +22,63 @@ static void encode_crc(uint32_t crc, char *out)
 }
 
 /*
- * The HMAC state after absorbing the key depends on the pepper alone, which
+ * The hash state after absorbing the key depends on the pepper alone, which
  * never changes while the process runs, so each thread derives it once and
- * copies it for every token: that saves the two SHA-256 blocks that absorb
- * the key on every authenticated request. The cache is keyed by
- * the pepper's bytes, so a caller with another pepper gets its own state.
- * It holds nothing a request could change: no token, user or decision.
+ * copies it for every token: for BLAKE2b that saves one of the two
+ * compressions per token, for HMAC-SHA256 two of five. The cache is keyed
+ * by the pepper's bytes, so a caller with another pepper gets its own
+ * state. It holds nothing a request could change: no token, user or
+ * decision.
  */
-struct keyed_hmac {
+struct keyed_states {
 	unsigned char pepper[crypto_auth_hmacsha256_KEYBYTES];
-	crypto_auth_hmacsha256_state state;
+	crypto_generichash_blake2b_state blake2b;
+	crypto_auth_hmacsha256_state hmac;
 	int ready;
 };
 
-static _Thread_local struct keyed_hmac keyed;
+static _Thread_local struct keyed_states keyed;
 
+static void keyed_prepare(const unsigned char *pepper)
+{
+	/* Both sides are the server's own key, so a plain comparison leaks nothing to a client. */
+	if (keyed.ready && memcmp(keyed.pepper, pepper, sizeof(keyed.pepper)) == 0)
+		return;
+	crypto_generichash_blake2b_init(&keyed.blake2b, pepper, crypto_auth_hmacsha256_KEYBYTES,
+					crypto_generichash_blake2b_BYTES);
+	crypto_auth_hmacsha256_init(&keyed.hmac, pepper, crypto_auth_hmacsha256_KEYBYTES);
+	memcpy(keyed.pepper, pepper, sizeof(keyed.pepper));
+	keyed.ready = 1;
+}
+
+/*
+ * BLAKE2b rather than HMAC-SHA256: a token fits one BLAKE2b block, and
+ * libsodium's BLAKE2b uses the CPU's vector units, so the hash of every
+ * authenticated request takes about a tenth of the instructions.
+ */
 void token_hash(const char *text, const unsigned char *pepper, char *hash_hex)
+{
+	unsigned char mac[crypto_generichash_blake2b_BYTES];
+	crypto_generichash_blake2b_state state;
+
+	keyed_prepare(pepper);
+	state = keyed.blake2b;
+	crypto_generichash_blake2b_update(&state, (const unsigned char *)text, strlen(text));
+	crypto_generichash_blake2b_final(&state, mac, sizeof(mac));
+	memcpy(hash_hex, TOKEN_HASH_PREFIX, strlen(TOKEN_HASH_PREFIX));
+	sodium_bin2hex(hash_hex + strlen(TOKEN_HASH_PREFIX), TOKEN_HASH_HEX - strlen(TOKEN_HASH_PREFIX), mac,
+		       sizeof(mac));
+	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(&state, sizeof(state));
+}
+
+void token_hash_legacy(const char *text, const unsigned char *pepper, char *hash_hex)
 {
 	unsigned char mac[crypto_auth_hmacsha256_BYTES];
 	crypto_auth_hmacsha256_state state;
 
-	/* Both sides are the server's own key, so a plain comparison leaks nothing to a client. */
-	if (!keyed.ready || memcmp(keyed.pepper, pepper, sizeof(keyed.pepper)) != 0) {
-		crypto_auth_hmacsha256_init(&keyed.state, pepper, crypto_auth_hmacsha256_KEYBYTES);
-		memcpy(keyed.pepper, pepper, sizeof(keyed.pepper));
-		keyed.ready = 1;
-	}
-	state = keyed.state;
+	keyed_prepare(pepper);
+	state = keyed.hmac;
 	crypto_auth_hmacsha256_update(&state, (const unsigned char *)text, strlen(text));
 	crypto_auth_hmacsha256_final(&state, mac);
 	sodium_bin2hex(hash_hex, TOKEN_HASH_HEX, mac, sizeof(mac));
@@ -123,11 +153,40 @@ int token_parse(const char *text, enum token_kind *kind_r, int64_t *gid_r)
 	return 0;
 }
 
+/* The length of a complete stored hash of either scheme, or 0 for anything else. */
+static size_t stored_hash_length(const char *hash)
+{
+	size_t len = strlen(hash);
+
+	if (len == TOKEN_HASH_HEX - 1 && strncmp(hash, TOKEN_HASH_PREFIX, strlen(TOKEN_HASH_PREFIX)) == 0)
+		return len;
+	if (len == TOKEN_HASH_HEX - 1 - strlen(TOKEN_HASH_PREFIX) && strchr(hash, ':') == NULL)
+		return len;
+	return 0;
+}
+
 int token_hash_equal(const char *a, const char *b)
 {
-	if (strlen(a) != TOKEN_HASH_HEX - 1 || strlen(b) != TOKEN_HASH_HEX - 1)
+	size_t len = stored_hash_length(a);
+
+	if (len == 0 || stored_hash_length(b) != len)
 		return 0;
-	return sodium_memcmp(a, b, TOKEN_HASH_HEX - 1) == 0;
+	return sodium_memcmp(a, b, len) == 0;
+}
+
+int token_verify(const char *text, const unsigned char *pepper, const char *stored, int *legacy_r)
+{
+	char presented[TOKEN_HASH_HEX];
+	int ok;
+
+	*legacy_r = strncmp(stored, TOKEN_HASH_PREFIX, strlen(TOKEN_HASH_PREFIX)) != 0;
+	if (*legacy_r)
+		token_hash_legacy(text, pepper, presented);
+	else
+		token_hash(text, pepper, presented);
+	ok = token_hash_equal(presented, stored);
+	sodium_memzero(presented, sizeof(presented));
+	return ok;
 }
 
 int token_pepper_load(const char *path, int create, unsigned char *pepper, char *err, size_t errlen)

@@ -7,6 +7,7 @@
 const { test, before, after, describe } = require('node:test');
 const assert = require('node:assert');
 const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const { startServer, api } = require('./lib/server');
 
@@ -416,6 +417,37 @@ describe('idempotency', () => {
 		const statuses = responses.map((r) => r.status).sort();
 		assert.deepEqual(statuses, [201, 201, 409, 409, 409, 409], responses.map((r) => r.text).join('\n'));
 		assert.equal(liveTokenCount(bot.gid), 2);
+	});
+});
+
+describe('stored hash', () => {
+	test('new tokens are stored as keyed BLAKE2b, never in clear', async () => {
+		const bot = await createAccount('Hash format');
+		const rows = sql(`SELECT hash FROM tokens WHERE gid = ${bot.tokenGid}`);
+		assert.equal(rows.length, 1);
+		assert.match(rows[0].hash, /^b2:[0-9a-f]{64}$/);
+	});
+
+	test('a token stored under the earlier HMAC-SHA256 scheme works and is rehashed on use', async () => {
+		const bot = await createAccount('Legacy hash');
+		const pepper = fs.readFileSync(server.env.KONTOR_PEPPER_FILE);
+		const legacy = crypto.createHmac('sha256', pepper).update(bot.token).digest('hex');
+		sqlRun(`UPDATE tokens SET hash = '${legacy}' WHERE gid = ${bot.tokenGid}`);
+
+		// A wrong token with the same gid does not verify against the old hash, and changes nothing.
+		const forged = bot.token.slice(0, -10) + (bot.token.slice(-10, -9) === 'A' ? 'B' : 'A') + bot.token.slice(-9);
+		assert.equal((await api(server, forged).get('/users/me')).status, 401);
+		assert.equal(sql(`SELECT hash FROM tokens WHERE gid = ${bot.tokenGid}`)[0].hash, legacy);
+
+		assert.equal((await api(server, bot.token).get('/users/me')).status, 200);
+		const after = sql(`SELECT hash FROM tokens WHERE gid = ${bot.tokenGid}`)[0].hash;
+		assert.match(after, /^b2:[0-9a-f]{64}$/);
+		assert.equal((await api(server, bot.token).get('/users/me')).status, 200, 'the token works after the rehash');
+
+		// Revocation still takes effect on the next request after the rehash.
+		const res = await admin.del(`/service_accounts/${bot.gid}/tokens/${bot.tokenGid}`);
+		assert.ok(res.status === 200 || res.status === 204, res.text);
+		assert.equal((await api(server, bot.token).get('/users/me')).status, 401);
 	});
 });
 

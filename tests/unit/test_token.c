@@ -1,7 +1,8 @@
 /*
  * Tests of API tokens (auth/token.c): minting and parsing both kinds, the
- * CRC32 checksum that lets a scanner reject look-alikes offline, the
- * HMAC-SHA256 hash stored in place of the token, and the pepper file.
+ * CRC32 checksum that lets a scanner reject look-alikes offline, the keyed
+ * hash stored in place of the token (BLAKE2b, and HMAC-SHA256 for older
+ * rows), and the pepper file.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -295,21 +296,71 @@ static void hash_depends_on_pepper(void **state)
 	token_hash(token, pepper_b, b);
 
 	assert_int_equal(strlen(a1), TOKEN_HASH_HEX - 1);
-	assert_true(is_lower_hex(a1));
+	assert_memory_equal(a1, TOKEN_HASH_PREFIX, strlen(TOKEN_HASH_PREFIX));
+	assert_true(is_lower_hex(a1 + strlen(TOKEN_HASH_PREFIX)));
 	assert_string_equal(a1, a2);
 	assert_string_equal(a1, minted_hash);
 	assert_string_not_equal(a1, b);
 }
 
-/* HMAC-SHA256 from RFC 4231 test case 2: key "Jefe", padded with zeros to 32 bytes. */
-static void hash_is_hmac_sha256(void **state)
+/* The earlier scheme is HMAC-SHA256: RFC 4231 test case 2, key "Jefe" padded with zeros to 32 bytes. */
+static void legacy_hash_is_hmac_sha256(void **state)
 {
 	unsigned char key[PEPPER_BYTES] = "Jefe";
 	char hash[TOKEN_HASH_HEX];
 
 	(void)state;
-	token_hash("what do ya want for nothing?", key, hash);
+	token_hash_legacy("what do ya want for nothing?", key, hash);
 	assert_string_equal(hash, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+/* The current scheme is BLAKE2b-256 keyed with the pepper, as libsodium's one-shot call computes it. */
+static void hash_is_keyed_blake2b(void **state)
+{
+	const char *text = "kontor_pat_00000000000000070123456789abcdefghijABCDEFGHIJ012345";
+	unsigned char mac[32];
+	char expected[TOKEN_HASH_HEX], hash[TOKEN_HASH_HEX];
+
+	(void)state;
+	crypto_generichash(mac, sizeof(mac), (const unsigned char *)text, strlen(text), pepper_a, PEPPER_BYTES);
+	memcpy(expected, TOKEN_HASH_PREFIX, strlen(TOKEN_HASH_PREFIX));
+	sodium_bin2hex(expected + strlen(TOKEN_HASH_PREFIX), sizeof(expected) - strlen(TOKEN_HASH_PREFIX), mac,
+		       sizeof(mac));
+	token_hash(text, pepper_a, hash);
+	assert_string_equal(hash, expected);
+	/* The state cached per thread follows a change of pepper. */
+	token_hash(text, pepper_b, hash);
+	assert_string_not_equal(hash, expected);
+	token_hash(text, pepper_a, hash);
+	assert_string_equal(hash, expected);
+}
+
+/* A stored hash of either scheme verifies; only the earlier one asks to be replaced. */
+static void verify_both_schemes(void **state)
+{
+	char token[TOKEN_MAX], current[TOKEN_HASH_HEX], legacy_hash[TOKEN_HASH_HEX], mixed[TOKEN_HASH_HEX + 8];
+	int legacy = -1;
+
+	(void)state;
+	token_mint(TOKEN_SERVICE_ACCOUNT, 77, pepper_a, token, current);
+	token_hash_legacy(token, pepper_a, legacy_hash);
+
+	assert_int_equal(token_verify(token, pepper_a, current, &legacy), 1);
+	assert_int_equal(legacy, 0);
+	assert_int_equal(token_verify(token, pepper_a, legacy_hash, &legacy), 1);
+	assert_int_equal(legacy, 1);
+
+	/* Another pepper, another token, or a hash of one scheme labelled as the other never verifies. */
+	assert_int_equal(token_verify(token, pepper_b, current, &legacy), 0);
+	assert_int_equal(token_verify(token, pepper_b, legacy_hash, &legacy), 0);
+	token[strlen(token) - 7] = token[strlen(token) - 7] == 'a' ? 'b' : 'a';
+	assert_int_equal(token_verify(token, pepper_a, current, &legacy), 0);
+	token_mint(TOKEN_SERVICE_ACCOUNT, 77, pepper_a, token, current);
+	snprintf(mixed, sizeof(mixed), "%s%s", TOKEN_HASH_PREFIX, legacy_hash);
+	assert_int_equal(token_verify(token, pepper_a, mixed, &legacy), 0);
+	assert_int_equal(token_verify(token, pepper_a, current + strlen(TOKEN_HASH_PREFIX), &legacy), 0);
+	assert_int_equal(token_verify(token, pepper_a, "", &legacy), 0);
+	assert_int_equal(token_verify(token, pepper_a, TOKEN_HASH_PREFIX, &legacy), 0);
 }
 
 static void hash_equal_cases(void **state)
@@ -478,7 +529,9 @@ int main(void)
 		cmocka_unit_test(parse_rejects_bad_alphabet),
 		cmocka_unit_test(parse_rejects_out_of_range_gid),
 		cmocka_unit_test(hash_depends_on_pepper),
-		cmocka_unit_test(hash_is_hmac_sha256),
+		cmocka_unit_test(legacy_hash_is_hmac_sha256),
+		cmocka_unit_test(hash_is_keyed_blake2b),
+		cmocka_unit_test(verify_both_schemes),
 		cmocka_unit_test(hash_equal_cases),
 		cmocka_unit_test_setup_teardown(pepper_created_and_reloaded, pepper_setup, pepper_teardown),
 		cmocka_unit_test_setup_teardown(pepper_reload_verifies_token, pepper_setup, pepper_teardown),
