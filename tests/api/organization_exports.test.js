@@ -654,7 +654,7 @@ describe('command line', () => {
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', truncated], pepper), /truncated|unexpected end|incomplete|invalid/i);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', foreign], pepper), /not a kontor export/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', newer], pepper), /unsupported export version: the file has version 2/);
-			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', noSeq], pepper), /audit_log, row 1: field "seq" must be an integer of 1 or more/);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', noSeq], pepper), /audit_log, row 1: field "seq" must not be null because it is part of the row's key; write an integer/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', path.join(tmpDir, 'missing.gz')], pepper), /cannot read/);
 			// Nothing was left behind, so the intact file still restores.
 			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
@@ -673,28 +673,32 @@ describe('command line', () => {
 			return index;
 		};
 		const person = row('users', (u) => u.kind === 'person');
+		const task = `tasks, row 1 \\(task ${original.tasks[0].gid}\\)`;
 		const cases = [
-			['null e-mail', (d) => { d.users[person].email = null; }, new RegExp(`users, row ${person + 1}: field "email" must not be null`)],
+			['null e-mail', (d) => { d.users[person].email = null; },
+				new RegExp(`users, row ${person + 1} \\(user ${original.users[person].gid}\\): field "email" must not be null; write the user's e-mail address`)],
 			['bad e-mail', (d) => { d.users[person].email = 'not an email'; }, /field "email" is not an e-mail address/],
 			['user kind', (d) => { d.users[person].kind = 'robot'; }, /field "kind" is "robot"; it must be one of "person"/],
-			['due_on text', (d) => { d.tasks[0].due_on = 'not a date'; }, /tasks, row 1: field "due_on" must be a date YYYY-MM-DD/],
-			['due_on month 13', (d) => { d.tasks[0].due_on = '2026-13-45'; }, /tasks, row 1: field "due_on" must be a date/],
-			['own parent', (d) => { d.tasks[0].parent_gid = d.tasks[0].gid; }, /tasks, row 1: field "parent_gid" is the task's own gid/],
+			['due_on text', (d) => { d.tasks[0].due_on = 'not a date'; }, new RegExp(`${task}: field "due_on" must be a date YYYY-MM-DD`)],
+			['due_on month 13', (d) => { d.tasks[0].due_on = '2026-13-45'; }, new RegExp(`${task}: field "due_on" must be a date`)],
+			['own parent', (d) => { d.tasks[0].parent_gid = d.tasks[0].gid; }, new RegExp(`${task}: field "parent_gid" is the task's own gid`)],
 			['parent cycle', (d) => {
 				// The subtask becomes its own parent's parent.
 				const subtask = d.tasks.find((t) => t.parent_gid !== null);
 				d.tasks.find((t) => t.gid === subtask.parent_gid).parent_gid = subtask.gid;
-			}, /leads back to the task itself/],
-			['role', (d) => { d.workspace_memberships[0].role = 'god'; }, /workspace_memberships, row 1: field "role" is not a workspace role: "god"/],
+			}, /tasks, task \d+: field "parent_gid" leads back to the task itself through its parents; parents must form a tree: set parent_gid to null on one task of the cycle/],
+			['role', (d) => { d.workspace_memberships[0].role = 'god'; },
+				new RegExp(`workspace_memberships, row 1 \\(workspace membership ${original.workspace_memberships[0].gid}\\): field "role" is not a workspace role: "god"`)],
 			['plan', (d) => { d.organization.plan = 'super'; }, /organization: field "plan" is "super"; it must be one of/],
-			['privacy', (d) => { d.projects[0].privacy_setting = 'everyone'; }, /projects, row 1: field "privacy_setting" is "everyone"/],
-			['scopes', (d) => { d.service_accounts[0].scopes = 'root'; }, /service_accounts, row 1: field "scopes" is "root"/],
-			['service account of a person', (d) => { d.service_accounts[0].user_gid = d.users[person].gid; }, /field "user_gid" must name a user of kind "service_account"/],
+			['privacy', (d) => { d.projects[0].privacy_setting = 'everyone'; }, /projects, row 1 \(project \d+\): field "privacy_setting" is "everyone"/],
+			['scopes', (d) => { d.service_accounts[0].scopes = 'root'; }, /service_accounts, row 1 \(user \d+\): field "scopes" is "root"/],
+			['service account of a person', (d) => { d.service_accounts[0].user_gid = d.users[person].gid; },
+				new RegExp(`field "user_gid" refers to user ${original.users[person].gid}, whose kind is not "service_account"; set that user's kind to "service_account" or remove this row`)],
 		];
 		for (const section of ['workspace_memberships', 'team_memberships', 'project_memberships', 'stories', 'tags']) {
 			cases.push([`null ${section}.gid`, (d) => { d[section][0].gid = null; }, new RegExp(`${section}, row 1: field "gid" must not be null`)]);
 		}
-		cases.push(['null audit gid', (d) => { d.audit_log[0].gid = null; }, /audit_log, row 1: field "gid" must not be null/]);
+		cases.push(['null audit gid', (d) => { d.audit_log[0].gid = null; }, /audit_log, row 1 \(seq 1\): field "gid" must not be null/]);
 		cases.push(['null service account key', (d) => { d.service_accounts[0].user_gid = null; }, /service_accounts, row 1: field "user_gid" must not be null/]);
 		assert.ok(original.tasks.some((t) => t.parent_gid !== null), 'a subtask for the cycle case');
 
@@ -709,6 +713,169 @@ describe('command line', () => {
 				await assert.rejects(server.cli(['restore', '--db', target.db, '--input', bad], pepper), message, name);
 			}
 			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
+		} finally {
+			target.drop();
+		}
+	});
+
+	// Every reference column with a foreign key in the schema: [section, field, record, target section, required].
+	const REFERENCES = [
+		['service_accounts', 'user_gid', 'user', 'users', true],
+		['scim_users', 'user_gid', 'user', 'users', true],
+		['workspace_memberships', 'user_gid', 'user', 'users', true],
+		['division_admins', 'division_gid', 'division', 'divisions', true],
+		['division_admins', 'user_gid', 'user', 'users', true],
+		['photos', 'user_gid', 'user', 'users', true],
+		['teams', 'division_gid', 'division', 'divisions', false],
+		['team_memberships', 'team_gid', 'team', 'teams', true],
+		['team_memberships', 'user_gid', 'user', 'users', true],
+		['scim_groups', 'team_gid', 'team', 'teams', true],
+		['projects', 'team_gid', 'team', 'teams', false],
+		['projects', 'owner_gid', 'user', 'users', false],
+		['project_memberships', 'project_gid', 'project', 'projects', true],
+		['project_memberships', 'user_gid', 'user', 'users', true],
+		['project_followers', 'project_gid', 'project', 'projects', true],
+		['project_followers', 'user_gid', 'user', 'users', true],
+		['status_updates', 'parent_gid', 'project', 'projects', true],
+		['sections', 'project_gid', 'project', 'projects', true],
+		['tasks', 'assignee_gid', 'user', 'users', false],
+		['tasks', 'parent_gid', 'task', 'tasks', false],
+		['task_projects', 'task_gid', 'task', 'tasks', true],
+		['task_projects', 'project_gid', 'project', 'projects', true],
+		['task_projects', 'section_gid', 'section', 'sections', false],
+		['task_followers', 'task_gid', 'task', 'tasks', true],
+		['task_followers', 'user_gid', 'user', 'users', true],
+		['task_tags', 'task_gid', 'task', 'tasks', true],
+		['task_tags', 'tag_gid', 'tag', 'tags', true],
+		['stories', 'task_gid', 'task', 'tasks', true],
+	];
+	// What messages call one row of a section keyed by gid.
+	const RECORDS = {
+		divisions: 'division', users: 'user', workspace_memberships: 'workspace membership', teams: 'team',
+		team_memberships: 'team membership', projects: 'project', project_memberships: 'project membership',
+		status_updates: 'status update', sections: 'section', tags: 'tag', tasks: 'task', stories: 'story',
+	};
+	const MISSING_GID = '999';
+	// Nullable in the schema, but the restore requires them: the audit log API pages by seq.
+	const RESTORE_REQUIRED = new Set(['audit_log.seq']);
+
+	function escapeRegExp(text) {
+		return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+	}
+
+	// Restores `document` into `target` and returns the error line; asserts exit status 1 and an empty target.
+	async function restoreError(target, pepper, document, label) {
+		const bad = path.join(tmpDir, 'bad-restore.json.gz');
+		fs.writeFileSync(bad, zlib.gzipSync(JSON.stringify(document)));
+		let failure;
+		try {
+			await server.cli(['restore', '--db', target.db, '--input', bad], pepper);
+		} catch (err) {
+			failure = err;
+		}
+		assert.ok(failure, `${label}: restore succeeded`);
+		assert.match(failure.message, /failed \(1\):/, label);
+		assert.doesNotMatch(failure.message, /insert failed|constraint/i, label);
+		const line = failure.message.split('\n').find((l) => l.startsWith('kontor restore: '));
+		assert.ok(line, `${label}: no error line in ${failure.message}`);
+		return line.slice('kontor restore: '.length);
+	}
+
+	// The NOT NULL columns of a table, read from the target database's schema.
+	function notNullColumns(db, table) {
+		const query = isPg(db)
+			? `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}' AND is_nullable = 'NO'`
+			: `SELECT name FROM pragma_table_info('${table}') WHERE "notnull" = 1 OR pk > 0`;
+		return new Set(sqlValue(db, query).split('\n').filter(Boolean));
+	}
+
+	function assertEmpty(db) {
+		assert.equal(sqlValue(db, 'SELECT (SELECT count(*) FROM workspaces) + (SELECT count(*) FROM users) + (SELECT count(*) FROM tasks)'), '0');
+	}
+
+	test('restore names dangling references', async () => {
+		const file = path.join(tmpDir, 'references.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+		const original = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
+		const target = emptyDatabase('references');
+		try {
+			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'references.pepper') };
+			for (const [section, field, record, targetSection, required] of REFERENCES) {
+				const label = `${section}.${field}`;
+				assert.ok(original[section].length > 0, `${label}: section is empty`);
+				assert.ok(field in original[section][0], `${label}: no such field`);
+				const document = structuredClone(original);
+				document[section][0][field] = MISSING_GID;
+				const key = RECORDS[section] ? escapeRegExp(`(${RECORDS[section]} ${original[section][0].gid})`) : '\\([^)]+\\)';
+				const fix = required
+					? `add ${record} ${MISSING_GID} to section "${targetSection}" or remove this row`
+					: `set the field to null or add ${record} ${MISSING_GID} to section "${targetSection}"`;
+				const expected = new RegExp(`^${section}, row 1 ${key}: field "${field}" refers to ${record} ${MISSING_GID}, which is not in the file; ${escapeRegExp(fix)}$`);
+				assert.match(await restoreError(target, pepper, document, label), expected, label);
+			}
+
+			// A subtask whose parent is missing, found only once section tasks is read.
+			const subtaskIndex = original.tasks.findIndex((t) => t.parent_gid !== null);
+			const orphan = structuredClone(original);
+			orphan.tasks[subtaskIndex].parent_gid = '9223372036854775807';
+			assert.equal(await restoreError(target, pepper, orphan, 'late parent'),
+				`tasks, row ${subtaskIndex + 1} (task ${original.tasks[subtaskIndex].gid}): field "parent_gid" refers to task 9223372036854775807, ` +
+				'which is not in the file; set the field to null or add task 9223372036854775807 to section "tasks"');
+
+			// A task in a project that is not in the file, and a repeated gid.
+			const noProject = structuredClone(original);
+			noProject.projects = noProject.projects.filter((p) => p.gid !== privateProject.gid);
+			noProject.row_counts.projects = noProject.projects.length;
+			assert.match(await restoreError(target, pepper, noProject, 'missing project'),
+				new RegExp(`refers to project ${privateProject.gid}, which is not in the file; add project ${privateProject.gid} to section "projects" or remove this row$`));
+			const repeated = structuredClone(original);
+			repeated.tasks.splice(1, 0, structuredClone(repeated.tasks[0]));
+			assert.equal(await restoreError(target, pepper, repeated, 'repeated gid'),
+				`tasks, row 2 (task ${original.tasks[0].gid}): field "gid" repeats the gid of an earlier row; gids must be unique ` +
+				'within section "tasks": remove one of the two rows or give it an unused gid');
+			assertEmpty(target.db);
+			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
+		} finally {
+			target.drop();
+		}
+	});
+
+	test('restore names every null in a NOT NULL column', async () => {
+		const file = path.join(tmpDir, 'nulls.json.gz');
+		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+		const original = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
+		// A wrong count at the end rejects every file that passes the row checks, so the target stays empty.
+		original.row_counts.audit_log += 1;
+		const target = emptyDatabase('nulls');
+		try {
+			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'nulls.pepper') };
+			assert.match(await restoreError(target, pepper, original, 'no null'), /^section audit_log contains \d+ rows but row_counts records another number/);
+			const sections = ['organization', ...Object.keys(original.row_counts)];
+			let required = 0;
+			for (const section of sections) {
+				const table = section === 'organization' ? 'workspaces' : section;
+				const notNull = notNullColumns(target.db, table);
+				const rowObject = section === 'organization' ? original.organization : original[section][0];
+				const nullable = structuredClone(original);
+				const nullableRow = section === 'organization' ? nullable.organization : nullable[section][0];
+				for (const field of Object.keys(rowObject)) {
+					const label = `${section}.${field}`;
+					if (!notNull.has(field) && !RESTORE_REQUIRED.has(label)) {
+						nullableRow[field] = null;
+						continue;
+					}
+					required++;
+					const document = structuredClone(original);
+					(section === 'organization' ? document.organization : document[section][0])[field] = null;
+					const line = await restoreError(target, pepper, document, label);
+					const at = section === 'organization' ? 'organization' : `${section}, row 1( \\([^)]+\\))?`;
+					assert.match(line, new RegExp(`^${at}: field "${field}" must not be null[^;]*; (write|add) `), label);
+				}
+				// All nullable fields of the section at once pass the row checks.
+				assert.match(await restoreError(target, pepper, nullable, `${section} nullable`), /^section audit_log contains/, `${section} nullable`);
+			}
+			assert.ok(required > 100, `only ${required} NOT NULL fields`);
+			assertEmpty(target.db);
 		} finally {
 			target.drop();
 		}
