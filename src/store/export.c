@@ -1104,9 +1104,9 @@ struct pending_parent {
  * The restore's state. Besides the current row, it keeps the gid of every
  * row of the seven sections that others refer to (divisions, users, teams,
  * projects, sections, tags, tasks). A set takes at most 22 bytes per gid,
- * and 33 while it grows (see gidset.h), so an estimated 70 MB at most for
- * 3 million such rows. pending takes 24 bytes per subtask that precedes its
- * parent in the file.
+ * and 32 while it grows (see gidset.h): for 3 million such rows, at most
+ * 64 MB, and 96 MB for a moment. pending takes 24 bytes per subtask that
+ * precedes its parent in the file.
  */
 struct restore {
 	db_conn *c;

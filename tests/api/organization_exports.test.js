@@ -16,7 +16,8 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { startServer, api, binaryPath } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
-const { SCHEMA_USER, SCHEMA_GROUP, scimClient } = require('./lib/scim');
+const { scimClient } = require('./lib/scim');
+const { SCIM_USER, SCIM_GROUP, isPg, sqlRun, sqlValue, emptyDatabase: emptyDatabaseIn, createAccount, fillEverySection } = require('./lib/export_fixture');
 
 const POLL_MS = 100;
 const FINISH_TIMEOUT_MS = 15000;
@@ -24,70 +25,14 @@ const FINISH_TIMEOUT_MS = 15000;
 let server;
 let admin;
 let tmpDir;
-const accounts = {}; // scope name → token
+let accounts; // scope name → token
 let privateProject; // {gid, name}, visible to its members only
 let owner; // {gid, email, token}: the deprovision owner and a division admin
 let statusUpdateGid;
-const SCIM_USER = { userName: 'pia@export.test', externalId: 'idp-user-1' };
-const SCIM_GROUP = { displayName: 'Legal', externalId: 'idp-group-1' };
 
-function isPg(db) {
-	return /^postgres(ql)?:\/\//.test(db);
-}
-
-function sqlRun(db, statement) {
-	if (isPg(db)) {
-		execFileSync('psql', [db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement]);
-	} else {
-		execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, statement]);
-	}
-}
-
-function sqlValue(db, query) {
-	if (isPg(db)) {
-		return execFileSync('psql', [db, '-At', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' }).trim();
-	}
-	return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, query], { encoding: 'utf8' }).trim();
-}
-
-// A new empty database for a restore: a SQLite path, or a PostgreSQL database
-// on the test server. Returns {db, drop()}.
+// A new empty database for a restore, on the engine of the test server.
 function emptyDatabase(label) {
-	if (!isPg(server.db)) {
-		return { db: path.join(tmpDir, `${label}.db`), drop: () => {} };
-	}
-	const serverUri = process.env.KONTOR_TEST_PG_URI;
-	const name = 'kontor_t_' + crypto.randomBytes(6).toString('hex');
-	execFileSync('psql', [serverUri, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`]);
-	const uri = new URL(serverUri);
-	uri.pathname = '/' + name;
-	return {
-		db: uri.toString(),
-		drop: () => execFileSync('psql', [serverUri, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
-	};
-}
-
-async function createAccount(client, orgGid, name, permissions, onCreated = () => {}) {
-	const res = await client.post(`/workspaces/${orgGid}/service_accounts`, { name, permissions });
-	assert.equal(res.status, 201, res.text);
-	onCreated(res.body.data);
-	return res.body.data.token;
-}
-
-// A 32×32 grey RGB PNG, so the export carries binary photo data.
-function greyPng() {
-	const chunk = (type, data) => {
-		const length = Buffer.alloc(4);
-		length.writeUInt32BE(data.length);
-		const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-		const crc = Buffer.alloc(4);
-		crc.writeUInt32BE(zlib.crc32(body));
-		return Buffer.concat([length, body, crc]);
-	};
-	const header = Buffer.from([0, 0, 0, 32, 0, 0, 0, 32, 8, 2, 0, 0, 0]);
-	const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(32 * 3, 0x80)]);
-	const pixels = zlib.deflateSync(Buffer.concat(Array.from({ length: 32 }, () => row)));
-	return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+	return emptyDatabaseIn(server.db, tmpDir, label);
 }
 
 async function startExport(srv, token) {
@@ -130,52 +75,7 @@ before(async () => {
 	server = await startServer({ org: 'Export Org', plan: 'enterprise_plus', env: { KONTOR_JOBS_POLL_MS: '100' } });
 	admin = api(server, server.adminToken);
 	tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kontor-export-test-'));
-	let fullGid;
-	for (const [scope, permissions] of [['full', 'full'], ['exports', ['exports']], ['read', ['read']], ['scim', ['scim']]]) {
-		accounts[scope] = await createAccount(admin, server.orgGid, `Backup ${scope}`, permissions, (data) => {
-			fullGid = fullGid || data.gid;
-		});
-	}
-	const photo = await admin.raw('PUT', `/service_accounts/${fullGid}/photo`, { headers: { 'content-type': 'image/png' }, body: greyPng() });
-	assert.equal(photo.status, 200, photo.text);
-
-	const teams = await admin.get(`/organizations/${server.orgGid}/teams`);
-	let team = teams.body.data && teams.body.data[0] && teams.body.data[0].gid;
-	if (!team) {
-		const created = await admin.post('/teams', { organization: server.orgGid, name: 'Ops' });
-		assert.equal(created.status, 201, created.text);
-		team = created.body.data.gid;
-	}
-	const project = await admin.post('/projects', { workspace: server.orgGid, team, name: 'Secret merger', privacy_setting: 'private' });
-	assert.equal(project.status, 201, project.text);
-	privateProject = { gid: project.body.data.gid, name: 'Secret merger' };
-	const task = await admin.post('/tasks', { workspace: server.orgGid, projects: [privateProject.gid], name: 'Draft the term sheet', notes: 'Line one\n"quoted"\ttab \\ backslash åäö' });
-	assert.equal(task.status, 201, task.text);
-	const subtask = await admin.post(`/tasks/${task.body.data.gid}/subtasks`, { name: 'Call the lawyers' });
-	assert.equal(subtask.status, 201, subtask.text);
-	const story = await admin.post(`/tasks/${task.body.data.gid}/stories`, { text: 'Looks good' });
-	assert.equal(story.status, 201, story.text);
-
-	// The rest gives every section of the export at least one row.
-	owner = await server.addUser({ email: 'owner@export.test', name: 'Olle Owner' });
-	await server.cli(['division', 'add', '--db', server.db, '--org', server.orgGid, '--name', 'Nordics', '--plan', 'enterprise_plus', '--email', owner.email]);
-	const settings = await admin.put('/admin/scim_settings', { deprovision_owner: owner.email });
-	assert.equal(settings.status, 200, settings.text);
-	const section = await admin.post(`/projects/${privateProject.gid}/sections`, { name: 'Due diligence' });
-	assert.equal(section.status, 201, section.text);
-	const tag = await admin.post('/tags', { workspace: server.orgGid, name: 'legal' });
-	assert.equal(tag.status, 201, tag.text);
-	const tagged = await admin.post(`/tasks/${task.body.data.gid}/addTag`, { tag: tag.body.data.gid });
-	assert.equal(tagged.status, 200, tagged.text);
-	const update = await admin.post('/status_updates', { parent: privateProject.gid, title: 'Week 1', text: 'On plan.', status_type: 'on_track' });
-	assert.equal(update.status, 201, update.text);
-	statusUpdateGid = update.body.data.gid;
-
-	const scim = scimClient(server, accounts.scim);
-	const user = await scim.post('/Users', { schemas: [SCHEMA_USER], ...SCIM_USER, name: { givenName: 'Pia', familyName: 'Provisioned' } });
-	assert.equal(user.status, 201, user.text);
-	const group = await scim.post('/Groups', { schemas: [SCHEMA_GROUP], ...SCIM_GROUP, members: [{ value: user.body.id }] });
-	assert.equal(group.status, 201, group.text);
+	({ accounts, owner, privateProject, statusUpdateGid } = await fillEverySection(server));
 });
 
 after(async () => {
@@ -713,169 +613,6 @@ describe('command line', () => {
 				await assert.rejects(server.cli(['restore', '--db', target.db, '--input', bad], pepper), message, name);
 			}
 			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
-		} finally {
-			target.drop();
-		}
-	});
-
-	// Every reference column with a foreign key in the schema: [section, field, record, target section, required].
-	const REFERENCES = [
-		['service_accounts', 'user_gid', 'user', 'users', true],
-		['scim_users', 'user_gid', 'user', 'users', true],
-		['workspace_memberships', 'user_gid', 'user', 'users', true],
-		['division_admins', 'division_gid', 'division', 'divisions', true],
-		['division_admins', 'user_gid', 'user', 'users', true],
-		['photos', 'user_gid', 'user', 'users', true],
-		['teams', 'division_gid', 'division', 'divisions', false],
-		['team_memberships', 'team_gid', 'team', 'teams', true],
-		['team_memberships', 'user_gid', 'user', 'users', true],
-		['scim_groups', 'team_gid', 'team', 'teams', true],
-		['projects', 'team_gid', 'team', 'teams', false],
-		['projects', 'owner_gid', 'user', 'users', false],
-		['project_memberships', 'project_gid', 'project', 'projects', true],
-		['project_memberships', 'user_gid', 'user', 'users', true],
-		['project_followers', 'project_gid', 'project', 'projects', true],
-		['project_followers', 'user_gid', 'user', 'users', true],
-		['status_updates', 'parent_gid', 'project', 'projects', true],
-		['sections', 'project_gid', 'project', 'projects', true],
-		['tasks', 'assignee_gid', 'user', 'users', false],
-		['tasks', 'parent_gid', 'task', 'tasks', false],
-		['task_projects', 'task_gid', 'task', 'tasks', true],
-		['task_projects', 'project_gid', 'project', 'projects', true],
-		['task_projects', 'section_gid', 'section', 'sections', false],
-		['task_followers', 'task_gid', 'task', 'tasks', true],
-		['task_followers', 'user_gid', 'user', 'users', true],
-		['task_tags', 'task_gid', 'task', 'tasks', true],
-		['task_tags', 'tag_gid', 'tag', 'tags', true],
-		['stories', 'task_gid', 'task', 'tasks', true],
-	];
-	// What messages call one row of a section keyed by gid.
-	const RECORDS = {
-		divisions: 'division', users: 'user', workspace_memberships: 'workspace membership', teams: 'team',
-		team_memberships: 'team membership', projects: 'project', project_memberships: 'project membership',
-		status_updates: 'status update', sections: 'section', tags: 'tag', tasks: 'task', stories: 'story',
-	};
-	const MISSING_GID = '999';
-	// Nullable in the schema, but the restore requires them: the audit log API pages by seq.
-	const RESTORE_REQUIRED = new Set(['audit_log.seq']);
-
-	function escapeRegExp(text) {
-		return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-	}
-
-	// Restores `document` into `target` and returns the error line; asserts exit status 1 and an empty target.
-	async function restoreError(target, pepper, document, label) {
-		const bad = path.join(tmpDir, 'bad-restore.json.gz');
-		fs.writeFileSync(bad, zlib.gzipSync(JSON.stringify(document)));
-		let failure;
-		try {
-			await server.cli(['restore', '--db', target.db, '--input', bad], pepper);
-		} catch (err) {
-			failure = err;
-		}
-		assert.ok(failure, `${label}: restore succeeded`);
-		assert.match(failure.message, /failed \(1\):/, label);
-		assert.doesNotMatch(failure.message, /insert failed|constraint/i, label);
-		const line = failure.message.split('\n').find((l) => l.startsWith('kontor restore: '));
-		assert.ok(line, `${label}: no error line in ${failure.message}`);
-		return line.slice('kontor restore: '.length);
-	}
-
-	// The NOT NULL columns of a table, read from the target database's schema.
-	function notNullColumns(db, table) {
-		const query = isPg(db)
-			? `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}' AND is_nullable = 'NO'`
-			: `SELECT name FROM pragma_table_info('${table}') WHERE "notnull" = 1 OR pk > 0`;
-		return new Set(sqlValue(db, query).split('\n').filter(Boolean));
-	}
-
-	function assertEmpty(db) {
-		assert.equal(sqlValue(db, 'SELECT (SELECT count(*) FROM workspaces) + (SELECT count(*) FROM users) + (SELECT count(*) FROM tasks)'), '0');
-	}
-
-	test('restore names dangling references', async () => {
-		const file = path.join(tmpDir, 'references.json.gz');
-		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
-		const original = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
-		const target = emptyDatabase('references');
-		try {
-			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'references.pepper') };
-			for (const [section, field, record, targetSection, required] of REFERENCES) {
-				const label = `${section}.${field}`;
-				assert.ok(original[section].length > 0, `${label}: section is empty`);
-				assert.ok(field in original[section][0], `${label}: no such field`);
-				const document = structuredClone(original);
-				document[section][0][field] = MISSING_GID;
-				const key = RECORDS[section] ? escapeRegExp(`(${RECORDS[section]} ${original[section][0].gid})`) : '\\([^)]+\\)';
-				const fix = required
-					? `add ${record} ${MISSING_GID} to section "${targetSection}" or remove this row`
-					: `set the field to null or add ${record} ${MISSING_GID} to section "${targetSection}"`;
-				const expected = new RegExp(`^${section}, row 1 ${key}: field "${field}" refers to ${record} ${MISSING_GID}, which is not in the file; ${escapeRegExp(fix)}$`);
-				assert.match(await restoreError(target, pepper, document, label), expected, label);
-			}
-
-			// A subtask whose parent is missing, found only once section tasks is read.
-			const subtaskIndex = original.tasks.findIndex((t) => t.parent_gid !== null);
-			const orphan = structuredClone(original);
-			orphan.tasks[subtaskIndex].parent_gid = '9223372036854775807';
-			assert.equal(await restoreError(target, pepper, orphan, 'late parent'),
-				`tasks, row ${subtaskIndex + 1} (task ${original.tasks[subtaskIndex].gid}): field "parent_gid" refers to task 9223372036854775807, ` +
-				'which is not in the file; set the field to null or add task 9223372036854775807 to section "tasks"');
-
-			// A task in a project that is not in the file, and a repeated gid.
-			const noProject = structuredClone(original);
-			noProject.projects = noProject.projects.filter((p) => p.gid !== privateProject.gid);
-			noProject.row_counts.projects = noProject.projects.length;
-			assert.match(await restoreError(target, pepper, noProject, 'missing project'),
-				new RegExp(`refers to project ${privateProject.gid}, which is not in the file; add project ${privateProject.gid} to section "projects" or remove this row$`));
-			const repeated = structuredClone(original);
-			repeated.tasks.splice(1, 0, structuredClone(repeated.tasks[0]));
-			assert.equal(await restoreError(target, pepper, repeated, 'repeated gid'),
-				`tasks, row 2 (task ${original.tasks[0].gid}): field "gid" repeats the gid of an earlier row; gids must be unique ` +
-				'within section "tasks": remove one of the two rows or give it an unused gid');
-			assertEmpty(target.db);
-			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
-		} finally {
-			target.drop();
-		}
-	});
-
-	test('restore names every null in a NOT NULL column', async () => {
-		const file = path.join(tmpDir, 'nulls.json.gz');
-		await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
-		const original = JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8'));
-		// A wrong count at the end rejects every file that passes the row checks, so the target stays empty.
-		original.row_counts.audit_log += 1;
-		const target = emptyDatabase('nulls');
-		try {
-			const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'nulls.pepper') };
-			assert.match(await restoreError(target, pepper, original, 'no null'), /^section audit_log contains \d+ rows but row_counts records another number/);
-			const sections = ['organization', ...Object.keys(original.row_counts)];
-			let required = 0;
-			for (const section of sections) {
-				const table = section === 'organization' ? 'workspaces' : section;
-				const notNull = notNullColumns(target.db, table);
-				const rowObject = section === 'organization' ? original.organization : original[section][0];
-				const nullable = structuredClone(original);
-				const nullableRow = section === 'organization' ? nullable.organization : nullable[section][0];
-				for (const field of Object.keys(rowObject)) {
-					const label = `${section}.${field}`;
-					if (!notNull.has(field) && !RESTORE_REQUIRED.has(label)) {
-						nullableRow[field] = null;
-						continue;
-					}
-					required++;
-					const document = structuredClone(original);
-					(section === 'organization' ? document.organization : document[section][0])[field] = null;
-					const line = await restoreError(target, pepper, document, label);
-					const at = section === 'organization' ? 'organization' : `${section}, row 1( \\([^)]+\\))?`;
-					assert.match(line, new RegExp(`^${at}: field "${field}" must not be null[^;]*; (write|add) `), label);
-				}
-				// All nullable fields of the section at once pass the row checks.
-				assert.match(await restoreError(target, pepper, nullable, `${section} nullable`), /^section audit_log contains/, `${section} nullable`);
-			}
-			assert.ok(required > 100, `only ${required} NOT NULL fields`);
-			assertEmpty(target.db);
 		} finally {
 			target.drop();
 		}
