@@ -1251,27 +1251,6 @@ static int bind_field(struct restore *rs, db_stmt *s, int index, const struct co
 	return -1;
 }
 
-/* Rejects fields the format does not define, so a file from a newer writer is not restored with losses. */
-static int check_row_fields(struct restore *rs, json_t *object, const struct col *cols, const char *section,
-			    int64_t row)
-{
-	const char *key;
-	json_t *value;
-
-	if (!json_is_object(object))
-		return restore_fail(rs, section, row, "%s", "expected a JSON object");
-	json_object_foreach (object, key, value) {
-		int known = 0;
-
-		(void)value;
-		for (int i = 0; cols[i].name && !known; i++)
-			known = strcmp(cols[i].name, key) == 0;
-		if (!known)
-			return restore_fail(rs, section, row, "unknown field \"%.64s\"", key);
-	}
-	return 0;
-}
-
 /*
  * Value checks of the restore, the same the API makes on input, so a
  * restored database holds only what the API could have written. The
@@ -1406,7 +1385,7 @@ static int check_value(struct restore *rs, const struct value_rule *rule, json_t
 	case CHECK_SA_USER:
 		if (text == NULL || gid_parse(text, &gid) != 0 || gid <= 0)
 			return restore_fail(rs, section, row, "field \"%s\" must be a gid string", rule->column);
-		/* check_row_references has found the user in the file. */
+		/* check_reference has found the user in the file. */
 		if (rule->check == CHECK_SA_USER && !gidset_contains(&rs->service_account_users, gid))
 			return restore_fail(rs, section, row,
 					    "field \"user_gid\" refers to user %s, whose kind is not \"service_account\"; "
@@ -1507,75 +1486,100 @@ static void describe_null_fix(const struct col *cols, const struct col *col, cha
 }
 
 /*
- * Rejects null in the columns that the schema declares NOT NULL, key
- * columns included, and a key gid that is not a positive gid string. The
- * insert then cannot fail on either with the database's own message, which
- * names no row. A missing field is left to bind_field.
+ * Checks that a reference (a column with a foreign key) names a row restored
+ * before it, so the insert cannot fail on the foreign key. Sections come
+ * after the ones they refer to, so a gid not seen yet is not in the file.
+ * The exception is tasks.parent_gid: a parent not seen yet may come later
+ * in section tasks, so *later_parent_r receives it and the section's end
+ * checks it. A value that is not a gid string is left to bind_field.
  */
-static int check_required_fields(struct restore *rs, const struct section *sec, const struct col *cols,
-				 json_t *object, const char *section, int64_t row)
+static int check_reference(struct restore *rs, const struct col *col, json_t *value, const char *section,
+			   int64_t row, int *has_later_parent_r, int64_t *later_parent_r)
 {
-	for (int i = 0; cols[i].name; i++) {
-		json_t *value = json_object_get(object, cols[i].name);
-		int is_key = sec != NULL && i < sec->key_count;
-		int64_t gid = 0;
-		char fix[320];
+	const char *text = json_string_value(value);
+	const char *record = ref_names[col->ref].record;
+	int64_t gid = 0;
 
-		if (!is_key && !(cols[i].flags & COL_REQUIRED))
-			continue;
-		if (json_is_null(value) || (is_key && value == NULL)) {
-			describe_null_fix(cols, &cols[i], fix, sizeof(fix));
-			return restore_fail(rs, section, row, "field \"%s\" must not be null%s; %s", cols[i].name,
+	if (text == NULL || (strcmp(text, "0") != 0 && gid_parse(text, &gid) != 0))
+		return 0;
+	if (gidset_contains(&rs->seen[col->ref], gid))
+		return 0;
+	if (col == &task_cols[TASK_PARENT_COL]) {
+		*has_later_parent_r = 1;
+		*later_parent_r = gid;
+		return 0;
+	}
+	if (col->flags & COL_REQUIRED)
+		return restore_fail(rs, section, row,
+				    "field \"%s\" refers to %s %s, which is not in the file; add %s %s to section \"%s\" "
+				    "or remove this row",
+				    col->name, record, text, record, text, ref_names[col->ref].section);
+	return restore_fail(rs, section, row,
+			    "field \"%s\" refers to %s %s, which is not in the file; set the field to null or add %s %s "
+			    "to section \"%s\"",
+			    col->name, record, text, record, text, ref_names[col->ref].section);
+}
+
+/*
+ * Checks each field of a row in one pass over the object, because this runs
+ * for every row of the file. Rejects fields the format does not define, so a
+ * file from a newer writer is not restored with losses. Rejects null in key
+ * columns and in the columns that the schema declares NOT NULL, and checks
+ * references (check_reference). The insert then cannot fail on a NOT NULL
+ * or foreign-key constraint with the database's own message, which names
+ * no row.
+ */
+static int check_row_fields(struct restore *rs, const struct section *sec, json_t *object, const char *section,
+			    int64_t row, int *has_later_parent_r, int64_t *later_parent_r)
+{
+	const struct col *cols = sec ? sec->cols : organization_cols;
+	const char *key;
+	json_t *value;
+	char fix[320];
+
+	if (!json_is_object(object))
+		return restore_fail(rs, section, row, "%s", "expected a JSON object");
+	json_object_foreach (object, key, value) {
+		int found = -1, is_key;
+
+		for (int i = 0; cols[i].name && found < 0; i++)
+			if (strcmp(cols[i].name, key) == 0)
+				found = i;
+		if (found < 0)
+			return restore_fail(rs, section, row, "unknown field \"%.64s\"", key);
+		is_key = sec != NULL && found < sec->key_count;
+		if (json_is_null(value) && (is_key || (cols[found].flags & COL_REQUIRED))) {
+			describe_null_fix(cols, &cols[found], fix, sizeof(fix));
+			return restore_fail(rs, section, row, "field \"%s\" must not be null%s; %s", key,
 					    is_key ? " because it is part of the row's key" : "", fix);
 		}
-		if (is_key && cols[i].type == COL_GID &&
-		    (!json_is_string(value) || gid_parse(json_string_value(value), &gid) != 0 || gid <= 0))
-			return restore_fail(rs, section, row, "field \"%s\" must be a gid string", cols[i].name);
+		if (cols[found].ref != REF_NONE &&
+		    check_reference(rs, &cols[found], value, section, row, has_later_parent_r, later_parent_r) != 0)
+			return -1;
 	}
 	return 0;
 }
 
-/*
- * Checks that every reference of the row (a column with a foreign key)
- * names a row restored before it, so the insert cannot fail on the foreign
- * key. Sections come after the ones they refer to, so a gid not seen yet is
- * not in the file. The exception is tasks.parent_gid: a parent not seen yet
- * may come later in section tasks, so *later_parent_r receives it and the
- * section's end checks it. Nulls, missing fields and wrong JSON types are
- * left to the other checks.
- */
-static int check_row_references(struct restore *rs, const struct col *cols, json_t *object, const char *section,
-				int64_t row, int *has_later_parent_r, int64_t *later_parent_r)
+/* Checks that the row has its key fields, and that a key gid is a positive gid string. */
+static int check_key_fields(struct restore *rs, const struct section *sec, json_t *object, int64_t row)
 {
-	for (int i = 0; cols[i].name; i++) {
-		const struct col *col = &cols[i];
-		const char *text;
+	for (int i = 0; i < sec->key_count; i++) {
+		json_t *value = json_object_get(object, sec->cols[i].name);
 		int64_t gid = 0;
 
-		if (col->ref == REF_NONE)
-			continue;
-		text = json_string_value(json_object_get(object, col->name));
-		if (text == NULL || (strcmp(text, "0") != 0 && gid_parse(text, &gid) != 0))
-			continue;
-		if (gidset_contains(&rs->seen[col->ref], gid))
-			continue;
-		if (col == &task_cols[TASK_PARENT_COL]) {
-			*has_later_parent_r = 1;
-			*later_parent_r = gid;
-			continue;
-		}
-		return restore_fail(rs, section, row, "field \"%s\" refers to %s %s, which is not in the file; %s %s %s to section \"%s\"%s",
-				    col->name, ref_names[col->ref].record, text,
-				    col->flags & COL_REQUIRED ? "add" : "set the field to null or add",
-				    ref_names[col->ref].record, text, ref_names[col->ref].section,
-				    col->flags & COL_REQUIRED ? " or remove this row" : "");
+		if (value == NULL)
+			return restore_fail(rs, sec->name, row, "field \"%s\" is missing; it is part of the row's key",
+					    sec->cols[i].name);
+		if (sec->cols[i].type == COL_GID &&
+		    (!json_is_string(value) || gid_parse(json_string_value(value), &gid) != 0 || gid <= 0))
+			return restore_fail(rs, sec->name, row, "field \"%s\" must be a gid string", sec->cols[i].name);
 	}
 	return 0;
 }
 
 /*
  * Checks the values of one row against the rules of its section, after
- * check_required_fields. bind_field checks the JSON types afterwards, so a
+ * check_row_fields. bind_field checks the JSON types afterwards, so a
  * rule sees a string where it reads one or fails on the type first.
  */
 static int check_row_values(struct restore *rs, const struct col *cols, json_t *object, const char *section,
@@ -1650,7 +1654,7 @@ static int remember_row(struct restore *rs, const struct section *sec, json_t *o
 	int64_t gid = 0;
 	int added;
 
-	/* check_required_fields has checked the key gid. */
+	/* check_key_fields has checked the key gid. */
 	gid_parse(json_string_value(json_object_get(object, sec->cols[0].name)), &gid);
 	added = gidset_add(&rs->seen[sec->defines], gid);
 	if (added < 0)
@@ -1676,9 +1680,9 @@ static int check_row(struct restore *rs, const struct section *sec, json_t *obje
 	const struct col *cols = sec ? sec->cols : organization_cols;
 	const char *name = sec ? sec->name : "organization";
 
-	if (check_row_fields(rs, object, cols, name, row) != 0)
+	if (check_row_fields(rs, sec, object, name, row, has_later_parent_r, later_parent_r) != 0)
 		return -1;
-	if (check_required_fields(rs, sec, cols, object, name, row) != 0)
+	if (sec && check_key_fields(rs, sec, object, row) != 0)
 		return -1;
 	/* The audit log API pages by seq, so a record without a positive one could never be read. */
 	if (cols == audit_cols) {
@@ -1687,8 +1691,7 @@ static int check_row(struct restore *rs, const struct section *sec, json_t *obje
 		if (!json_is_integer(seq) || json_integer_value(seq) < 1)
 			return restore_fail(rs, name, row, "%s", "field \"seq\" must be an integer of 1 or more");
 	}
-	if (check_row_references(rs, cols, object, name, row, has_later_parent_r, later_parent_r) != 0 ||
-	    check_row_values(rs, cols, object, name, row) != 0)
+	if (check_row_values(rs, cols, object, name, row) != 0)
 		return -1;
 	if (cols == task_cols && check_task_parent(rs, object, row) != 0)
 		return -1;
