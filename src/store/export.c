@@ -11,11 +11,13 @@
 #include "auth/principal.h"
 #include "store/org.h"
 #include "util/gid.h"
+#include "util/gidset.h"
 #include "util/text.h"
 #include "util/timeutil.h"
 
 #include <jansson.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,16 +52,57 @@ enum col_type {
 	COL_JSON, /* TEXT holding JSON, written as the JSON value itself */
 };
 
+/*
+ * The section whose rows a gid column refers to, for the restore's check
+ * that every reference names a row of the file. Only the columns with a
+ * foreign key in the schema have one. created_by, assigned_by and the like
+ * have no foreign key, so they may name a deleted user and are kept as
+ * they are.
+ */
+enum ref_target {
+	REF_NONE,
+	REF_DIVISION,
+	REF_USER,
+	REF_TEAM,
+	REF_PROJECT,
+	REF_SECTION,
+	REF_TASK,
+	REF_TAG,
+	REF_COUNT,
+};
+
+/* What the restore's messages call a row of each reference target, and the target's section. */
+static const struct {
+	const char *record;
+	const char *section;
+} ref_names[REF_COUNT] = {
+	[REF_NONE] = { "row", "" },
+	[REF_DIVISION] = { "division", "divisions" },
+	[REF_USER] = { "user", "users" },
+	[REF_TEAM] = { "team", "teams" },
+	[REF_PROJECT] = { "project", "projects" },
+	[REF_SECTION] = { "section", "sections" },
+	[REF_TASK] = { "task", "tasks" },
+	[REF_TAG] = { "tag", "tags" },
+};
+
+/* NOT NULL in the schema: the restore rejects a null value before the insert. */
+#define COL_REQUIRED 1u
+
 struct col {
 	const char *name;
 	enum col_type type;
+	unsigned flags;
+	enum ref_target ref;
 };
 
 /*
  * A table of the organization. The first `key_count` columns are its
  * primary key, in the order of select_sql's ORDER BY. select_sql takes
  * (workspace_gid, key..., limit). insert_sql takes workspace_gid followed by
- * the columns, plus email_lower for users.
+ * the columns, plus email_lower for users. `record` names one row in
+ * messages, and `defines` is the reference target that the section's gid
+ * column defines.
  */
 struct section {
 	const char *name;
@@ -67,106 +110,224 @@ struct section {
 	int key_count;
 	const char *select_sql;
 	const char *insert_sql;
+	const char *record;
+	enum ref_target defines;
 };
 
 /* deprovision_owner_gid refers to a user further on; the column has no foreign key, so order does not matter. */
 static const struct col organization_cols[] = {
-	{ "gid", COL_GID }, { "name", COL_TEXT }, { "is_organization", COL_BOOL },
-	{ "plan", COL_TEXT }, { "email_domains", COL_TEXT }, { "created_at", COL_INT },
-	{ "deprovision_owner_gid", COL_GID }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "is_organization", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "plan", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "email_domains", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "deprovision_owner_gid", COL_GID, 0, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col division_cols[] = {
-	{ "gid", COL_GID }, { "name", COL_TEXT }, { "plan", COL_TEXT }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "plan", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 /* No password_hash: see export.h. email_lower is derived from email on restore. */
 static const struct col user_cols[] = {
-	{ "gid", COL_GID }, { "email", COL_TEXT }, { "name", COL_TEXT }, { "kind", COL_TEXT },
-	{ "photo_key", COL_TEXT }, { "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "email", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "kind", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "photo_key", COL_TEXT, 0, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col service_account_cols[] = {
-	{ "user_gid", COL_GID }, { "scopes", COL_TEXT }, { "created_by", COL_GID },
-	{ "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ "scopes", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "created_by", COL_GID, 0, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col scim_user_cols[] = {
-	{ "user_gid", COL_GID }, { "external_id", COL_TEXT }, { "given_name", COL_TEXT },
-	{ "family_name", COL_TEXT }, { "deleted_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ "external_id", COL_TEXT, 0, REF_NONE },
+	{ "given_name", COL_TEXT, 0, REF_NONE },
+	{ "family_name", COL_TEXT, 0, REF_NONE },
+	{ "deleted_at", COL_INT, 0, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col workspace_membership_cols[] = {
-	{ "gid", COL_GID }, { "user_gid", COL_GID }, { "role", COL_TEXT },
-	{ "is_active", COL_BOOL }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ "role", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "is_active", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col division_admin_cols[] = {
-	{ "division_gid", COL_GID }, { "user_gid", COL_GID }, { NULL, 0 },
+	{ "division_gid", COL_GID, COL_REQUIRED, REF_DIVISION },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col photo_cols[] = {
-	{ "photo_key", COL_TEXT }, { "size", COL_INT }, { "user_gid", COL_GID },
-	{ "png", COL_BLOB }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "photo_key", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "size", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ "png", COL_BLOB, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col team_cols[] = {
-	{ "gid", COL_GID }, { "division_gid", COL_GID }, { "name", COL_TEXT }, { "description", COL_TEXT },
-	{ "html_description", COL_TEXT }, { "visibility", COL_TEXT }, { "created_at", COL_INT },
-	{ "modified_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "division_gid", COL_GID, 0, REF_DIVISION },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "description", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "html_description", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "visibility", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col team_membership_cols[] = {
-	{ "gid", COL_GID }, { "team_gid", COL_GID }, { "user_gid", COL_GID }, { "is_admin", COL_BOOL },
-	{ "is_guest", COL_BOOL }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "team_gid", COL_GID, COL_REQUIRED, REF_TEAM },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ "is_admin", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "is_guest", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col scim_group_cols[] = {
-	{ "team_gid", COL_GID }, { "external_id", COL_TEXT }, { "deleted_at", COL_INT },
-	{ "modified_at", COL_INT }, { NULL, 0 },
+	{ "team_gid", COL_GID, COL_REQUIRED, REF_TEAM },
+	{ "external_id", COL_TEXT, 0, REF_NONE },
+	{ "deleted_at", COL_INT, 0, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col project_cols[] = {
-	{ "gid", COL_GID }, { "team_gid", COL_GID }, { "name", COL_TEXT }, { "notes", COL_TEXT },
-	{ "html_notes", COL_TEXT }, { "color", COL_TEXT }, { "default_view", COL_TEXT }, { "archived", COL_BOOL },
-	{ "completed", COL_BOOL }, { "completed_at", COL_INT }, { "privacy_setting", COL_TEXT },
-	{ "owner_gid", COL_GID }, { "created_by", COL_GID }, { "due_on", COL_TEXT }, { "start_on", COL_TEXT },
-	{ "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "team_gid", COL_GID, 0, REF_TEAM },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "notes", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "html_notes", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "color", COL_TEXT, 0, REF_NONE },
+	{ "default_view", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "archived", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "completed", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "completed_at", COL_INT, 0, REF_NONE },
+	{ "privacy_setting", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "owner_gid", COL_GID, 0, REF_USER },
+	{ "created_by", COL_GID, 0, REF_NONE },
+	{ "due_on", COL_TEXT, 0, REF_NONE },
+	{ "start_on", COL_TEXT, 0, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col project_membership_cols[] = {
-	{ "gid", COL_GID }, { "project_gid", COL_GID }, { "user_gid", COL_GID },
-	{ "access_level", COL_TEXT }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "project_gid", COL_GID, COL_REQUIRED, REF_PROJECT },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ "access_level", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col project_follower_cols[] = {
-	{ "project_gid", COL_GID }, { "user_gid", COL_GID }, { NULL, 0 },
+	{ "project_gid", COL_GID, COL_REQUIRED, REF_PROJECT },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col status_update_cols[] = {
-	{ "gid", COL_GID }, { "parent_gid", COL_GID }, { "resource_subtype", COL_TEXT }, { "title", COL_TEXT },
-	{ "text", COL_TEXT }, { "html_text", COL_TEXT }, { "status_type", COL_TEXT }, { "created_by", COL_GID },
-	{ "created_at", COL_INT }, { "modified_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "parent_gid", COL_GID, COL_REQUIRED, REF_PROJECT },
+	{ "resource_subtype", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "title", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "text", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "html_text", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "status_type", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "created_by", COL_GID, 0, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col section_cols[] = {
-	{ "gid", COL_GID }, { "project_gid", COL_GID }, { "name", COL_TEXT },
-	{ "position", COL_INT }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "project_gid", COL_GID, COL_REQUIRED, REF_PROJECT },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "position", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col tag_cols[] = {
-	{ "gid", COL_GID }, { "name", COL_TEXT }, { "color", COL_TEXT }, { "notes", COL_TEXT },
-	{ "created_by", COL_GID }, { "created_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "color", COL_TEXT, 0, REF_NONE },
+	{ "notes", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "created_by", COL_GID, 0, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col task_cols[] = {
-	{ "gid", COL_GID }, { "name", COL_TEXT }, { "notes", COL_TEXT }, { "html_notes", COL_TEXT },
-	{ "resource_subtype", COL_TEXT }, { "assignee_gid", COL_GID }, { "assignee_status", COL_TEXT },
-	{ "assigned_by", COL_GID }, { "completed", COL_BOOL }, { "completed_at", COL_INT },
-	{ "completed_by", COL_GID }, { "approval_status", COL_TEXT }, { "due_on", COL_TEXT },
-	{ "due_at", COL_INT }, { "start_on", COL_TEXT }, { "start_at", COL_INT }, { "parent_gid", COL_GID },
-	{ "position", COL_INT }, { "created_by", COL_GID }, { "created_at", COL_INT },
-	{ "modified_at", COL_INT }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "name", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "notes", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "html_notes", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "resource_subtype", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "assignee_gid", COL_GID, 0, REF_USER },
+	{ "assignee_status", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "assigned_by", COL_GID, 0, REF_NONE },
+	{ "completed", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "completed_at", COL_INT, 0, REF_NONE },
+	{ "completed_by", COL_GID, 0, REF_NONE },
+	{ "approval_status", COL_TEXT, 0, REF_NONE },
+	{ "due_on", COL_TEXT, 0, REF_NONE },
+	{ "due_at", COL_INT, 0, REF_NONE },
+	{ "start_on", COL_TEXT, 0, REF_NONE },
+	{ "start_at", COL_INT, 0, REF_NONE },
+	{ "parent_gid", COL_GID, 0, REF_TASK },
+	{ "position", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "created_by", COL_GID, 0, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "modified_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 /* Index of parent_gid in task_cols: the restore resolves forward references to parents. */
 #define TASK_PARENT_COL 16
 static const struct col task_project_cols[] = {
-	{ "task_gid", COL_GID }, { "project_gid", COL_GID }, { "section_gid", COL_GID },
-	{ "position", COL_INT }, { NULL, 0 },
+	{ "task_gid", COL_GID, COL_REQUIRED, REF_TASK },
+	{ "project_gid", COL_GID, COL_REQUIRED, REF_PROJECT },
+	{ "section_gid", COL_GID, 0, REF_SECTION },
+	{ "position", COL_INT, COL_REQUIRED, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col task_follower_cols[] = {
-	{ "task_gid", COL_GID }, { "user_gid", COL_GID }, { NULL, 0 },
+	{ "task_gid", COL_GID, COL_REQUIRED, REF_TASK },
+	{ "user_gid", COL_GID, COL_REQUIRED, REF_USER },
+	{ NULL, 0, 0, REF_NONE },
 };
 static const struct col task_tag_cols[] = {
-	{ "task_gid", COL_GID }, { "tag_gid", COL_GID }, { NULL, 0 },
+	{ "task_gid", COL_GID, COL_REQUIRED, REF_TASK },
+	{ "tag_gid", COL_GID, COL_REQUIRED, REF_TAG },
+	{ NULL, 0, 0, REF_NONE },
 };
+/* project_gid has no foreign key: a system story may name a project deleted since. */
 static const struct col story_cols[] = {
-	{ "gid", COL_GID }, { "task_gid", COL_GID }, { "type", COL_TEXT }, { "resource_subtype", COL_TEXT },
-	{ "text", COL_TEXT }, { "html_text", COL_TEXT }, { "is_pinned", COL_BOOL }, { "is_edited", COL_BOOL },
-	{ "created_by", COL_GID }, { "created_at", COL_INT }, { "project_gid", COL_GID }, { NULL, 0 },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "task_gid", COL_GID, COL_REQUIRED, REF_TASK },
+	{ "type", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "resource_subtype", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "text", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "html_text", COL_TEXT, 0, REF_NONE },
+	{ "is_pinned", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "is_edited", COL_BOOL, COL_REQUIRED, REF_NONE },
+	{ "created_by", COL_GID, 0, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "project_gid", COL_GID, 0, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 /*
  * Index of project_gid in story_cols: the project a system story names
@@ -180,12 +341,26 @@ static const struct col story_cols[] = {
  * migration 11 numbered the rows written before it.
  */
 static const struct col audit_cols[] = {
-	{ "seq", COL_INT }, { "gid", COL_GID }, { "created_at", COL_INT }, { "event_type", COL_TEXT },
-	{ "event_category", COL_TEXT }, { "actor_type", COL_TEXT }, { "actor_gid", COL_GID },
-	{ "actor_name", COL_TEXT }, { "actor_email", COL_TEXT }, { "resource_type", COL_TEXT },
-	{ "resource_subtype", COL_TEXT }, { "resource_gid", COL_GID }, { "resource_name", COL_TEXT },
-	{ "resource_email", COL_TEXT }, { "details", COL_JSON }, { "auth_method", COL_TEXT },
-	{ "client_ip", COL_TEXT }, { "user_agent", COL_TEXT }, { "token_gid", COL_GID }, { NULL, 0 },
+	{ "seq", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "gid", COL_GID, COL_REQUIRED, REF_NONE },
+	{ "created_at", COL_INT, COL_REQUIRED, REF_NONE },
+	{ "event_type", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "event_category", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "actor_type", COL_TEXT, COL_REQUIRED, REF_NONE },
+	{ "actor_gid", COL_GID, 0, REF_NONE },
+	{ "actor_name", COL_TEXT, 0, REF_NONE },
+	{ "actor_email", COL_TEXT, 0, REF_NONE },
+	{ "resource_type", COL_TEXT, 0, REF_NONE },
+	{ "resource_subtype", COL_TEXT, 0, REF_NONE },
+	{ "resource_gid", COL_GID, 0, REF_NONE },
+	{ "resource_name", COL_TEXT, 0, REF_NONE },
+	{ "resource_email", COL_TEXT, 0, REF_NONE },
+	{ "details", COL_JSON, COL_REQUIRED, REF_NONE },
+	{ "auth_method", COL_TEXT, 0, REF_NONE },
+	{ "client_ip", COL_TEXT, 0, REF_NONE },
+	{ "user_agent", COL_TEXT, 0, REF_NONE },
+	{ "token_gid", COL_GID, 0, REF_NONE },
+	{ NULL, 0, 0, REF_NONE },
 };
 
 #define KEYSET1(cols, table) \
@@ -197,69 +372,85 @@ static const struct col audit_cols[] = {
 /* Restore order: every section comes after the sections its rows refer to. */
 static const struct section sections[] = {
 	{ "divisions", division_cols, 1, KEYSET1("gid, name, plan, created_at", "divisions"),
-	  "INSERT INTO divisions (workspace_gid, gid, name, plan, created_at) VALUES (?, ?, ?, ?, ?)" },
+	  "INSERT INTO divisions (workspace_gid, gid, name, plan, created_at) VALUES (?, ?, ?, ?, ?)",
+	  "division", REF_DIVISION },
 	{ "users", user_cols, 1,
 	  KEYSET1("gid, email, name, kind, photo_key, created_at, modified_at", "users"),
 	  "INSERT INTO users (workspace_gid, gid, email, name, kind, photo_key, created_at, modified_at, email_lower)"
-	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	  "user", REF_USER },
 	{ "service_accounts", service_account_cols, 1,
 	  "SELECT user_gid, scopes, created_by, created_at, modified_at FROM service_accounts"
 	  " WHERE workspace_gid = ? AND user_gid > ? ORDER BY user_gid LIMIT ?",
 	  "INSERT INTO service_accounts (workspace_gid, user_gid, scopes, created_by, created_at, modified_at)"
-	  " VALUES (?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?)",
+	  "service account", REF_NONE },
 	{ "scim_users", scim_user_cols, 1,
 	  "SELECT user_gid, external_id, given_name, family_name, deleted_at, modified_at FROM scim_users"
 	  " WHERE workspace_gid = ? AND user_gid > ? ORDER BY user_gid LIMIT ?",
 	  "INSERT INTO scim_users (workspace_gid, user_gid, external_id, given_name, family_name, deleted_at,"
-	  " modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	  " modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	  "SCIM user", REF_NONE },
 	{ "workspace_memberships", workspace_membership_cols, 1,
 	  KEYSET1("gid, user_gid, role, is_active, created_at", "workspace_memberships"),
 	  "INSERT INTO workspace_memberships (workspace_gid, gid, user_gid, role, is_active, created_at)"
-	  " VALUES (?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?)",
+	  "workspace membership", REF_NONE },
 	{ "division_admins", division_admin_cols, 2,
 	  KEYSET2("division_gid, user_gid", "division_admins", "division_gid", "user_gid"),
-	  "INSERT INTO division_admins (workspace_gid, division_gid, user_gid) VALUES (?, ?, ?)" },
+	  "INSERT INTO division_admins (workspace_gid, division_gid, user_gid) VALUES (?, ?, ?)",
+	  "division admin", REF_NONE },
 	{ "photos", photo_cols, 2,
 	  KEYSET2("photo_key, size, user_gid, png, created_at", "photos", "photo_key", "size"),
-	  "INSERT INTO photos (workspace_gid, photo_key, size, user_gid, png, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
+	  "INSERT INTO photos (workspace_gid, photo_key, size, user_gid, png, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	  "photo", REF_NONE },
 	{ "teams", team_cols, 1,
 	  KEYSET1("gid, division_gid, name, description, html_description, visibility, created_at, modified_at",
 		  "teams"),
 	  "INSERT INTO teams (workspace_gid, gid, division_gid, name, description, html_description, visibility,"
-	  " created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	  "team", REF_TEAM },
 	{ "team_memberships", team_membership_cols, 1,
 	  KEYSET1("gid, team_gid, user_gid, is_admin, is_guest, created_at", "team_memberships"),
 	  "INSERT INTO team_memberships (workspace_gid, gid, team_gid, user_gid, is_admin, is_guest, created_at)"
-	  " VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	  "team membership", REF_NONE },
 	{ "scim_groups", scim_group_cols, 1,
 	  "SELECT team_gid, external_id, deleted_at, modified_at FROM scim_groups"
 	  " WHERE workspace_gid = ? AND team_gid > ? ORDER BY team_gid LIMIT ?",
 	  "INSERT INTO scim_groups (workspace_gid, team_gid, external_id, deleted_at, modified_at)"
-	  " VALUES (?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?)",
+	  "SCIM group", REF_NONE },
 	{ "projects", project_cols, 1,
 	  KEYSET1("gid, team_gid, name, notes, html_notes, color, default_view, archived, completed, completed_at,"
 		  " privacy_setting, owner_gid, created_by, due_on, start_on, created_at, modified_at",
 		  "projects"),
 	  "INSERT INTO projects (workspace_gid, gid, team_gid, name, notes, html_notes, color, default_view, archived,"
 	  " completed, completed_at, privacy_setting, owner_gid, created_by, due_on, start_on, created_at, modified_at)"
-	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	  "project", REF_PROJECT },
 	{ "project_memberships", project_membership_cols, 1,
 	  KEYSET1("gid, project_gid, user_gid, access_level, created_at", "project_memberships"),
 	  "INSERT INTO project_memberships (workspace_gid, gid, project_gid, user_gid, access_level, created_at)"
-	  " VALUES (?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?)",
+	  "project membership", REF_NONE },
 	{ "project_followers", project_follower_cols, 2,
 	  KEYSET2("project_gid, user_gid", "project_followers", "project_gid", "user_gid"),
-	  "INSERT INTO project_followers (workspace_gid, project_gid, user_gid) VALUES (?, ?, ?)" },
+	  "INSERT INTO project_followers (workspace_gid, project_gid, user_gid) VALUES (?, ?, ?)",
+	  "project follower", REF_NONE },
 	{ "status_updates", status_update_cols, 1,
 	  KEYSET1("gid, parent_gid, resource_subtype, title, text, html_text, status_type, created_by, created_at,"
 		  " modified_at",
 		  "status_updates"),
 	  "INSERT INTO status_updates (workspace_gid, gid, parent_gid, resource_subtype, title, text, html_text,"
-	  " status_type, created_by, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " status_type, created_by, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	  "status update", REF_NONE },
 	{ "sections", section_cols, 1, KEYSET1("gid, project_gid, name, position, created_at", "sections"),
-	  "INSERT INTO sections (workspace_gid, gid, project_gid, name, position, created_at) VALUES (?, ?, ?, ?, ?, ?)" },
+	  "INSERT INTO sections (workspace_gid, gid, project_gid, name, position, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	  "section", REF_SECTION },
 	{ "tags", tag_cols, 1, KEYSET1("gid, name, color, notes, created_by, created_at", "tags"),
-	  "INSERT INTO tags (workspace_gid, gid, name, color, notes, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)" },
+	  "INSERT INTO tags (workspace_gid, gid, name, color, notes, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	  "tag", REF_TAG },
 	{ "tasks", task_cols, 1,
 	  KEYSET1("gid, name, notes, html_notes, resource_subtype, assignee_gid, assignee_status, assigned_by,"
 		  " completed, completed_at, completed_by, approval_status, due_on, due_at, start_on, start_at,"
@@ -268,21 +459,26 @@ static const struct section sections[] = {
 	  "INSERT INTO tasks (workspace_gid, gid, name, notes, html_notes, resource_subtype, assignee_gid,"
 	  " assignee_status, assigned_by, completed, completed_at, completed_by, approval_status, due_on, due_at,"
 	  " start_on, start_at, parent_gid, position, created_by, created_at, modified_at)"
-	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	  "task", REF_TASK },
 	{ "task_projects", task_project_cols, 2,
 	  KEYSET2("task_gid, project_gid, section_gid, position", "task_projects", "task_gid", "project_gid"),
-	  "INSERT INTO task_projects (workspace_gid, task_gid, project_gid, section_gid, position) VALUES (?, ?, ?, ?, ?)" },
+	  "INSERT INTO task_projects (workspace_gid, task_gid, project_gid, section_gid, position) VALUES (?, ?, ?, ?, ?)",
+	  "task project", REF_NONE },
 	{ "task_followers", task_follower_cols, 2,
 	  KEYSET2("task_gid, user_gid", "task_followers", "task_gid", "user_gid"),
-	  "INSERT INTO task_followers (workspace_gid, task_gid, user_gid) VALUES (?, ?, ?)" },
+	  "INSERT INTO task_followers (workspace_gid, task_gid, user_gid) VALUES (?, ?, ?)",
+	  "task follower", REF_NONE },
 	{ "task_tags", task_tag_cols, 2, KEYSET2("task_gid, tag_gid", "task_tags", "task_gid", "tag_gid"),
-	  "INSERT INTO task_tags (workspace_gid, task_gid, tag_gid) VALUES (?, ?, ?)" },
+	  "INSERT INTO task_tags (workspace_gid, task_gid, tag_gid) VALUES (?, ?, ?)",
+	  "task tag", REF_NONE },
 	{ "stories", story_cols, 1,
 	  KEYSET1("gid, task_gid, type, resource_subtype, text, html_text, is_pinned, is_edited, created_by, created_at,"
 		  " project_gid",
 		  "stories"),
 	  "INSERT INTO stories (workspace_gid, gid, task_gid, type, resource_subtype, text, html_text, is_pinned,"
-	  " is_edited, created_by, created_at, project_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " is_edited, created_by, created_at, project_gid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	  "story", REF_NONE },
 	{ "audit_log", audit_cols, 1,
 	  "SELECT seq, gid, created_at, event_type, event_category, actor_type, actor_gid, actor_name, actor_email,"
 	  " resource_type, resource_subtype, resource_gid, resource_name, resource_email, details, auth_method,"
@@ -290,7 +486,8 @@ static const struct section sections[] = {
 	  "INSERT INTO audit_log (workspace_gid, seq, gid, created_at, event_type, event_category, actor_type,"
 	  " actor_gid, actor_name, actor_email, resource_type, resource_subtype, resource_gid, resource_name,"
 	  " resource_email, details, auth_method, client_ip, user_agent, token_gid)"
-	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" },
+	  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	  "audit record", REF_NONE },
 };
 
 #define SECTION_COUNT ((int)(sizeof(sections) / sizeof(sections[0])))
@@ -896,24 +1093,90 @@ static json_t *reader_value(struct reader *r)
 	}
 }
 
+/* A subtask whose parent had not been read when the subtask's row was inserted. */
+struct pending_parent {
+	int64_t task;
+	int64_t parent;
+	int64_t row; /* the subtask's row in section tasks, for the message */
+};
+
+/*
+ * The restore's state. Besides the current row, it keeps the gid of every
+ * row of the seven sections that others refer to (divisions, users, teams,
+ * projects, sections, tags, tasks). A set takes at most 22 bytes per gid,
+ * and 32 while it grows (see gidset.h): for 3 million such rows, at most
+ * 64 MB, and 96 MB for a moment. pending takes 24 bytes per subtask that
+ * precedes its parent in the file.
+ */
 struct restore {
 	db_conn *c;
 	struct reader r;
 	int64_t org_gid;
 	int64_t rows;
 	int64_t counts[SECTION_COUNT];
-	int64_t (*pending)[2]; /* tasks whose parent comes later in the file: (task, parent) */
+	struct gidset seen[REF_COUNT];       /* gids restored so far, by the target they define */
+	struct gidset service_account_users; /* users of kind service_account restored so far */
+	struct pending_parent *pending;
 	size_t pending_len, pending_cap;
+	/* The row being checked, which messages identify by its key; row_object is NULL between rows. */
+	const struct section *row_section; /* NULL: the organization */
+	json_t *row_object;
 	char *err;
 	size_t errlen;
 };
 
-static int restore_fail(struct restore *rs, const char *section, int64_t row, const char *fmt, const char *value)
+/* Appends " (task 1204)" or " (task 12, user 34)": the row's key values, the fields that identify it. */
+static void describe_key(const struct section *sec, json_t *object, char *out, size_t outlen)
 {
-	char detail[512];
+	size_t used = 0;
 
-	snprintf(detail, sizeof(detail), fmt, value);
-	snprintf(rs->err, rs->errlen, "%s, row %lld: %s", section, (long long)row, detail);
+	out[0] = '\0';
+	for (int i = 0; i < sec->key_count && used < outlen; i++) {
+		const struct col *col = &sec->cols[i];
+		json_t *value = json_object_get(object, col->name);
+		const char *label = col->ref != REF_NONE		  ? ref_names[col->ref].record
+				    : strcmp(col->name, "gid") == 0 ? sec->record
+								      : col->name;
+		const char *glue = used == 0 ? " (" : ", ";
+		int n;
+
+		if (json_is_string(value))
+			n = snprintf(out + used, outlen - used, "%s%s %.40s", glue, label, json_string_value(value));
+		else if (json_is_integer(value))
+			n = snprintf(out + used, outlen - used, "%s%s %lld", glue, label,
+				     (long long)json_integer_value(value));
+		else
+			continue;
+		if (n < 0)
+			return;
+		used += (size_t)n;
+	}
+	if (used > 0 && used + 1 < outlen) {
+		out[used] = ')';
+		out[used + 1] = '\0';
+	}
+}
+
+/*
+ * Writes "section, row N (key): detail" into the error buffer and returns
+ * -1. Rows are numbered from 1 within their section; row 0 names the section
+ * as a whole. The key comes from the row being checked, if any.
+ */
+__attribute__((format(printf, 4, 5))) static int restore_fail(struct restore *rs, const char *section, int64_t row,
+							       const char *fmt, ...)
+{
+	char detail[768], key[160] = "";
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, args);
+	va_end(args);
+	if (rs->row_object != NULL && rs->row_section != NULL)
+		describe_key(rs->row_section, rs->row_object, key, sizeof(key));
+	if (row > 0 && rs->row_section != NULL)
+		snprintf(rs->err, rs->errlen, "%s, row %lld%s: %s", section, (long long)row, key, detail);
+	else
+		snprintf(rs->err, rs->errlen, "%s: %s", section, detail);
 	return -1;
 }
 
@@ -925,7 +1188,8 @@ static int bind_field(struct restore *rs, db_stmt *s, int index, const struct co
 	if (value == NULL && col == &story_cols[STORY_PROJECT_COL])
 		return db_bind_null(s, index) == DB_OK ? 0 : -1;
 	if (value == NULL)
-		return restore_fail(rs, section, row, "missing field \"%s\"", col->name);
+		return restore_fail(rs, section, row, "field \"%s\" is missing; every row has all the fields of its section, "
+				    "null where the value is unset", col->name);
 	if (json_is_null(value))
 		return db_bind_null(s, index) == DB_OK ? 0 : -1;
 	switch (col->type) {
@@ -987,27 +1251,6 @@ static int bind_field(struct restore *rs, db_stmt *s, int index, const struct co
 	return -1;
 }
 
-/* Rejects fields the format does not define, so a file from a newer writer is not restored with losses. */
-static int check_row_fields(struct restore *rs, json_t *object, const struct col *cols, const char *section,
-			    int64_t row)
-{
-	const char *key;
-	json_t *value;
-
-	if (!json_is_object(object))
-		return restore_fail(rs, section, row, "%s", "expected a JSON object");
-	json_object_foreach (object, key, value) {
-		int known = 0;
-
-		(void)value;
-		for (int i = 0; cols[i].name && !known; i++)
-			known = strcmp(cols[i].name, key) == 0;
-		if (!known)
-			return restore_fail(rs, section, row, "unknown field \"%.64s\"", key);
-	}
-	return 0;
-}
-
 /*
  * Value checks of the restore, the same the API makes on input, so a
  * restored database holds only what the API could have written. The
@@ -1024,7 +1267,7 @@ enum value_check {
 	CHECK_PLAN,       /* an organization plan (store_plan_valid) */
 	CHECK_ROLE,       /* a workspace role (role_from_name) */
 	CHECK_SCOPES,     /* comma-separated service-account scopes (auth_scopes_parse) */
-	CHECK_SA_USER,    /* the gid of a user of kind service_account restored earlier */
+	CHECK_SA_USER,    /* the gid of a user of kind service_account */
 };
 
 struct value_rule {
@@ -1122,28 +1365,6 @@ static int scopes_valid(const char *text)
 	return 1;
 }
 
-/* Checks that a service_accounts row names a restored user of kind service_account. */
-static int check_service_account_user(struct restore *rs, int64_t user_gid, int64_t row)
-{
-	db_stmt *s = db_query(rs->c, "SELECT kind FROM users WHERE gid = ? AND workspace_gid = ?");
-	int status, is_service_account = 0;
-
-	if (s == NULL)
-		return restore_fail(rs, "service_accounts", row, "cannot check the user: %s", db_conn_errmsg(rs->c));
-	db_bind_int64(s, 0, user_gid);
-	db_bind_int64(s, 1, rs->org_gid);
-	status = db_step(s);
-	if (status == DB_ROW)
-		is_service_account = db_column_text(s, 0) && strcmp(db_column_text(s, 0), "service_account") == 0;
-	db_stmt_done(s);
-	if (status != DB_ROW && status != DB_DONE)
-		return restore_fail(rs, "service_accounts", row, "cannot check the user: %s", db_conn_errmsg(rs->c));
-	if (!is_service_account)
-		return restore_fail(rs, "service_accounts", row, "%s",
-				    "field \"user_gid\" must name a user of kind \"service_account\" in section users");
-	return 0;
-}
-
 /* Applies one check to a field whose JSON type bind_field has already accepted. */
 static int check_value(struct restore *rs, const struct value_rule *rule, json_t *value, const char *section,
 		       int64_t row)
@@ -1164,8 +1385,12 @@ static int check_value(struct restore *rs, const struct value_rule *rule, json_t
 	case CHECK_SA_USER:
 		if (text == NULL || gid_parse(text, &gid) != 0 || gid <= 0)
 			return restore_fail(rs, section, row, "field \"%s\" must be a gid string", rule->column);
-		if (rule->check == CHECK_SA_USER)
-			return check_service_account_user(rs, gid, row);
+		/* check_reference has found the user in the file. */
+		if (rule->check == CHECK_SA_USER && !gidset_contains(&rs->service_account_users, gid))
+			return restore_fail(rs, section, row,
+					    "field \"user_gid\" refers to user %s, whose kind is not \"service_account\"; "
+					    "set that user's kind to \"service_account\" or remove this row",
+					    text);
 		return 0;
 	case CHECK_TEXT:
 		return 0;
@@ -1173,9 +1398,8 @@ static int check_value(struct restore *rs, const struct value_rule *rule, json_t
 		if (enum_contains(rule->values, text))
 			return 0;
 		enum_describe(rule->values, allowed, sizeof(allowed));
-		snprintf(rs->err, rs->errlen, "%s, row %lld: field \"%s\" is \"%.60s\"; it must be one of %s", section,
-			 (long long)row, rule->column, text, allowed);
-		return -1;
+		return restore_fail(rs, section, row, "field \"%s\" is \"%.60s\"; it must be one of %s", rule->column,
+				    text, allowed);
 	case CHECK_EMAIL:
 		if (text_email_valid(text))
 			return 0;
@@ -1184,9 +1408,8 @@ static int check_value(struct restore *rs, const struct value_rule *rule, json_t
 		if (store_plan_valid(text))
 			return 0;
 		enum_describe(store_plans, allowed, sizeof(allowed));
-		snprintf(rs->err, rs->errlen, "%s: field \"plan\" is \"%.60s\"; it must be one of %s", section, text,
-			 allowed);
-		return -1;
+		return restore_fail(rs, section, row, "field \"plan\" is \"%.60s\"; it must be one of %s", text,
+				    allowed);
 	case CHECK_ROLE:
 		if (role_from_name(text) >= 0)
 			return 0;
@@ -1204,26 +1427,164 @@ static int check_value(struct restore *rs, const struct value_rule *rule, json_t
 	return 0;
 }
 
-/*
- * Checks the values of one row whose fields check_row_fields accepted: key
- * columns present, then the rules of its section. bind_field checks the
- * JSON types afterwards, so a rule sees a string where it reads one or
- * fails on the type first.
- */
-static int check_row_values(struct restore *rs, const struct section *sec, const struct col *cols, json_t *object,
-			    const char *section, int64_t row)
+/* Writes what a null in a NOT NULL column should become, for the message that rejects it. */
+static void describe_null_fix(const struct col *cols, const struct col *col, char *out, size_t outlen)
 {
-	for (int i = 0; sec && i < sec->key_count; i++) {
-		json_t *value = json_object_get(object, cols[i].name);
+	char allowed[256];
+	size_t name_len = strlen(col->name);
+
+	if (col->ref != REF_NONE) {
+		snprintf(out, outlen, "write the gid of a %s in section \"%s\", or remove the row", ref_names[col->ref].record,
+			 ref_names[col->ref].section);
+		return;
+	}
+	for (const struct value_rule *rule = value_rules; rule->cols; rule++) {
+		if (rule->cols != cols || strcmp(rule->column, col->name) != 0)
+			continue;
+		if (rule->check == CHECK_ENUM || rule->check == CHECK_PLAN) {
+			enum_describe(rule->check == CHECK_ENUM ? rule->values : store_plans, allowed, sizeof(allowed));
+			snprintf(out, outlen, "write one of %s", allowed);
+			return;
+		}
+		if (rule->check == CHECK_ROLE) {
+			snprintf(out, outlen, "write one of \"super_admin\", \"admin\", \"member\" or \"guest\"");
+			return;
+		}
+		if (rule->check == CHECK_EMAIL) {
+			snprintf(out, outlen, "write the user's e-mail address");
+			return;
+		}
+		if (rule->check == CHECK_SCOPES) {
+			snprintf(out, outlen, "write full, or a comma-separated list of read, scim, exports and audit_logs");
+			return;
+		}
+	}
+	switch (col->type) {
+	case COL_GID:
+		snprintf(out, outlen, "write a gid that no other row of the section has");
+		return;
+	case COL_INT:
+		if (name_len > 3 && strcmp(col->name + name_len - 3, "_at") == 0)
+			snprintf(out, outlen, "write the time in microseconds since the Unix epoch");
+		else
+			snprintf(out, outlen, "write an integer");
+		return;
+	case COL_BOOL:
+		snprintf(out, outlen, "write true or false");
+		return;
+	case COL_TEXT:
+		snprintf(out, outlen, "write a string, \"\" for no text");
+		return;
+	case COL_BLOB:
+		snprintf(out, outlen, "write the image in base64, or remove the row");
+		return;
+	case COL_JSON:
+		snprintf(out, outlen, "write a JSON object, {} for none");
+		return;
+	}
+	out[0] = '\0';
+}
+
+/*
+ * Checks that a reference (a column with a foreign key) names a row restored
+ * before it, so the insert cannot fail on the foreign key. Sections come
+ * after the ones they refer to, so a gid not seen yet is not in the file.
+ * The exception is tasks.parent_gid: a parent not seen yet may come later
+ * in section tasks, so *later_parent_r receives it and the section's end
+ * checks it. A value that is not a gid string is left to bind_field.
+ */
+static int check_reference(struct restore *rs, const struct col *col, json_t *value, const char *section,
+			   int64_t row, int *has_later_parent_r, int64_t *later_parent_r)
+{
+	const char *text = json_string_value(value);
+	const char *record = ref_names[col->ref].record;
+	int64_t gid = 0;
+
+	if (text == NULL || (strcmp(text, "0") != 0 && gid_parse(text, &gid) != 0))
+		return 0;
+	if (gidset_contains(&rs->seen[col->ref], gid))
+		return 0;
+	if (col == &task_cols[TASK_PARENT_COL]) {
+		*has_later_parent_r = 1;
+		*later_parent_r = gid;
+		return 0;
+	}
+	if (col->flags & COL_REQUIRED)
+		return restore_fail(rs, section, row,
+				    "field \"%s\" refers to %s %s, which is not in the file; add %s %s to section \"%s\" "
+				    "or remove this row",
+				    col->name, record, text, record, text, ref_names[col->ref].section);
+	return restore_fail(rs, section, row,
+			    "field \"%s\" refers to %s %s, which is not in the file; set the field to null or add %s %s "
+			    "to section \"%s\"",
+			    col->name, record, text, record, text, ref_names[col->ref].section);
+}
+
+/*
+ * Checks each field of a row in one pass over the object, because this runs
+ * for every row of the file. Rejects fields the format does not define, so a
+ * file from a newer writer is not restored with losses. Rejects null in key
+ * columns and in the columns that the schema declares NOT NULL, and checks
+ * references (check_reference). The insert then cannot fail on a NOT NULL
+ * or foreign-key constraint with the database's own message, which names
+ * no row.
+ */
+static int check_row_fields(struct restore *rs, const struct section *sec, json_t *object, const char *section,
+			    int64_t row, int *has_later_parent_r, int64_t *later_parent_r)
+{
+	const struct col *cols = sec ? sec->cols : organization_cols;
+	const char *key;
+	json_t *value;
+	char fix[320];
+
+	if (!json_is_object(object))
+		return restore_fail(rs, section, row, "%s", "expected a JSON object");
+	json_object_foreach (object, key, value) {
+		int found = -1, is_key;
+
+		for (int i = 0; cols[i].name && found < 0; i++)
+			if (strcmp(cols[i].name, key) == 0)
+				found = i;
+		if (found < 0)
+			return restore_fail(rs, section, row, "unknown field \"%.64s\"", key);
+		is_key = sec != NULL && found < sec->key_count;
+		if (json_is_null(value) && (is_key || (cols[found].flags & COL_REQUIRED))) {
+			describe_null_fix(cols, &cols[found], fix, sizeof(fix));
+			return restore_fail(rs, section, row, "field \"%s\" must not be null%s; %s", key,
+					    is_key ? " because it is part of the row's key" : "", fix);
+		}
+		if (cols[found].ref != REF_NONE &&
+		    check_reference(rs, &cols[found], value, section, row, has_later_parent_r, later_parent_r) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Checks that the row has its key fields, and that a key gid is a positive gid string. */
+static int check_key_fields(struct restore *rs, const struct section *sec, json_t *object, int64_t row)
+{
+	for (int i = 0; i < sec->key_count; i++) {
+		json_t *value = json_object_get(object, sec->cols[i].name);
 		int64_t gid = 0;
 
-		if (value == NULL || json_is_null(value))
-			return restore_fail(rs, section, row, "field \"%s\" must not be null: it is part of the key",
-					    cols[i].name);
-		if (cols[i].type == COL_GID &&
+		if (value == NULL)
+			return restore_fail(rs, sec->name, row, "field \"%s\" is missing; it is part of the row's key",
+					    sec->cols[i].name);
+		if (sec->cols[i].type == COL_GID &&
 		    (!json_is_string(value) || gid_parse(json_string_value(value), &gid) != 0 || gid <= 0))
-			return restore_fail(rs, section, row, "field \"%s\" must be a gid string", cols[i].name);
+			return restore_fail(rs, sec->name, row, "field \"%s\" must be a gid string", sec->cols[i].name);
 	}
+	return 0;
+}
+
+/*
+ * Checks the values of one row against the rules of its section, after
+ * check_row_fields. bind_field checks the JSON types afterwards, so a
+ * rule sees a string where it reads one or fails on the type first.
+ */
+static int check_row_values(struct restore *rs, const struct col *cols, json_t *object, const char *section,
+			    int64_t row)
+{
 	for (const struct value_rule *rule = value_rules; rule->cols; rule++) {
 		json_t *value;
 
@@ -1264,20 +1625,78 @@ static int check_task_parent(struct restore *rs, json_t *object, int64_t row)
 	return 0;
 }
 
-static int remember_parent(struct restore *rs, int64_t task, int64_t parent)
+static int remember_parent(struct restore *rs, int64_t task, int64_t parent, int64_t row)
 {
 	if (rs->pending_len == rs->pending_cap) {
 		size_t cap = rs->pending_cap ? rs->pending_cap * 2 : 64;
-		int64_t(*grown)[2] = realloc(rs->pending, cap * sizeof(*grown));
+		struct pending_parent *grown = realloc(rs->pending, cap * sizeof(*grown));
 
 		if (grown == NULL)
 			return -1;
 		rs->pending = grown;
 		rs->pending_cap = cap;
 	}
-	rs->pending[rs->pending_len][0] = task;
-	rs->pending[rs->pending_len][1] = parent;
+	rs->pending[rs->pending_len].task = task;
+	rs->pending[rs->pending_len].parent = parent;
+	rs->pending[rs->pending_len].row = row;
 	rs->pending_len++;
+	return 0;
+}
+
+/*
+ * Adds the row's own gid to the set of its section, which later rows'
+ * references are checked against, and the gid of a service account's user
+ * to service_account_users. Rejects a gid that an earlier row of the
+ * section has.
+ */
+static int remember_row(struct restore *rs, const struct section *sec, json_t *object, int64_t row)
+{
+	int64_t gid = 0;
+	int added;
+
+	/* check_key_fields has checked the key gid. */
+	gid_parse(json_string_value(json_object_get(object, sec->cols[0].name)), &gid);
+	added = gidset_add(&rs->seen[sec->defines], gid);
+	if (added < 0)
+		return restore_fail(rs, sec->name, row, "%s", "out of memory");
+	if (added == 0)
+		return restore_fail(rs, sec->name, row,
+				    "field \"gid\" repeats the gid of an earlier row; gids must be unique within section "
+				    "\"%s\": remove one of the two rows or give it an unused gid",
+				    sec->name);
+	if (sec->cols == user_cols) {
+		const char *kind = json_string_value(json_object_get(object, "kind"));
+
+		if (kind && strcmp(kind, "service_account") == 0 && gidset_add(&rs->service_account_users, gid) < 0)
+			return restore_fail(rs, sec->name, row, "%s", "out of memory");
+	}
+	return 0;
+}
+
+/* Runs every check on one row before its insert; the database's own constraint messages name no row. */
+static int check_row(struct restore *rs, const struct section *sec, json_t *object, int64_t row,
+		     int *has_later_parent_r, int64_t *later_parent_r)
+{
+	const struct col *cols = sec ? sec->cols : organization_cols;
+	const char *name = sec ? sec->name : "organization";
+
+	if (check_row_fields(rs, sec, object, name, row, has_later_parent_r, later_parent_r) != 0)
+		return -1;
+	if (sec && check_key_fields(rs, sec, object, row) != 0)
+		return -1;
+	/* The audit log API pages by seq, so a record without a positive one could never be read. */
+	if (cols == audit_cols) {
+		json_t *seq = json_object_get(object, "seq");
+
+		if (!json_is_integer(seq) || json_integer_value(seq) < 1)
+			return restore_fail(rs, name, row, "%s", "field \"seq\" must be an integer of 1 or more");
+	}
+	if (check_row_values(rs, cols, object, name, row) != 0)
+		return -1;
+	if (cols == task_cols && check_task_parent(rs, object, row) != 0)
+		return -1;
+	if (sec && sec->defines != REF_NONE && remember_row(rs, sec, object, row) != 0)
+		return -1;
 	return 0;
 }
 
@@ -1287,21 +1706,11 @@ static int insert_row(struct restore *rs, const struct section *sec, json_t *obj
 	const struct col *cols = sec ? sec->cols : organization_cols;
 	const char *name = sec ? sec->name : "organization";
 	void *blobs[8] = { NULL };
-	int first = sec ? 1 : 0, nblobs = 0, failed = 0, status, i;
+	int first = sec ? 1 : 0, nblobs = 0, failed = 0, status, i, has_later_parent = 0;
+	int64_t later_parent = 0;
 	db_stmt *s;
 
-	if (check_row_fields(rs, object, cols, name, row) != 0)
-		return -1;
-	/* The audit log API pages by seq, so a record without a positive one could never be read. */
-	if (cols == audit_cols) {
-		json_t *seq = json_object_get(object, "seq");
-
-		if (!json_is_integer(seq) || json_integer_value(seq) < 1)
-			return restore_fail(rs, name, row, "%s", "field \"seq\" must be an integer of 1 or more");
-	}
-	if (check_row_values(rs, sec, cols, object, name, row) != 0)
-		return -1;
-	if (cols == task_cols && check_task_parent(rs, object, row) != 0)
+	if (check_row(rs, sec, object, row, &has_later_parent, &later_parent) != 0)
 		return -1;
 	s = db_query(rs->c, sec ? sec->insert_sql : organization_insert_sql);
 	if (s == NULL)
@@ -1316,20 +1725,15 @@ static int insert_row(struct restore *rs, const struct section *sec, json_t *obj
 		if (blob)
 			blobs[nblobs++] = blob;
 	}
-	/* A parent later in the file does not exist yet: link it once the section is complete. */
-	if (!failed && sec && cols == task_cols) {
-		int64_t gid = 0, parent = 0;
-		json_t *parent_value = json_object_get(object, "parent_gid");
+	/* A parent not read yet does not exist in the database: link it once the section is complete. */
+	if (!failed && has_later_parent) {
+		int64_t gid = 0;
 
-		if (json_is_string(json_object_get(object, "gid")))
-			gid_parse(json_string_value(json_object_get(object, "gid")), &gid);
-		if (json_is_string(parent_value) && gid_parse(json_string_value(parent_value), &parent) == 0 &&
-		    parent > gid) {
-			db_bind_null(s, first + TASK_PARENT_COL);
-			failed = remember_parent(rs, gid, parent) != 0;
-			if (failed)
-				restore_fail(rs, name, row, "%s", "out of memory");
-		}
+		gid_parse(json_string_value(json_object_get(object, "gid")), &gid);
+		db_bind_null(s, first + TASK_PARENT_COL);
+		failed = remember_parent(rs, gid, later_parent, row) != 0;
+		if (failed)
+			restore_fail(rs, name, row, "%s", "out of memory");
 	}
 	if (!failed && cols == user_cols) {
 		char lower[320];
@@ -1352,15 +1756,33 @@ static int insert_row(struct restore *rs, const struct section *sec, json_t *obj
 	return 0;
 }
 
+/*
+ * Links the subtasks whose parent came after them, once section tasks is
+ * complete, and rejects a parent that is not in the file.
+ */
 static int link_pending_parents(struct restore *rs)
 {
+	char gid_text[GID_STRING_MAX];
+
+	for (size_t i = 0; i < rs->pending_len; i++) {
+		const struct pending_parent *p = &rs->pending[i];
+
+		if (!gidset_contains(&rs->seen[REF_TASK], p->parent)) {
+			gid_format(p->parent, gid_text);
+			snprintf(rs->err, rs->errlen,
+				 "tasks, row %lld (task %lld): field \"parent_gid\" refers to task %s, which is not in the "
+				 "file; set the field to null or add task %s to section \"tasks\"",
+				 (long long)p->row, (long long)p->task, gid_text, gid_text);
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < rs->pending_len; i++) {
 		db_stmt *s = db_query(rs->c, "UPDATE tasks SET parent_gid = ? WHERE gid = ? AND workspace_gid = ?");
 
 		if (s == NULL)
 			return restore_fail(rs, "tasks", 0, "cannot link parents: %s", db_conn_errmsg(rs->c));
-		db_bind_int64(s, 0, rs->pending[i][1]);
-		db_bind_int64(s, 1, rs->pending[i][0]);
+		db_bind_int64(s, 0, rs->pending[i].parent);
+		db_bind_int64(s, 1, rs->pending[i].task);
 		db_bind_int64(s, 2, rs->org_gid);
 		if (db_run(s) != DB_OK)
 			return restore_fail(rs, "tasks", 0, "linking a subtask to its parent failed: %s",
@@ -1407,10 +1829,13 @@ static int check_task_ancestry(struct restore *rs)
 		return restore_fail(rs, "tasks", 0, "checking the parents failed: %s", db_conn_errmsg(rs->c));
 	if (is_cycle)
 		snprintf(rs->err, rs->errlen,
-			 "tasks: the parent_gid of task %lld leads back to the task itself; parents must form a tree",
+			 "tasks, task %lld: field \"parent_gid\" leads back to the task itself through its parents; "
+			 "parents must form a tree: set parent_gid to null on one task of the cycle",
 			 (long long)task_gid);
 	else
-		snprintf(rs->err, rs->errlen, "tasks: task %lld is nested more than %d levels below a top-level task",
+		snprintf(rs->err, rs->errlen,
+			 "tasks, task %lld: field \"parent_gid\" nests the task more than %d levels below a top-level "
+			 "task, which the API does not allow: set parent_gid to a task higher up",
 			 (long long)task_gid, RESTORE_TASK_DEPTH_MAX);
 	return -1;
 }
@@ -1455,7 +1880,11 @@ static int read_section(struct restore *rs, int index)
 		if (object == NULL)
 			return -1;
 		row++;
+		rs->row_section = sec;
+		rs->row_object = object;
 		failed = insert_row(rs, sec, object, row);
+		rs->row_object = NULL;
+		rs->row_section = NULL;
 		json_decref(object);
 		if (failed)
 			return -1;
@@ -1564,7 +1993,9 @@ static int read_document(struct restore *rs)
 				}
 				if (json_is_string(json_object_get(value, "gid")))
 					gid_parse(json_string_value(json_object_get(value, "gid")), &rs->org_gid);
+				rs->row_object = value;
 				failed = insert_row(rs, NULL, value, 1);
+				rs->row_object = NULL;
 				if (!failed && rs->org_gid == 0) {
 					snprintf(rs->err, rs->errlen, "organization: \"gid\" is missing");
 					failed = 1;
@@ -1675,6 +2106,9 @@ int store_export_restore(db_conn *c, const char *path, int64_t *org_gid_r, int64
 	result = 0;
 
 done:
+	for (int i = 0; i < REF_COUNT; i++)
+		gidset_clear(&rs.seen[i]);
+	gidset_clear(&rs.service_account_users);
 	free(rs.pending);
 	free(rs.r.buf);
 	gzclose(rs.r.file);

@@ -16,7 +16,8 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { startServer, api, binaryPath } = require('./lib/server');
 const { assertMatchesSpec } = require('./lib/spec');
-const { SCHEMA_USER, SCHEMA_GROUP, scimClient } = require('./lib/scim');
+const { scimClient } = require('./lib/scim');
+const { SCIM_USER, SCIM_GROUP, isPg, sqlRun, sqlValue, emptyDatabase: emptyDatabaseIn, createAccount, fillEverySection } = require('./lib/export_fixture');
 
 const POLL_MS = 100;
 const FINISH_TIMEOUT_MS = 15000;
@@ -24,70 +25,14 @@ const FINISH_TIMEOUT_MS = 15000;
 let server;
 let admin;
 let tmpDir;
-const accounts = {}; // scope name → token
+let accounts; // scope name → token
 let privateProject; // {gid, name}, visible to its members only
 let owner; // {gid, email, token}: the deprovision owner and a division admin
 let statusUpdateGid;
-const SCIM_USER = { userName: 'pia@export.test', externalId: 'idp-user-1' };
-const SCIM_GROUP = { displayName: 'Legal', externalId: 'idp-group-1' };
 
-function isPg(db) {
-	return /^postgres(ql)?:\/\//.test(db);
-}
-
-function sqlRun(db, statement) {
-	if (isPg(db)) {
-		execFileSync('psql', [db, '-q', '-v', 'ON_ERROR_STOP=1', '-c', statement]);
-	} else {
-		execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, statement]);
-	}
-}
-
-function sqlValue(db, query) {
-	if (isPg(db)) {
-		return execFileSync('psql', [db, '-At', '-v', 'ON_ERROR_STOP=1', '-c', query], { encoding: 'utf8' }).trim();
-	}
-	return execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, query], { encoding: 'utf8' }).trim();
-}
-
-// A new empty database for a restore: a SQLite path, or a PostgreSQL database
-// on the test server. Returns {db, drop()}.
+// A new empty database for a restore, on the engine of the test server.
 function emptyDatabase(label) {
-	if (!isPg(server.db)) {
-		return { db: path.join(tmpDir, `${label}.db`), drop: () => {} };
-	}
-	const serverUri = process.env.KONTOR_TEST_PG_URI;
-	const name = 'kontor_t_' + crypto.randomBytes(6).toString('hex');
-	execFileSync('psql', [serverUri, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`]);
-	const uri = new URL(serverUri);
-	uri.pathname = '/' + name;
-	return {
-		db: uri.toString(),
-		drop: () => execFileSync('psql', [serverUri, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]),
-	};
-}
-
-async function createAccount(client, orgGid, name, permissions, onCreated = () => {}) {
-	const res = await client.post(`/workspaces/${orgGid}/service_accounts`, { name, permissions });
-	assert.equal(res.status, 201, res.text);
-	onCreated(res.body.data);
-	return res.body.data.token;
-}
-
-// A 32×32 grey RGB PNG, so the export carries binary photo data.
-function greyPng() {
-	const chunk = (type, data) => {
-		const length = Buffer.alloc(4);
-		length.writeUInt32BE(data.length);
-		const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-		const crc = Buffer.alloc(4);
-		crc.writeUInt32BE(zlib.crc32(body));
-		return Buffer.concat([length, body, crc]);
-	};
-	const header = Buffer.from([0, 0, 0, 32, 0, 0, 0, 32, 8, 2, 0, 0, 0]);
-	const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(32 * 3, 0x80)]);
-	const pixels = zlib.deflateSync(Buffer.concat(Array.from({ length: 32 }, () => row)));
-	return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+	return emptyDatabaseIn(server.db, tmpDir, label);
 }
 
 async function startExport(srv, token) {
@@ -130,52 +75,7 @@ before(async () => {
 	server = await startServer({ org: 'Export Org', plan: 'enterprise_plus', env: { KONTOR_JOBS_POLL_MS: '100' } });
 	admin = api(server, server.adminToken);
 	tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kontor-export-test-'));
-	let fullGid;
-	for (const [scope, permissions] of [['full', 'full'], ['exports', ['exports']], ['read', ['read']], ['scim', ['scim']]]) {
-		accounts[scope] = await createAccount(admin, server.orgGid, `Backup ${scope}`, permissions, (data) => {
-			fullGid = fullGid || data.gid;
-		});
-	}
-	const photo = await admin.raw('PUT', `/service_accounts/${fullGid}/photo`, { headers: { 'content-type': 'image/png' }, body: greyPng() });
-	assert.equal(photo.status, 200, photo.text);
-
-	const teams = await admin.get(`/organizations/${server.orgGid}/teams`);
-	let team = teams.body.data && teams.body.data[0] && teams.body.data[0].gid;
-	if (!team) {
-		const created = await admin.post('/teams', { organization: server.orgGid, name: 'Ops' });
-		assert.equal(created.status, 201, created.text);
-		team = created.body.data.gid;
-	}
-	const project = await admin.post('/projects', { workspace: server.orgGid, team, name: 'Secret merger', privacy_setting: 'private' });
-	assert.equal(project.status, 201, project.text);
-	privateProject = { gid: project.body.data.gid, name: 'Secret merger' };
-	const task = await admin.post('/tasks', { workspace: server.orgGid, projects: [privateProject.gid], name: 'Draft the term sheet', notes: 'Line one\n"quoted"\ttab \\ backslash åäö' });
-	assert.equal(task.status, 201, task.text);
-	const subtask = await admin.post(`/tasks/${task.body.data.gid}/subtasks`, { name: 'Call the lawyers' });
-	assert.equal(subtask.status, 201, subtask.text);
-	const story = await admin.post(`/tasks/${task.body.data.gid}/stories`, { text: 'Looks good' });
-	assert.equal(story.status, 201, story.text);
-
-	// The rest gives every section of the export at least one row.
-	owner = await server.addUser({ email: 'owner@export.test', name: 'Olle Owner' });
-	await server.cli(['division', 'add', '--db', server.db, '--org', server.orgGid, '--name', 'Nordics', '--plan', 'enterprise_plus', '--email', owner.email]);
-	const settings = await admin.put('/admin/scim_settings', { deprovision_owner: owner.email });
-	assert.equal(settings.status, 200, settings.text);
-	const section = await admin.post(`/projects/${privateProject.gid}/sections`, { name: 'Due diligence' });
-	assert.equal(section.status, 201, section.text);
-	const tag = await admin.post('/tags', { workspace: server.orgGid, name: 'legal' });
-	assert.equal(tag.status, 201, tag.text);
-	const tagged = await admin.post(`/tasks/${task.body.data.gid}/addTag`, { tag: tag.body.data.gid });
-	assert.equal(tagged.status, 200, tagged.text);
-	const update = await admin.post('/status_updates', { parent: privateProject.gid, title: 'Week 1', text: 'On plan.', status_type: 'on_track' });
-	assert.equal(update.status, 201, update.text);
-	statusUpdateGid = update.body.data.gid;
-
-	const scim = scimClient(server, accounts.scim);
-	const user = await scim.post('/Users', { schemas: [SCHEMA_USER], ...SCIM_USER, name: { givenName: 'Pia', familyName: 'Provisioned' } });
-	assert.equal(user.status, 201, user.text);
-	const group = await scim.post('/Groups', { schemas: [SCHEMA_GROUP], ...SCIM_GROUP, members: [{ value: user.body.id }] });
-	assert.equal(group.status, 201, group.text);
+	({ accounts, owner, privateProject, statusUpdateGid } = await fillEverySection(server));
 });
 
 after(async () => {
@@ -654,7 +554,7 @@ describe('command line', () => {
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', truncated], pepper), /truncated|unexpected end|incomplete|invalid/i);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', foreign], pepper), /not a kontor export/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', newer], pepper), /unsupported export version: the file has version 2/);
-			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', noSeq], pepper), /audit_log, row 1: field "seq" must be an integer of 1 or more/);
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', noSeq], pepper), /audit_log, row 1: field "seq" must not be null because it is part of the row's key; write an integer/);
 			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', path.join(tmpDir, 'missing.gz')], pepper), /cannot read/);
 			// Nothing was left behind, so the intact file still restores.
 			assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
@@ -673,28 +573,32 @@ describe('command line', () => {
 			return index;
 		};
 		const person = row('users', (u) => u.kind === 'person');
+		const task = `tasks, row 1 \\(task ${original.tasks[0].gid}\\)`;
 		const cases = [
-			['null e-mail', (d) => { d.users[person].email = null; }, new RegExp(`users, row ${person + 1}: field "email" must not be null`)],
+			['null e-mail', (d) => { d.users[person].email = null; },
+				new RegExp(`users, row ${person + 1} \\(user ${original.users[person].gid}\\): field "email" must not be null; write the user's e-mail address`)],
 			['bad e-mail', (d) => { d.users[person].email = 'not an email'; }, /field "email" is not an e-mail address/],
 			['user kind', (d) => { d.users[person].kind = 'robot'; }, /field "kind" is "robot"; it must be one of "person"/],
-			['due_on text', (d) => { d.tasks[0].due_on = 'not a date'; }, /tasks, row 1: field "due_on" must be a date YYYY-MM-DD/],
-			['due_on month 13', (d) => { d.tasks[0].due_on = '2026-13-45'; }, /tasks, row 1: field "due_on" must be a date/],
-			['own parent', (d) => { d.tasks[0].parent_gid = d.tasks[0].gid; }, /tasks, row 1: field "parent_gid" is the task's own gid/],
+			['due_on text', (d) => { d.tasks[0].due_on = 'not a date'; }, new RegExp(`${task}: field "due_on" must be a date YYYY-MM-DD`)],
+			['due_on month 13', (d) => { d.tasks[0].due_on = '2026-13-45'; }, new RegExp(`${task}: field "due_on" must be a date`)],
+			['own parent', (d) => { d.tasks[0].parent_gid = d.tasks[0].gid; }, new RegExp(`${task}: field "parent_gid" is the task's own gid`)],
 			['parent cycle', (d) => {
 				// The subtask becomes its own parent's parent.
 				const subtask = d.tasks.find((t) => t.parent_gid !== null);
 				d.tasks.find((t) => t.gid === subtask.parent_gid).parent_gid = subtask.gid;
-			}, /leads back to the task itself/],
-			['role', (d) => { d.workspace_memberships[0].role = 'god'; }, /workspace_memberships, row 1: field "role" is not a workspace role: "god"/],
+			}, /tasks, task \d+: field "parent_gid" leads back to the task itself through its parents; parents must form a tree: set parent_gid to null on one task of the cycle/],
+			['role', (d) => { d.workspace_memberships[0].role = 'god'; },
+				new RegExp(`workspace_memberships, row 1 \\(workspace membership ${original.workspace_memberships[0].gid}\\): field "role" is not a workspace role: "god"`)],
 			['plan', (d) => { d.organization.plan = 'super'; }, /organization: field "plan" is "super"; it must be one of/],
-			['privacy', (d) => { d.projects[0].privacy_setting = 'everyone'; }, /projects, row 1: field "privacy_setting" is "everyone"/],
-			['scopes', (d) => { d.service_accounts[0].scopes = 'root'; }, /service_accounts, row 1: field "scopes" is "root"/],
-			['service account of a person', (d) => { d.service_accounts[0].user_gid = d.users[person].gid; }, /field "user_gid" must name a user of kind "service_account"/],
+			['privacy', (d) => { d.projects[0].privacy_setting = 'everyone'; }, /projects, row 1 \(project \d+\): field "privacy_setting" is "everyone"/],
+			['scopes', (d) => { d.service_accounts[0].scopes = 'root'; }, /service_accounts, row 1 \(user \d+\): field "scopes" is "root"/],
+			['service account of a person', (d) => { d.service_accounts[0].user_gid = d.users[person].gid; },
+				new RegExp(`field "user_gid" refers to user ${original.users[person].gid}, whose kind is not "service_account"; set that user's kind to "service_account" or remove this row`)],
 		];
 		for (const section of ['workspace_memberships', 'team_memberships', 'project_memberships', 'stories', 'tags']) {
 			cases.push([`null ${section}.gid`, (d) => { d[section][0].gid = null; }, new RegExp(`${section}, row 1: field "gid" must not be null`)]);
 		}
-		cases.push(['null audit gid', (d) => { d.audit_log[0].gid = null; }, /audit_log, row 1: field "gid" must not be null/]);
+		cases.push(['null audit gid', (d) => { d.audit_log[0].gid = null; }, /audit_log, row 1 \(seq 1\): field "gid" must not be null/]);
 		cases.push(['null service account key', (d) => { d.service_accounts[0].user_gid = null; }, /service_accounts, row 1: field "user_gid" must not be null/]);
 		assert.ok(original.tasks.some((t) => t.parent_gid !== null), 'a subtask for the cycle case');
 

@@ -1,5 +1,6 @@
 /*
  * Tests of src/util: gid generation, formatting and parsing (util/gid.c),
+ * the gid hash set (util/gidset.c),
  * and the ISO 8601 time functions (util/timeutil.c) that every API timestamp
  * and due date passes through.
  */
@@ -17,6 +18,7 @@
 
 #include "store/org.h"
 #include "util/gid.h"
+#include "util/gidset.h"
 #include "util/text.h"
 #include "util/timeutil.h"
 
@@ -174,6 +176,50 @@ static void gid_parse_rejects_invalid(void **state)
 		assert_int_equal(parsed, 42);
 	}
 	assert_int_equal(gid_parse(NULL, &parsed), -1);
+}
+
+/* ---------------------------------------------------------------- gidset */
+
+#define GIDSET_TEST_COUNT 100000
+
+/* gids as gid_next makes them: time-ordered, so their low bits are a sequence. */
+static void gidset_add_contains(void **state)
+{
+	struct gidset set = { 0 };
+	int64_t base = gid_next();
+
+	(void)state;
+	for (int64_t i = 0; i < GIDSET_TEST_COUNT; i++)
+		assert_int_equal(gidset_add(&set, base + i * 3), 1);
+	assert_int_equal(set.len, GIDSET_TEST_COUNT);
+	/* The load stays at or below three quarters. */
+	assert_true(set.len * 4 <= set.cap * 3);
+	for (int64_t i = 0; i < GIDSET_TEST_COUNT; i++) {
+		assert_true(gidset_contains(&set, base + i * 3));
+		assert_false(gidset_contains(&set, base + i * 3 + 1));
+	}
+	assert_int_equal(gidset_add(&set, base), 0);
+	assert_int_equal(set.len, GIDSET_TEST_COUNT);
+	gidset_clear(&set);
+	assert_false(gidset_contains(&set, base));
+}
+
+/* 0 marks empty slots inside the table, so the set keeps it apart. */
+static void gidset_zero_and_empty(void **state)
+{
+	struct gidset set = { 0 };
+
+	(void)state;
+	assert_false(gidset_contains(&set, 0));
+	assert_false(gidset_contains(&set, 42));
+	assert_int_equal(gidset_add(&set, 0), 1);
+	assert_int_equal(gidset_add(&set, 0), 0);
+	assert_true(gidset_contains(&set, 0));
+	assert_false(gidset_contains(&set, 42));
+	assert_int_equal(gidset_add(&set, INT64_MAX), 1);
+	assert_true(gidset_contains(&set, INT64_MAX));
+	gidset_clear(&set);
+	assert_false(gidset_contains(&set, 0));
 }
 
 /* ---------------------------------------------------------------- time */
@@ -475,6 +521,8 @@ int main(void)
 		cmocka_unit_test(gid_node_bits),
 		cmocka_unit_test(gid_format_parse_round_trip),
 		cmocka_unit_test(gid_parse_rejects_invalid),
+		cmocka_unit_test(gidset_add_contains),
+		cmocka_unit_test(gidset_zero_and_empty),
 		cmocka_unit_test(time_format_known_instants),
 		cmocka_unit_test(time_format_truncates_to_buffer),
 		cmocka_unit_test(time_format_now_parses_back),
