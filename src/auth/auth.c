@@ -1,7 +1,8 @@
 /*
  * Bearer-token authentication. The token row is read with the user's
  * organization membership, plan and (for service accounts) scopes in one
- * query; nothing is cached, so a revoked token, a deactivated user, a
+ * query. A row is reused only while the database content it came from is
+ * unchanged (token_memo), so a revoked token, a deactivated user, a
  * deleted service account or changed permissions take effect on the very
  * next request.
  */
@@ -107,10 +108,97 @@ static const char *bearer_of(const http_request *req)
 	return header;
 }
 
+/* The columns of token_lookup_sql that authentication uses, copied out of the statement. */
+struct token_row {
+	int64_t gid;
+	char hash[TOKEN_HASH_HEX];
+	int64_t user_gid, workspace_gid, expires_at, last_used_at;
+	int revoked, has_expiry, active, is_service_account, has_scopes;
+	char role[16];
+	char plan[24];
+	char scopes[64];
+};
+
+/*
+ * The last token row each thread read, with the content version of the
+ * snapshot it came from (db_content_version). A request whose snapshot has
+ * the same version would read the same row, because nothing was committed
+ * in between, by any connection or process: a revocation, a deleted
+ * account or a changed role has moved the version. So the row is reused
+ * instead of read again, and every check below still runs on it, the
+ * token's hash included. Engines without a version (PostgreSQL) always read.
+ */
+struct token_memo {
+	struct db_version version;
+	struct token_row row;
+	int valid;
+};
+
+static _Thread_local struct token_memo memo;
+
+static void copy_text(char *dst, size_t size, const char *src)
+{
+	size_t len = src ? strlen(src) : 0;
+
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, src ? src : "", len);
+	dst[len] = '\0';
+}
+
+/* Reads the row of token `gid` into `row`. Returns DB_ROW, DB_DONE (no such token) or a db error. */
+static int token_row_read(db_conn *c, int64_t gid, struct token_row *row)
+{
+	struct db_version version;
+	int versioned = db_content_version(c, &version) == DB_OK;
+	db_stmt *s;
+	int status;
+
+	if (versioned && memo.valid && memo.row.gid == gid && memo.version.epoch == version.epoch &&
+	    memo.version.data == version.data) {
+		*row = memo.row;
+		return DB_ROW;
+	}
+	memo.valid = 0;
+	s = db_query(c, token_lookup_sql);
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, gid);
+	status = db_step(s);
+	if (status == DB_ROW) {
+		const char *kind = db_column_text(s, COL_KIND);
+
+		memset(row, 0, sizeof(*row));
+		row->gid = gid;
+		copy_text(row->hash, sizeof(row->hash), db_column_text(s, COL_HASH));
+		row->user_gid = db_column_int64(s, COL_USER);
+		row->workspace_gid = db_column_int64(s, COL_WORKSPACE);
+		row->revoked = !db_column_is_null(s, COL_REVOKED);
+		row->has_expiry = !db_column_is_null(s, COL_EXPIRES);
+		row->expires_at = row->has_expiry ? db_column_int64(s, COL_EXPIRES) : 0;
+		row->last_used_at = db_column_is_null(s, COL_LAST_USED) ? 0 : db_column_int64(s, COL_LAST_USED);
+		row->is_service_account = kind != NULL && strcmp(kind, "service_account") == 0;
+		copy_text(row->role, sizeof(row->role), db_column_text(s, COL_ROLE));
+		row->active = db_column_int64(s, COL_ACTIVE) == 1;
+		copy_text(row->plan, sizeof(row->plan), db_column_text(s, COL_PLAN));
+		row->has_scopes = !db_column_is_null(s, COL_SCOPES);
+		copy_text(row->scopes, sizeof(row->scopes), db_column_text(s, COL_SCOPES));
+	}
+	db_stmt_done(s);
+	/* Only a row read inside a versioned snapshot is kept: it is what that version holds. */
+	if (status == DB_ROW && versioned) {
+		memo.version = version;
+		memo.row = *row;
+		memo.valid = 1;
+	}
+	return status;
+}
+
 enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http_request *req, principal *who,
 			     int *db_status_r)
 {
 	const char *text = bearer_of(req);
+	struct token_row row;
 	enum token_kind kind;
 	int64_t gid, now, last_used;
 	db_stmt *s;
@@ -122,42 +210,33 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 	if (token_parse(text, &kind, &gid) != 0)
 		return AUTH_INVALID;
 
-	s = db_query(c, token_lookup_sql);
-	if (s == NULL) {
-		*db_status_r = DB_ERROR;
-		return AUTH_DB_ERROR;
-	}
-	db_bind_int64(s, 0, gid);
-	status = db_step(s);
+	status = token_row_read(c, gid, &row);
+	if (status == DB_DONE)
+		return AUTH_INVALID;
 	if (status != DB_ROW) {
-		db_stmt_done(s);
-		if (status == DB_DONE)
-			return AUTH_INVALID;
 		*db_status_r = status;
 		return AUTH_DB_ERROR;
 	}
 
 	now = time_now_us();
-	ok = token_verify(text, pepper, db_column_text(s, COL_HASH) ? db_column_text(s, COL_HASH) : "", &legacy);
-	ok = ok && db_column_is_null(s, COL_REVOKED);
-	ok = ok && (db_column_is_null(s, COL_EXPIRES) || db_column_int64(s, COL_EXPIRES) > now);
-	ok = ok && db_column_int64(s, COL_ACTIVE) == 1;
+	ok = token_verify(text, pepper, row.hash, &legacy);
+	ok = ok && !row.revoked;
+	ok = ok && (!row.has_expiry || row.expires_at > now);
+	ok = ok && row.active;
 	if (ok) {
-		const char *user_kind = db_column_text(s, COL_KIND);
-		int role = role_from_name(db_column_text(s, COL_ROLE) ? db_column_text(s, COL_ROLE) : "");
+		int role = role_from_name(row.role);
 
-		who->user_gid = db_column_int64(s, COL_USER);
-		who->workspace_gid = db_column_int64(s, COL_WORKSPACE);
+		who->user_gid = row.user_gid;
+		who->workspace_gid = row.workspace_gid;
 		who->token_gid = gid;
 		who->role = role < 0 ? ROLE_GUEST : (enum role)role;
-		snprintf(who->plan, sizeof(who->plan), "%s",
-			 db_column_text(s, COL_PLAN) ? db_column_text(s, COL_PLAN) : "");
-		if (user_kind && strcmp(user_kind, "service_account") == 0) {
+		snprintf(who->plan, sizeof(who->plan), "%s", row.plan);
+		if (row.is_service_account) {
 			who->kind = PRINCIPAL_SERVICE_ACCOUNT;
 			who->auth_method = "service_account";
-			who->scopes = auth_scopes_parse(db_column_text(s, COL_SCOPES));
+			who->scopes = auth_scopes_parse(row.scopes);
 			/* A deleted account has no service_accounts row; its tokens are dead even if a revocation was missed. */
-			if (db_column_is_null(s, COL_SCOPES))
+			if (!row.has_scopes)
 				ok = 0;
 			who->plan_blocked = !auth_plan_has_service_accounts(who->plan);
 		} else {
@@ -169,8 +248,7 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 		if ((kind == TOKEN_SERVICE_ACCOUNT) != (who->kind == PRINCIPAL_SERVICE_ACCOUNT))
 			ok = 0;
 	}
-	last_used = db_column_is_null(s, COL_LAST_USED) ? 0 : db_column_int64(s, COL_LAST_USED);
-	db_stmt_done(s);
+	last_used = row.last_used_at;
 	if (!ok) {
 		memset(who, 0, sizeof(*who));
 		return AUTH_INVALID;

@@ -13,6 +13,11 @@
 
 static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+static int is_base62(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
 static void encode_crc(uint32_t crc, char *out)
 {
 	for (int i = 5; i >= 0; i--) {
@@ -142,7 +147,7 @@ int token_parse(const char *text, enum token_kind *kind_r, int64_t *gid_r)
 		gid = gid * 16 + (uint64_t)digit;
 	}
 	for (size_t i = prefix_len + 16; i < len; i++)
-		if (strchr(base62, text[i]) == NULL || text[i] == '\0')
+		if (!is_base62(text[i]))
 			return -1;
 	encode_crc((uint32_t)crc32(0L, (const Bytef *)text, (uInt)(len - 6)), expected);
 	if (memcmp(expected, text + len - 6, 6) != 0)

@@ -49,6 +49,7 @@ struct db_conn {
 	void *native;
 	int in_transaction;
 	int in_read; /* a db_begin_read snapshot is open */
+	uint64_t epoch; /* this connect's number in the process, for db_content_version */
 	atomic_int busy; /* taken with a compare-and-swap, so the fast path needs no lock */
 	char errmsg[1024];
 	int last_status;    /* status of the last failure since db_acquire, DB_OK if none */
@@ -119,6 +120,9 @@ static void conn_clear_cache(db_conn *c)
 	c->addresses = 0;
 }
 
+/* Numbers every connect in the process, so a version of one connection never equals another's. */
+static atomic_uint_fast64_t connects;
+
 static int conn_connect(db_conn *c)
 {
 	char err[512];
@@ -130,6 +134,7 @@ static int conn_connect(db_conn *c)
 		snprintf(c->errmsg, sizeof(c->errmsg), "connect failed: %s", err);
 		return status;
 	}
+	c->epoch = atomic_fetch_add(&connects, 1) + 1;
 	return DB_OK;
 }
 
@@ -742,6 +747,32 @@ int db_begin_read(db_conn *c)
 	if (status == DB_OK)
 		c->in_read = 1;
 	return status;
+}
+
+int db_content_version(db_conn *c, struct db_version *version_r)
+{
+	const struct db_driver *drv = c->pool->driver;
+	db_stmt *s;
+	int status;
+
+	if (drv->data_version == NULL || !c->in_read || c->native == NULL)
+		return DB_ERROR;
+	/*
+	 * The pager learns of other connections' commits when a read transaction
+	 * starts; a deferred BEGIN has not started one yet. This pragma does,
+	 * and it only reads, so the snapshot stays open.
+	 */
+	s = db_query(c, "PRAGMA data_version");
+	if (s == NULL)
+		return DB_ERROR;
+	status = db_step(s);
+	db_stmt_done(s);
+	if (status != DB_ROW || !c->in_read)
+		return DB_ERROR;
+	if (drv->data_version(c->native, &version_r->data) != DB_OK)
+		return DB_ERROR;
+	version_r->epoch = c->epoch;
+	return DB_OK;
 }
 
 int db_end_read(db_conn *c)

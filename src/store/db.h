@@ -86,6 +86,13 @@ struct db_driver {
 	int reads_in_transaction;
 	/* Nonzero when the statement cannot change the database; needed with reads_in_transaction. */
 	int (*stmt_readonly)(void *stmt);
+	/*
+	 * A counter that changes whenever the content of the open read
+	 * transaction's database may differ from the last read transaction's,
+	 * whoever changed it: this connection, another one or another process.
+	 * NULL where the engine cannot tell (PostgreSQL).
+	 */
+	int (*data_version)(void *native, uint64_t *version_r);
 };
 
 extern const struct db_driver db_sqlite_driver;
@@ -182,6 +189,20 @@ int db_in_transaction(const db_conn *c);
  */
 int db_begin_read(db_conn *c);
 int db_end_read(db_conn *c);
+
+/*
+ * Identifies the content the connection's read snapshot (db_begin_read)
+ * sees, starting the snapshot if no statement has yet. Two calls on the same
+ * connection that give the same version saw the same committed content, so
+ * a value read in the first holds in the second. Returns DB_OK, or
+ * DB_ERROR when the engine or the moment cannot tell (PostgreSQL, no open
+ * snapshot, or after a write left the snapshot): callers then read afresh.
+ */
+struct db_version {
+	uint64_t epoch; /* the connection's number in the process, new on every connect */
+	uint64_t data;
+};
+int db_content_version(db_conn *c, struct db_version *version_r);
 
 /* Applies the schema migrations not yet recorded in schema_migrations. */
 int db_migrate(db_conn *c, char *err, size_t errlen);

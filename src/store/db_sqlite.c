@@ -193,6 +193,17 @@ static int sq_is_broken(void *native)
 	return 0;
 }
 
+/* The pager's data version, which moves on commits by this and every other connection (SQLite 3.26 and later). */
+static int sq_data_version(void *native, uint64_t *version_r)
+{
+	unsigned int version = 0;
+
+	if (sqlite3_file_control(native, "main", SQLITE_FCNTL_DATA_VERSION, &version) != SQLITE_OK)
+		return DB_ERROR;
+	*version_r = version;
+	return DB_OK;
+}
+
 const struct db_driver db_sqlite_driver = {
 	.name = "sqlite",
 	.connect = sq_connect,
@@ -219,4 +230,5 @@ const struct db_driver db_sqlite_driver = {
 	.begin_write_sql = "BEGIN IMMEDIATE",
 	.reads_in_transaction = 1,
 	.stmt_readonly = sq_stmt_readonly,
+	.data_version = sq_data_version,
 };

@@ -182,6 +182,89 @@ static void release_ends_snapshot(void **state)
 	assert_int_equal(count_rows(fx->reader), 1);
 }
 
+/* Returns the reader's content version inside a fresh snapshot, ending the snapshot again. */
+static struct db_version version_in_snapshot(db_conn *c)
+{
+	struct db_version version;
+
+	assert_int_equal(db_begin_read(c), DB_OK);
+	assert_int_equal(db_content_version(c, &version), DB_OK);
+	assert_int_equal(db_end_read(c), DB_OK);
+	return version;
+}
+
+static int same_version(struct db_version a, struct db_version b)
+{
+	return a.epoch == b.epoch && a.data == b.data;
+}
+
+/*
+ * The content version moves whenever committed content may differ: after a
+ * commit by another connection, after a write by the same connection, and
+ * across a reconnect. Without commits it stays, and asking for it keeps
+ * the snapshot open.
+ */
+static void content_version_follows_commits(void **state)
+{
+	struct fixture *fx = *state;
+	struct db_version first, again, version;
+
+	first = version_in_snapshot(fx->reader);
+	again = version_in_snapshot(fx->reader);
+	assert_true(same_version(first, again));
+
+	/* Another connection's commit. */
+	insert_row(fx->writer, 1);
+	version = version_in_snapshot(fx->reader);
+	assert_false(same_version(first, version));
+
+	/* This connection's own write, outside and inside a snapshot. */
+	first = version;
+	insert_row(fx->reader, 2);
+	version = version_in_snapshot(fx->reader);
+	assert_false(same_version(first, version));
+	first = version;
+	assert_int_equal(db_begin_read(fx->reader), DB_OK);
+	insert_row(fx->reader, 3);
+	assert_int_equal(db_content_version(fx->reader, &version), DB_ERROR);
+	assert_int_equal(db_end_read(fx->reader), DB_OK);
+	version = version_in_snapshot(fx->reader);
+	assert_false(same_version(first, version));
+
+	/* The snapshot stays open: a commit made after the version was read is not seen. */
+	assert_int_equal(db_begin_read(fx->reader), DB_OK);
+	assert_int_equal(db_content_version(fx->reader, &version), DB_OK);
+	insert_row(fx->writer, 4);
+	assert_int_equal(count_rows(fx->reader), 3);
+	assert_int_equal(db_end_read(fx->reader), DB_OK);
+	assert_int_equal(count_rows(fx->reader), 4);
+
+	/* No version outside a snapshot. */
+	assert_int_equal(db_content_version(fx->reader, &version), DB_ERROR);
+}
+
+/* A reopened connection never repeats a version of its earlier life, nor another connection's. */
+static void content_version_differs_between_connections(void **state)
+{
+	struct fixture *fx = *state;
+	struct db_version reader, writer, reopened;
+	db *other = NULL;
+	db_conn *c;
+	char err[512];
+
+	reader = version_in_snapshot(fx->reader);
+	writer = version_in_snapshot(fx->writer);
+	assert_true(reader.epoch != writer.epoch);
+
+	assert_int_equal(db_open(fx->location, 1, &other, err, sizeof(err)), DB_OK);
+	c = db_acquire(other, ACQUIRE_MS);
+	assert_non_null(c);
+	reopened = version_in_snapshot(c);
+	assert_true(reopened.epoch != reader.epoch && reopened.epoch != writer.epoch);
+	db_release(other, c);
+	db_close(&other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +272,8 @@ int main(void)
 		cmocka_unit_test_setup(write_leaves_stale_snapshot, empty_table),
 		cmocka_unit_test_setup(begin_write_ends_snapshot, empty_table),
 		cmocka_unit_test_setup(release_ends_snapshot, empty_table),
+		cmocka_unit_test_setup(content_version_follows_commits, empty_table),
+		cmocka_unit_test_setup(content_version_differs_between_connections, empty_table),
 	};
 
 	return cmocka_run_group_tests_name("read snapshot on SQLite", tests, setup, teardown);
