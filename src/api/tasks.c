@@ -108,7 +108,7 @@ static const char *text_permalink(api_ctx *ctx, int64_t task_gid, char *base, si
 	char digits[GID_STRING_MAX];
 	size_t len = strlen(api_base_url(ctx, base, base_len)), gid_len = strlen(gid_format(task_gid, digits));
 
-	/* Pieces copied rather than printed with snprintf, which cost more than the rest of the row. */
+	/* Copied in pieces: snprintf cost about a sixth of writing the whole task row (callgrind). */
 	if (len + sizeof(tasks_path) - 1 + gid_len + 1 > url_len) {
 		snprintf(url, url_len, "%s%s%s", base, tasks_path, digits);
 		return url;

@@ -92,7 +92,7 @@ static void upgrade_hash(db_conn *c, const char *text, const unsigned char *pepp
 	sodium_memzero(current, sizeof(current));
 	/* The old hash still verifies, so a failed upgrade is retried on the next request. */
 	if (status != DB_OK)
-		log_warn("auth", "cannot replace a token's hash with the current scheme", "token_gid", LOG_INT(gid),
+		log_warn("auth", "failed to replace a token's hash with the current scheme", "token_gid", LOG_INT(gid),
 			 "error", db_conn_errmsg(c), NULL);
 }
 
@@ -122,11 +122,11 @@ struct token_row {
 /*
  * The last token row each thread read, with the content version of the
  * snapshot it came from (db_content_version). A request whose snapshot has
- * the same version would read the same row, because nothing was committed
- * in between, by any connection or process: a revocation, a deleted
- * account or a changed role has moved the version. So the row is reused
- * instead of read again, and every check below still runs on it, the
- * token's hash included. Engines without a version (PostgreSQL) always read.
+ * the same version would read the same row, because no connection or
+ * process committed anything in between. A revocation, a deleted account
+ * or a changed role moves the version. So the row is reused instead of
+ * read again, and every check below still runs on it, the token's hash
+ * included. Engines without a version (PostgreSQL) always read.
  */
 struct token_memo {
 	struct db_version version;
@@ -185,7 +185,7 @@ static int token_row_read(db_conn *c, int64_t gid, struct token_row *row)
 		copy_text(row->scopes, sizeof(row->scopes), db_column_text(s, COL_SCOPES));
 	}
 	db_stmt_done(s);
-	/* Only a row read inside a versioned snapshot is kept: it is what that version holds. */
+	/* Only a row read inside a versioned snapshot is kept, together with that snapshot's version. */
 	if (status == DB_ROW && versioned) {
 		memo.version = version;
 		memo.row = *row;

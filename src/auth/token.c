@@ -58,8 +58,9 @@ static void keyed_prepare(const unsigned char *pepper)
 
 /*
  * BLAKE2b rather than HMAC-SHA256: a token fits one BLAKE2b block, and
- * libsodium's BLAKE2b uses the CPU's vector units, so the hash of every
- * authenticated request takes about a tenth of the instructions.
+ * libsodium's BLAKE2b uses the CPU's vector units. Checking a token took
+ * about a quarter of the instructions of the HMAC-SHA256 check (callgrind,
+ * libsodium 1.0.18 on x86-64).
  */
 void token_hash(const char *text, const unsigned char *pepper, char *hash_hex)
 {

@@ -283,7 +283,7 @@ static int pool_connect(db *d, db_conn *c)
 }
 
 /*
- * The connection each thread used last, per pool. A request thread that
+ * The connection each thread used last, and its pool. A request thread that
  * takes the same connection again needs no lock, finds its statements and
  * pages warm, and does not contend with the other threads for the pool.
  */
@@ -298,7 +298,7 @@ static int conn_try_take(db_conn *c)
 						       memory_order_relaxed);
 }
 
-/* Takes an idle connection, a connected one first so that the pool grows lazily; -1 when all are busy. */
+/* Takes an idle connection, a connected one first so that the pool grows lazily. Returns -1 when all are busy. */
 static int pool_take_any(db *d)
 {
 	for (int pass = 0; pass < 2; pass++)
@@ -312,7 +312,7 @@ static int pool_take_any(db *d)
 	return -1;
 }
 
-/* Waits under the pool's lock until a connection is free or the timeout passes; -1 on timeout. */
+/* Waits under the pool's lock until a connection is free. Returns -1 when the timeout passes first. */
 static int pool_wait_take(db *d, int timeout_ms)
 {
 	struct timespec deadline;
@@ -759,8 +759,8 @@ int db_content_version(db_conn *c, struct db_version *version_r)
 		return DB_ERROR;
 	/*
 	 * The pager learns of other connections' commits when a read transaction
-	 * starts; a deferred BEGIN has not started one yet. This pragma does,
-	 * and it only reads, so the snapshot stays open.
+	 * starts, and a deferred BEGIN has not started one yet. This pragma
+	 * does, and it only reads, so the snapshot stays open.
 	 */
 	s = db_query(c, "PRAGMA data_version");
 	if (s == NULL)
