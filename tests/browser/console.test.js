@@ -401,6 +401,40 @@ for (const { lang, locale, other } of LANGUAGES) {
 			assert.equal(deleted.status, 200, deleted.text);
 		});
 
+		it('explains a server error in the console language', async () => {
+			const admin = api(server, server.adminToken);
+			const goneName = lang === 'sv' ? 'Borttagen' : 'Removed';
+			const created = await admin.post(`/workspaces/${server.orgGid}/service_accounts`, { name: goneName, permissions: 'full' });
+			assert.equal(created.status, 201, created.text);
+			await page.reload();
+			await page.getByRole('tab', { name: t('tabs.apps'), exact: true }).click();
+			await row(page, goneName).waitFor();
+
+			// The account goes away behind the console's back, so saving the open dialog gets a 404.
+			await chooseFromMenu(page, t, goneName, t('sa.edit'));
+			const edit = dialogOf(page, 'sa-edit-dialog');
+			await edit.getByLabel(t('sa.name'), { exact: true }).fill(`${goneName} 2`);
+			const deleted = await admin.del(`/service_accounts/${created.body.data.gid}`);
+			assert.equal(deleted.status, 200, deleted.text);
+			await edit.getByRole('button', { name: t('sa.save'), exact: true }).click();
+
+			// The dialog has two alert areas (the form's and the tokens'); the form's gets the message.
+			const alert = edit.locator('.form-error[role="alert"]').filter({ hasText: /\S/ });
+			await alert.waitFor();
+			const shown = await alert.textContent();
+			const server404 = await admin.put(`/service_accounts/${created.body.data.gid}`, { name: 'x' });
+			assert.equal(server404.status, 404);
+			const serverMessage = server404.body.errors[0].message;
+			if (lang === 'en') {
+				assert.equal(shown, serverMessage, 'English shows the server message as it is');
+			} else {
+				assert.equal(shown, t('errors.with_detail', { summary: t('errors.by_status.404'), detail: serverMessage }));
+				assert.ok(shown.startsWith(t('errors.by_status.404')), 'the summary comes first, in Swedish');
+			}
+			await screenshot(page, lang, '19b-server-error');
+			await edit.getByRole('button', { name: t('dialog.cancel'), exact: true }).click();
+		});
+
 		it('switches language and remembers the choice', async () => {
 			await page.getByLabel(t('language.label'), { exact: true }).selectOption(other);
 			await page.getByRole('tab', { name: tOther('tabs.apps'), exact: true }).waitFor();

@@ -3,7 +3,7 @@
 // every request (same origin), and every request that is not a GET carries
 // the session's CSRF token in X-CSRF-Token, which the server requires.
 
-import { t } from './i18n.js';
+import { t, currentLanguage } from './i18n.js';
 
 export const API = '/api/1.0';
 
@@ -107,8 +107,13 @@ export async function listAll(path) {
 	return items;
 }
 
-// A message for the person at the screen: the server's own message when it
-// sent one, else a translated description of what went wrong.
+// The statuses that errors.by_status of each catalog describes.
+const STATUS_SUMMARIES = new Set([400, 401, 402, 403, 404, 409, 413, 415, 429, 500, 503]);
+
+// Returns a message for the person at the screen. In English that is the
+// server's own message when it sent one. The server writes English only, so
+// other languages give a translated summary of the status followed by the
+// server's message. Without a server message, a translated description.
 export function errorMessage(error) {
 	if (!(error instanceof ApiError)) {
 		return t('errors.unexpected');
@@ -116,10 +121,17 @@ export function errorMessage(error) {
 	if (error.status === 0) {
 		return t('errors.network');
 	}
-	if (error.serverMessage) {
+	if (error.serverMessage && currentLanguage() === 'en') {
 		return error.serverMessage;
 	}
-	return t('errors.status', { status: error.status });
+	// The server's detail names the field and the fix, so it stays after the summary.
+	const summary = STATUS_SUMMARIES.has(error.status)
+		? t(`errors.by_status.${error.status}`)
+		: t('errors.status', { status: error.status });
+	if (!error.serverMessage) {
+		return summary;
+	}
+	return t('errors.with_detail', { summary, detail: error.serverMessage });
 }
 
 // Session endpoints.
