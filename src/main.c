@@ -149,8 +149,6 @@ static void options_defaults(struct options *o)
 	o->input = env_or("KONTOR_RESTORE_INPUT", NULL);
 	o->domains = env_or("KONTOR_EMAIL_DOMAINS", NULL);
 	o->trust_proxy = (int)parse_number("trust-proxy", env_or("KONTOR_TRUST_PROXY", "0"), 0, 1);
-	if (env_or("KONTOR_TRUSTED_PROXIES", NULL) != NULL)
-		add_trusted_proxies(&o->trusted_proxies, "KONTOR_TRUSTED_PROXIES", env_or("KONTOR_TRUSTED_PROXIES", NULL));
 	o->allow_private_webhook_targets = (int)parse_number("allow-private-webhook-targets",
 							     env_or("KONTOR_ALLOW_PRIVATE_WEBHOOK_TARGETS", "0"), 0, 1);
 	/* Unless given, serve() picks the count for the database driver and the cores. */
@@ -275,8 +273,6 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 		case OPT_PUBLIC_URL: o->public_url = checked_public_url(optarg); break;
 		case OPT_TRUST_PROXY: o->trust_proxy = 1; break;
 		case OPT_TRUSTED_PROXY:
-			if (!o->trusted_proxies_from_command_line)
-				o->trusted_proxies.count = 0;
 			o->trusted_proxies_from_command_line = 1;
 			add_trusted_proxies(&o->trusted_proxies, "--trusted-proxy", optarg);
 			break;
@@ -299,6 +295,9 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
 			command);
 		exit(2);
 	}
+	/* Read only now, because a --trusted-proxy on the command line replaces the variable, even a malformed one. */
+	if (!o->trusted_proxies_from_command_line && env_or("KONTOR_TRUSTED_PROXIES", NULL) != NULL)
+		add_trusted_proxies(&o->trusted_proxies, "KONTOR_TRUSTED_PROXIES", env_or("KONTOR_TRUSTED_PROXIES", NULL));
 	if (o->db == NULL)
 		o->db = DEFAULT_DB;
 }

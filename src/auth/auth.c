@@ -197,16 +197,26 @@ static int token_row_read(db_conn *c, int64_t gid, struct token_row *row)
 enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http_request *req, principal *who,
 			     int *db_status_r)
 {
-	const char *text = bearer_of(req);
+	const char *header = bearer_of(req);
+	char text[TOKEN_MAX];
 	struct token_row row;
 	enum token_kind kind;
 	int64_t gid, now, last_used;
+	size_t len;
 	db_stmt *s;
 	int status, ok, legacy = 0;
 
 	memset(who, 0, sizeof(*who));
-	if (text == NULL)
+	if (header == NULL)
 		return AUTH_MISSING;
+	/* Whitespace after the token is not part of it (RFC 9110 section 5.5), as a pasted token often carries some. */
+	len = strlen(header);
+	while (len > 0 && (header[len - 1] == ' ' || header[len - 1] == '\t'))
+		len--;
+	if (len >= sizeof(text))
+		return AUTH_INVALID;
+	memcpy(text, header, len);
+	text[len] = '\0';
 	if (token_parse(text, &kind, &gid) != 0)
 		return AUTH_INVALID;
 

@@ -428,6 +428,17 @@ describe('stored hash', () => {
 		assert.match(rows[0].hash, /^b2:[0-9a-f]{64}$/);
 	});
 
+	test('whitespace after the token is ignored, inside it is not', async () => {
+		const bot = await createAccount('Pasted token');
+		// curl sends the header value as given; fetch would strip the trailing whitespace itself.
+		const status = (value) => execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H',
+			`Authorization: ${value}`, `${server.base}/users/me`], { encoding: 'utf8' });
+		assert.equal(status(`Bearer ${bot.token}   `), '200');
+		assert.equal(status(`Bearer ${bot.token}\t`), '200');
+		assert.equal(status(`Bearer ${bot.token.slice(0, 20)} ${bot.token.slice(20)}`), '401');
+		assert.equal(status(`Bearer ${bot.token}x`), '401');
+	});
+
 	test('a token stored under the earlier HMAC-SHA256 scheme works and is rehashed on use', async () => {
 		const bot = await createAccount('Legacy hash');
 		const pepper = fs.readFileSync(server.env.KONTOR_PEPPER_FILE);

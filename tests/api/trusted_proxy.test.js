@@ -226,6 +226,18 @@ function serveFails(args, env = {}) {
 	});
 }
 
+test('command line replaces the environment list', async () => {
+	// The database cannot open, so serve stops there: the point is that the malformed variable is not read.
+	const stderr = await new Promise((resolve) => {
+		execFile(binaryPath(), ['serve', '--db', '/nonexistent/never-opened.db', '--trusted-proxy', '127.0.0.1'], {
+			env: { ...process.env, KONTOR_TRUSTED_PROXIES: 'bogus' },
+			timeout: 10000,
+		}, (err, stdout, output) => resolve(output));
+	});
+	assert.ok(!stderr.includes('KONTOR_TRUSTED_PROXIES'), stderr);
+	assert.ok(stderr.includes('never-opened.db'), stderr);
+});
+
 test('bad ranges rejected at start', async () => {
 	const cases = [
 		[['--trusted-proxy', '10.0.0.0/8,10.0.0.300'], {}, '"10.0.0.300" is not an IP address'],
