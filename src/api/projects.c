@@ -425,14 +425,39 @@ static int project_require_visible(api_ctx *ctx, int64_t project_gid)
 	return 0;
 }
 
+/* Replies with one page of the projects that `st` selects (PROJECT_SELECT columns, one row past the page). */
+static int reply_project_rows(api_ctx *ctx, db_stmt *st, struct api_page *page)
+{
+	json_t *items = json_array(), *item;
+	int status, fetched = 0;
+	int64_t last_gid = 0;
+
+	for (;;) {
+		status = db_step(st);
+		if (status != DB_ROW)
+			break;
+		if (++fetched > page->limit)
+			continue;
+		last_gid = db_column_int64(st, COL_GID);
+		item = project_from_row(ctx, st, 0, &status);
+		if (item == NULL)
+			break;
+		json_array_append_new(items, api_present(ctx, &api_project_type, item));
+	}
+	db_stmt_done(st);
+	if (status != DB_DONE) {
+		json_decref(items);
+		return api_fail_db(ctx, status);
+	}
+	return reply_page(ctx, items, page, fetched, last_gid, "projects");
+}
+
 /* Lists the projects the caller can see, in one team when team_gid is set; honours `archived`. */
 static int list_projects(api_ctx *ctx, int64_t team_gid)
 {
 	struct api_page page;
-	json_t *items, *item;
 	db_stmt *st;
-	int archived, status, fetched = 0, index;
-	int64_t last_gid = 0;
+	int archived, index;
 
 	archived = api_query_bool(ctx, "archived");
 	if (archived == -2)
@@ -453,26 +478,39 @@ static int list_projects(api_ctx *ctx, int64_t team_gid)
 	db_bind_int64(st, 5, archived);
 	index = bind_visible(ctx, st, 6);
 	db_bind_int64(st, index, page.limit + 1);
+	return reply_project_rows(ctx, st, &page);
+}
 
-	items = json_array();
-	for (;;) {
-		status = db_step(st);
-		if (status != DB_ROW)
-			break;
-		if (++fetched > page.limit)
-			continue;
-		last_gid = db_column_int64(st, COL_GID);
-		item = project_from_row(ctx, st, 0, &status);
-		if (item == NULL)
-			break;
-		json_array_append_new(items, api_present(ctx, &api_project_type, item));
-	}
-	db_stmt_done(st);
-	if (status != DB_DONE) {
-		json_decref(items);
-		return api_fail_db(ctx, status);
-	}
-	return reply_page(ctx, items, &page, fetched, last_gid, "projects");
+/*
+ * GET /tasks/{task_gid}/projects: the projects a visible task is in, those
+ * the caller may see, as the task's own `projects` field shows them.
+ */
+static int task_projects_list(api_ctx *ctx)
+{
+	struct api_page page;
+	int64_t task_gid;
+	db_stmt *st;
+	int visible, exists, index;
+
+	if (api_param_gid(ctx, "task_gid", &task_gid) || api_page_parse(ctx, &page))
+		return 0;
+	visible = api_can_see_task(ctx, task_gid, &exists);
+	if (visible < 0)
+		return api_fail_db(ctx, DB_ERROR);
+	if (visible == 0)
+		return api_not_found(ctx, "task", task_gid);
+
+	st = db_query(ctx->db, PROJECT_SELECT " JOIN task_projects tp ON tp.project_gid = p.gid"
+					      " WHERE tp.task_gid = ? AND tp.workspace_gid = ? AND p.gid > ?" PROJECT_VISIBLE
+					      " ORDER BY p.gid LIMIT ?");
+	if (st == NULL)
+		return api_fail_db(ctx, DB_ERROR);
+	db_bind_int64(st, 0, task_gid);
+	db_bind_int64(st, 1, ctx->who.workspace_gid);
+	db_bind_int64(st, 2, page.after);
+	index = bind_visible(ctx, st, 3);
+	db_bind_int64(st, index, page.limit + 1);
+	return reply_project_rows(ctx, st, &page);
 }
 
 /* GET /projects?workspace=&team=&archived= */
@@ -1703,6 +1741,7 @@ const struct api_route api_projects_routes[] = {
 	  &api_project_membership_type },
 	{ "GET", "/project_memberships/{project_membership_gid}", membership_get, 0, &api_project_membership_type },
 	{ "GET", "/teams/{team_gid}/projects", team_projects_list, API_LIST, &api_project_type },
+	{ "GET", "/tasks/{task_gid}/projects", task_projects_list, API_LIST, &api_project_type },
 	{ "POST", "/teams/{team_gid}/projects", team_projects_create, API_WRITE | API_BODY, &api_project_type },
 	{ "GET", "/workspaces/{workspace_gid}/projects", workspace_projects_list, API_LIST, &api_project_type },
 	{ "POST", "/workspaces/{workspace_gid}/projects", workspace_projects_create, API_WRITE | API_BODY,

@@ -317,6 +317,42 @@ test('private project hidden from non-members', async () => {
 	assert.equal(gone.status, 404, gone.text);
 });
 
+test('projects of a task, visible ones only', async () => {
+	const open = await createProject(admin, { name: 'Open roadmap', privacy_setting: 'public_to_workspace' });
+	const secret = await createProject(admin, { name: 'Hidden roadmap', privacy_setting: 'private' });
+	const task = await admin.post('/tasks', { name: 'Shared step', projects: [open.gid, secret.gid] });
+	assert.equal(task.status, 201, task.text);
+	const taskGid = task.body.data.gid;
+
+	const all = await admin.get(`/tasks/${taskGid}/projects`);
+	assert.equal(all.status, 200, all.text);
+	assertMatchesSpec('GET', `/tasks/${taskGid}/projects`, all);
+	assert.deepEqual(gids(all.body.data), [open.gid, secret.gid].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)));
+	assert.deepEqual(Object.keys(all.body.data[0]).sort(), ['gid', 'name', 'resource_type']);
+
+	// One at a time, by keyset offsets.
+	const first = await admin.get(`/tasks/${taskGid}/projects`, { limit: 1 });
+	assert.equal(first.body.data.length, 1);
+	assert.ok(first.body.next_page && first.body.next_page.offset, first.text);
+	const second = await admin.get(`/tasks/${taskGid}/projects`, { limit: 1, offset: first.body.next_page.offset });
+	assert.equal(second.status, 200, second.text);
+	assert.deepEqual(gids([...first.body.data, ...second.body.data]), gids(all.body.data));
+	assert.equal(second.body.next_page, null);
+
+	// A member sees the task through the public project, but not the private one.
+	const seen = await member.client.get(`/tasks/${taskGid}/projects`, { opt_fields: 'name,privacy_setting' });
+	assert.equal(seen.status, 200, seen.text);
+	assert.deepEqual(gids(seen.body.data), [open.gid]);
+	assert.equal(seen.body.data[0].privacy_setting, 'public_to_workspace');
+
+	// A task the caller cannot see is 404, as is a malformed gid.
+	const hidden = await admin.post('/tasks', { name: 'Hidden step', projects: [secret.gid] });
+	assert.equal(hidden.status, 201, hidden.text);
+	const denied = await member.client.get(`/tasks/${hidden.body.data.gid}/projects`);
+	assert.equal(denied.status, 404, denied.text);
+	assert.equal((await admin.get('/tasks/12x/projects')).status, 400);
+});
+
 test('private_to_team visible to team', async () => {
 	const p = await createProject(admin, { name: 'Team only', privacy_setting: 'private_to_team' });
 	const inTeam = await teamMember.client.get(`/projects/${p.gid}`);
