@@ -1093,6 +1093,28 @@ static void form_options_apply(api_ctx *ctx, const char **opt_fields)
 		ctx->pretty = strcmp(pretty, "false") != 0;
 }
 
+/*
+ * Rejects opt_fields or opt_pretty given more than once in the query
+ * string. libmicrohttpd returns the first copy, but a proxy or cache in
+ * front may read the last one, so the two would disagree on the response.
+ * A form body gets the same 400 (form.c). Other query parameters keep the
+ * first copy. Returns 0, or -1 after replying.
+ */
+static int query_options_once(api_ctx *ctx)
+{
+	static const char *const options[] = { "opt_fields", "opt_pretty", NULL };
+	const char *repeated = http_request_query_repeated(ctx->req, options);
+
+	if (repeated == NULL)
+		return 0;
+	if (strcmp(repeated, "opt_fields") == 0)
+		api_error(ctx, 400, "opt_fields: given more than once in the query string; send it once, with the "
+				    "field names separated by commas, such as opt_fields=name,notes.");
+	else
+		api_error(ctx, 400, "%s: given more than once in the query string; send it once.", repeated);
+	return -1;
+}
+
 static void dispatch(api_ctx *ctx, const char *path)
 {
 	int path_matched, retry_after = 0;
@@ -1161,7 +1183,8 @@ static void dispatch(api_ctx *ctx, const char *path)
 		limited = 1;
 	}
 
-	if (authorize_super_admin(ctx) == 0 && authorize_scope(ctx) == 0 && parse_body(ctx) == 0) {
+	if (authorize_super_admin(ctx) == 0 && authorize_scope(ctx) == 0 && query_options_once(ctx) == 0 &&
+	    parse_body(ctx) == 0) {
 		opt_fields = api_query(ctx, "opt_fields");
 		if (ctx->body_form)
 			form_options_apply(ctx, &opt_fields);

@@ -143,6 +143,7 @@ enum api_field_type {
 #define AF_NULLABLE 0x02u
 #define AF_MULTILINE 0x04u /* AF_STRING may contain newlines and tabs */
 #define AF_USER 0x08u      /* AF_GID / AF_GID_ARRAY also accept "me" and e-mail addresses */
+#define AF_FORM_LIST 0x10u /* AF_ANY that takes a string or a list: a form value is split at commas into a list */
 
 struct api_field {
 	const char *name;

@@ -419,20 +419,22 @@ static long param_value(const char **p, const char *end, char *out, size_t out_s
  * Finds parameter `name` in the parameters that follow the first ';' of a
  * header value [value, end) and copies its value into `out`. Returns its
  * length, 0 when absent (an empty value counts as present only through
- * *present_r), or -1 when malformed or too long.
+ * *present_r), -1 when malformed or too long, or -2 when the parameter is
+ * given more than once. Readers disagree on which copy of a repeated
+ * parameter counts (a proxy may take the last), so kontor reads neither.
  */
 static long header_param(const char *value, const char *end, const char *name, char *out, size_t out_size,
 			 int *present_r)
 {
 	size_t name_len = strlen(name);
 	const char *p = memchr(value, ';', (size_t)(end - value));
+	long result = 0;
 
 	*present_r = 0;
 	out[0] = '\0';
 	while (p != NULL && p < end) {
 		const char *key;
 		size_t key_len;
-		long got;
 
 		p++;
 		while (p < end && (*p == ' ' || *p == '\t'))
@@ -449,13 +451,14 @@ static long header_param(const char *value, const char *end, const char *name, c
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
 		if (key_len == name_len && strncasecmp(key, name, name_len) == 0) {
-			got = param_value(&p, end, out, out_size);
-			if (got >= 0)
-				*present_r = 1;
-			return got;
-		}
-		/* Skip another parameter's value, which may be quoted and contain ';'. */
-		{
+			if (*present_r)
+				return -2;
+			result = param_value(&p, end, out, out_size);
+			if (result < 0)
+				return -1;
+			*present_r = 1;
+		} else {
+			/* Skip another parameter's value, which may be quoted and contain ';'. */
 			char skipped[1024];
 
 			if (param_value(&p, end, skipped, sizeof(skipped)) < 0)
@@ -463,48 +466,154 @@ static long header_param(const char *value, const char *end, const char *name, c
 		}
 		p = memchr(p, ';', (size_t)(end - p));
 	}
+	return result;
+}
+
+/*
+ * Returns the first control byte in [p, end) (C0 or DEL) other than a tab,
+ * or NULL. With `lines` set, CR LF pairs separate lines and are allowed,
+ * but a lone CR or LF is not.
+ */
+static const char *control_byte_find(const char *p, const char *end, int lines)
+{
+	for (const char *c = p; c < end; c++) {
+		unsigned char byte = (unsigned char)*c;
+
+		if (byte >= 0x20 && byte != 0x7f)
+			continue;
+		if (byte == '\t')
+			continue;
+		if (lines && byte == '\r' && c + 1 < end && c[1] == '\n') {
+			c++;
+			continue;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+/* Describes a control byte for a message: "a NUL byte (0x00)" or "the control byte 0x1b". */
+static const char *control_byte_shown(unsigned char byte, char *buf, size_t size)
+{
+	if (byte == 0)
+		snprintf(buf, size, "a NUL byte (0x00)");
+	else
+		snprintf(buf, size, "the control byte 0x%02x", byte);
+	return buf;
+}
+
+/* Returns 1 when `len` bytes are RFC 2046 boundary characters: letters, digits, '()+_,-./:=? and inner spaces. */
+static int boundary_valid(const char *boundary, size_t len)
+{
+	static const char allowed[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=? ";
+
+	return len > 0 && strspn(boundary, allowed) == len && boundary[len - 1] != ' ';
+}
+
+/*
+ * Reads a part's Content-Disposition value [value, end): form-data with
+ * exactly one name parameter, and whether it names a file. `part` numbers
+ * the part from 1 for messages. Returns 0, or -1 with a message.
+ */
+static int disposition_read(const char *value, const char *end, int part, char *name, size_t name_size,
+			    int *is_file_r, char *err, size_t errlen)
+{
+	static const char *const file_params[] = { "filename", "filename*" };
+	char file[1024];
+	int present = 0;
+	long got;
+
+	while (value < end && (*value == ' ' || *value == '\t'))
+		value++;
+	if (end - value < 9 || strncasecmp(value, "form-data", 9) != 0 ||
+	    (end - value > 9 && value[9] != ';' && value[9] != ' ' && value[9] != '\t')) {
+		snprintf(err, errlen, "A multipart part's Content-Disposition is not form-data; send "
+				      "each field as Content-Disposition: form-data; name=\"...\".");
+		return -1;
+	}
+	got = header_param(value, end, "name", name, name_size, &present);
+	if (got == -2) {
+		snprintf(err, errlen, "Part %d of the multipart body: the name parameter is given more than once in "
+				      "its Content-Disposition; give each part one name.",
+			 part);
+		return -1;
+	}
+	if (got < 0 || !present) {
+		snprintf(err, errlen, "A multipart part has no valid name in its Content-Disposition; "
+				      "send name=\"field\" (at most %zu bytes).",
+			 name_size - 1);
+		return -1;
+	}
+	/* RFC 7578 section 4.2 forbids the RFC 5987 form name*=, and a reader that prefers it would see another field. */
+	if (header_param(value, end, "name*", file, sizeof(file), &present) != 0 || present) {
+		snprintf(err, errlen, "Part %d of the multipart body: the name* parameter is not accepted; send the "
+				      "field name once as name=\"...\" in UTF-8.",
+			 part);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(file_params) / sizeof(file_params[0]); i++) {
+		got = header_param(value, end, file_params[i], file, sizeof(file), &present);
+		if (got == -2) {
+			snprintf(err, errlen, "Part %d of the multipart body: the %s parameter is given more than once "
+					      "in its Content-Disposition; send text fields without a filename.",
+				 part, file_params[i]);
+			return -1;
+		}
+		if (got != 0 || present)
+			*is_file_r = 1;
+	}
 	return 0;
 }
 
 /*
  * Reads one part's header block [p, end): the Content-Disposition name and
- * whether it names a file. Returns 0, or -1 with a message.
+ * whether it names a file. Rejects what another reader could take for a
+ * different field: control bytes, which would cut a name short in C
+ * strings, malformed header lines and a second Content-Disposition header.
+ * `part` numbers the part from 1 for messages. Returns 0, or -1 with a
+ * message.
  */
-static int part_headers(const char *p, const char *end, char *name, size_t name_size, int *is_file_r, char *err,
-			size_t errlen)
+static int part_headers(const char *p, const char *end, int part, char *name, size_t name_size, int *is_file_r,
+			char *err, size_t errlen)
 {
-	static const char disposition[] = "content-disposition:";
+	static const char disposition[] = "content-disposition";
+	const char *control = control_byte_find(p, end, 1);
 	int found = 0;
 
 	*is_file_r = 0;
 	name[0] = '\0';
+	if (control != NULL) {
+		char shown[32];
+
+		snprintf(err, errlen, "Part %d of the multipart body: its headers contain %s. Remove it; header lines "
+				      "and field names hold printable text and tabs only, and each line ends with CRLF.",
+			 part, control_byte_shown((unsigned char)*control, shown, sizeof(shown)));
+		return -1;
+	}
 	while (p < end) {
 		const char *line_end = memmem(p, (size_t)(end - p), "\r\n", 2);
-		int present = 0;
+		const char *colon;
+		size_t header_len;
 
 		if (line_end == NULL)
 			line_end = end;
-		if ((size_t)(line_end - p) > sizeof(disposition) - 1 &&
-		    strncasecmp(p, disposition, sizeof(disposition) - 1) == 0) {
-			const char *value = p + sizeof(disposition) - 1;
-			char file[1024];
-
-			value += strspn(value, " \t");
-			if ((size_t)(line_end - value) < 9 || strncasecmp(value, "form-data", 9) != 0) {
-				snprintf(err, errlen, "A multipart part's Content-Disposition is not form-data; send "
-						      "each field as Content-Disposition: form-data; name=\"...\".");
+		colon = memchr(p, ':', (size_t)(line_end - p));
+		header_len = colon != NULL ? (size_t)(colon - p) : 0;
+		if (header_len == 0 || memchr(p, ' ', header_len) != NULL || memchr(p, '\t', header_len) != NULL) {
+			snprintf(err, errlen, "Part %d of the multipart body has a malformed header line; write each "
+					      "header on one line as Name: value, with no space before the colon.",
+				 part);
+			return -1;
+		}
+		if (header_len == sizeof(disposition) - 1 && strncasecmp(p, disposition, header_len) == 0) {
+			if (found) {
+				snprintf(err, errlen, "Part %d of the multipart body has more than one "
+						      "Content-Disposition header; send one per part.",
+					 part);
 				return -1;
 			}
-			if (header_param(value, line_end, "name", name, name_size, &present) < 0 || !present) {
-				snprintf(err, errlen, "A multipart part has no valid name in its Content-Disposition; "
-						      "send name=\"field\" (at most %zu bytes).",
-					 name_size - 1);
+			if (disposition_read(colon + 1, line_end, part, name, name_size, is_file_r, err, errlen) != 0)
 				return -1;
-			}
-			if (header_param(value, line_end, "filename", file, sizeof(file), &present) != 0 || present)
-				*is_file_r = 1;
-			if (header_param(value, line_end, "filename*", file, sizeof(file), &present) != 0 || present)
-				*is_file_r = 1;
 			found = 1;
 		}
 		p = line_end + 2;
@@ -517,6 +626,48 @@ static int part_headers(const char *p, const char *end, char *name, size_t name_
 	return 0;
 }
 
+/*
+ * Reads the boundary parameter of a multipart Content-Type into `boundary`
+ * (FORM_BOUNDARY_MAX + 1 bytes). Returns its length, or -1 with a message.
+ */
+static long boundary_read(const char *content_type, char *boundary, char *err, size_t errlen)
+{
+	const char *end, *control;
+	int present = 0;
+	long len;
+
+	if (content_type == NULL)
+		content_type = "";
+	end = content_type + strlen(content_type);
+	control = control_byte_find(content_type, end, 0);
+	if (control != NULL) {
+		char shown[32];
+
+		snprintf(err, errlen, "The Content-Type header contains %s. Remove it; send multipart/form-data; "
+				      "boundary=... in printable text.",
+			 control_byte_shown((unsigned char)*control, shown, sizeof(shown)));
+		return -1;
+	}
+	len = header_param(content_type, end, "boundary", boundary, FORM_BOUNDARY_MAX + 1, &present);
+	if (len == -2) {
+		snprintf(err, errlen, "The Content-Type header gives the boundary parameter more than once; send "
+				      "one boundary.");
+		return -1;
+	}
+	if (len <= 0) {
+		snprintf(err, errlen, "multipart/form-data needs a boundary parameter of 1 to %d characters in the "
+				      "Content-Type header.",
+			 FORM_BOUNDARY_MAX);
+		return -1;
+	}
+	if (!boundary_valid(boundary, (size_t)len)) {
+		snprintf(err, errlen, "The multipart boundary in the Content-Type header contains a character that "
+				      "RFC 2046 does not allow. Use letters, digits and '()+_,-./:=? only.");
+		return -1;
+	}
+	return len;
+}
+
 int form_multipart_parse(const char *content_type, const char *body, size_t len, json_t **document_r, char *err,
 			 size_t errlen)
 {
@@ -524,19 +675,11 @@ int form_multipart_parse(const char *content_type, const char *body, size_t len,
 	const char *end = body + len, *p, *found;
 	json_t *document;
 	size_t delimiter_len;
-	long boundary_len;
-	int present = 0, parts = 0;
+	int parts = 0;
 
 	*document_r = NULL;
-	boundary_len = content_type ? header_param(content_type, content_type + strlen(content_type), "boundary",
-						   boundary, sizeof(boundary), &present)
-				    : 0;
-	if (boundary_len <= 0) {
-		snprintf(err, errlen, "multipart/form-data needs a boundary parameter of 1 to %d characters in the "
-				      "Content-Type header.",
-			 FORM_BOUNDARY_MAX);
+	if (boundary_read(content_type, boundary, err, errlen) < 0)
 		return -1;
-	}
 	/* Each delimiter but the first is CRLF "--" boundary (RFC 2046 section 5.1.1); the CRLF belongs to it. */
 	delimiter_len = (size_t)snprintf(delimiter, sizeof(delimiter), "\r\n--%s", boundary);
 	if (len >= delimiter_len - 2 && memcmp(body, delimiter + 2, delimiter_len - 2) == 0) {
@@ -588,7 +731,7 @@ int form_multipart_parse(const char *content_type, const char *body, size_t len,
 			}
 			content = headers_end + 4;
 		}
-		if (part_headers(headers, headers_end, name, sizeof(name), &is_file, err, errlen) != 0)
+		if (part_headers(headers, headers_end, parts, name, sizeof(name), &is_file, err, errlen) != 0)
 			goto fail;
 		if (is_file) {
 			snprintf(err, errlen, "%s: file parts are not accepted. Send the field as text, without a "
@@ -703,7 +846,7 @@ int form_coerce(json_t *data, const struct api_field *fields, char *err, size_t 
 
 			if (integer_parse(text, &number) == 0)
 				converted = json_integer(number);
-		} else if (f->type == AF_GID_ARRAY) {
+		} else if (f->type == AF_GID_ARRAY || (f->type == AF_ANY && (f->flags & AF_FORM_LIST))) {
 			converted = list_split(f->name, text, f->max_len ? f->max_len : 100, err, errlen);
 			if (converted == NULL)
 				return -1;

@@ -51,8 +51,13 @@ int form_urlencoded_parse(const char *body, size_t len, json_t **document_r, cha
 /*
  * Decodes a multipart/form-data body (RFC 7578) whose boundary comes from
  * `content_type`. Only text parts are accepted: a part with a filename gets
- * -1 with a message, as do a missing boundary, a malformed part and a body
- * without its closing boundary. Same results as form_urlencoded_parse.
+ * -1 with a message, as do a missing or invalid boundary, a malformed part
+ * and a body without its closing boundary. It also rejects input that
+ * another reader could take for a different field. That covers control
+ * bytes in the Content-Type or a part's headers, a repeated boundary, name
+ * or filename parameter, a name* parameter and a second
+ * Content-Disposition header in a part. Same results as
+ * form_urlencoded_parse.
  */
 int form_multipart_parse(const char *content_type, const char *body, size_t len, json_t **document_r, char *err,
 			 size_t errlen);
@@ -61,9 +66,11 @@ int form_multipart_parse(const char *content_type, const char *body, size_t len,
  * Converts the string values of a decoded form's `data` to the types that
  * `fields` (terminated by { NULL }) give: "true"/"false" for AF_BOOL,
  * decimal integers for AF_INT, "null" for nullable fields that are not
- * AF_STRING, and comma-separated lists for AF_GID_ARRAY. Values that do not
- * convert stay strings, so api_check_body's type checks then name the
- * field. Members not in `fields` are left for api_check_body to reject.
+ * AF_STRING, and comma-separated lists for AF_GID_ARRAY and for AF_ANY
+ * fields flagged AF_FORM_LIST (one value without a comma becomes a list of
+ * one, so the handler must read a one-item list as it reads that string).
+ * Values that do not convert stay strings, so api_check_body's type checks
+ * then name the field. Members not in `fields` are left for api_check_body to reject.
  * Returns 0, or -1 with a message for a 400 in `err` (a list given for a
  * single value, too many list items or an empty list item).
  */

@@ -80,8 +80,9 @@ static void scopes_text(unsigned scopes, char *out, size_t len)
 
 /*
  * Checks the `permissions` value of a body: the string "full", or a
- * non-empty array of distinct scope names. Sets *scopes_r, or replies 400
- * and returns -1.
+ * non-empty array of distinct scope names. An array of just "full" counts as
+ * "full", because a form sends every value of this field as a list
+ * (AF_FORM_LIST). Sets *scopes_r, or replies 400 and returns -1.
  */
 static int permissions_parse(api_ctx *ctx, json_t *value, unsigned *scopes_r)
 {
@@ -104,6 +105,11 @@ static int permissions_parse(api_ctx *ctx, json_t *value, unsigned *scopes_r)
 				    SCOPE_LIST_TEXT ".");
 		return -1;
 	}
+	if (json_array_size(value) == 1 && json_is_string(json_array_get(value, 0)) &&
+	    strcmp(json_string_value(json_array_get(value, 0)), "full") == 0) {
+		*scopes_r = SCOPE_FULL;
+		return 0;
+	}
 	json_array_foreach(value, i, item) {
 		const char *name = json_string_value(item);
 		unsigned bit = 0;
@@ -114,8 +120,7 @@ static int permissions_parse(api_ctx *ctx, json_t *value, unsigned *scopes_r)
 		}
 		if (strcmp(name, "full") == 0) {
 			api_error(ctx, 400, "permissions[%zu]: \"full\" cannot be combined with scopes. Send "
-					    "\"permissions\": \"full\" (a string) for full access, or an array of scopes "
-					    "from: " SCOPE_LIST_TEXT ".",
+					    "\"full\" alone for full access, or only scopes from: " SCOPE_LIST_TEXT ".",
 				  i);
 			return -1;
 		}
@@ -660,7 +665,7 @@ static int sa_list(api_ctx *ctx)
 
 static const struct api_field sa_create_fields[] = {
 	{ "name", AF_STRING, AF_REQUIRED, SA_NAME_MAX_BYTES, NULL },
-	{ "permissions", AF_ANY, AF_REQUIRED, 0, NULL },
+	{ "permissions", AF_ANY, AF_REQUIRED | AF_FORM_LIST, 0, NULL },
 	{ "token_expires_at", AF_DATETIME, AF_NULLABLE, 0, NULL },
 	{ NULL, 0, 0, 0, NULL },
 };
@@ -800,7 +805,7 @@ static int sa_get(api_ctx *ctx)
 
 static const struct api_field sa_update_fields[] = {
 	{ "name", AF_STRING, 0, SA_NAME_MAX_BYTES, NULL },
-	{ "permissions", AF_ANY, 0, 0, NULL },
+	{ "permissions", AF_ANY, AF_FORM_LIST, 0, NULL },
 	{ NULL, 0, 0, 0, NULL },
 };
 

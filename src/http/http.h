@@ -72,6 +72,14 @@ const char *http_request_query(const http_request *r, const char *name);
  * which exceeds strlen() of the value when it contains a NUL byte (%00).
  */
 const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r);
+#define HTTP_QUERY_REPEAT_NAMES_MAX 4
+/*
+ * Returns the first of `names` (NULL-terminated, at most
+ * HTTP_QUERY_REPEAT_NAMES_MAX) that the query string gives more than once,
+ * or NULL. Names match without regard to case, as in http_request_query.
+ * One pass over the parameters, with no allocation.
+ */
+const char *http_request_query_repeated(const http_request *r, const char *const *names);
 /* Calls fn for each query parameter; stops early when fn returns nonzero. */
 int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
 			    void *ctx);

@@ -114,6 +114,36 @@ int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const ch
 	return it.stopped;
 }
 
+struct query_repeat {
+	const char *const *names;
+	unsigned counts[HTTP_QUERY_REPEAT_NAMES_MAX];
+	const char *repeated;
+};
+
+static enum MHD_Result query_repeat_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_repeat *state = cls;
+
+	(void)kind;
+	(void)value;
+	for (size_t i = 0; i < HTTP_QUERY_REPEAT_NAMES_MAX && state->names[i] != NULL; i++) {
+		/* Caseless, as MHD_lookup_connection_value matches the key. */
+		if (strcasecmp(key, state->names[i]) == 0 && ++state->counts[i] > 1) {
+			state->repeated = state->names[i];
+			return MHD_NO;
+		}
+	}
+	return MHD_YES;
+}
+
+const char *http_request_query_repeated(const http_request *r, const char *const *names)
+{
+	struct query_repeat state = { names, { 0 }, NULL };
+
+	MHD_get_connection_values(r->native, MHD_GET_ARGUMENT_KIND, query_repeat_cb, &state);
+	return state.repeated;
+}
+
 int http_request_header_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
 			     void *ctx)
 {

@@ -242,3 +242,103 @@ test('form creates a tag, team and project', async () => {
 	assert.ok(projectFollowers.includes(mia.gid), project.text);
 	assert.ok(projectFollowers.includes(bob.gid), project.text);
 });
+
+// Sends a hand-written multipart body, which may contain bytes FormData would never write.
+function sendMultipart(method, path, body, boundary = 'b') {
+	return admin.raw(method, path, {
+		headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+		body: Buffer.from(body, 'latin1'),
+	});
+}
+
+function multipartPart(disposition, value) {
+	return `--b\r\nContent-Disposition: ${disposition}\r\n\r\n${value}\r\n`;
+}
+
+test('multipart NUL in a field name gets 400', async () => {
+	const task = await createTask({ name: 'Unsmuggled', notes: 'kept' });
+	const cases = [
+		[multipartPart('form-data; name="name\x00evil"', 'smuggled') + '--b--', /^Part 1 of the multipart body: its headers contain a NUL byte \(0x00\)\. Remove it/],
+		[multipartPart('form-data; name="notes"', 'ok') + multipartPart('form-data; name="na\x00me"', 'smuggled') + '--b--', /^Part 2 of the multipart body: its headers contain a NUL byte/],
+		[multipartPart('form-data; name="name\x01"', 'smuggled') + '--b--', /its headers contain the control byte 0x01/],
+	];
+	for (const [body, pattern] of cases) {
+		const res = await sendMultipart('PUT', `/tasks/${task.gid}`, body);
+		assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`);
+		assert.match(errorMessage(res), pattern, JSON.stringify(body));
+	}
+	const unchanged = await admin.get(`/tasks/${task.gid}`);
+	assert.equal(unchanged.body.data.name, 'Unsmuggled');
+	assert.equal(unchanged.body.data.notes, 'kept');
+});
+
+test('multipart repeated parameters get 400', async () => {
+	const task = await createTask({ name: 'Unambiguous', notes: 'kept' });
+	const cases = [
+		['b', multipartPart('form-data; name="notes"; name="name"', 'smuggled') + '--b--', /^Part 1 of the multipart body: the name parameter is given more than once/],
+		['b', multipartPart('form-data; name="notes"; filename="a.txt"; filename="b.txt"', 'smuggled') + '--b--', /the filename parameter is given more than once/],
+		['b', '--b\r\nContent-Disposition: form-data; name="notes"\r\nContent-Disposition: form-data; name="name"\r\n\r\nsmuggled\r\n--b--', /more than one Content-Disposition header/],
+		['b; boundary=yy', multipartPart('form-data; name="name"', 'smuggled') + '--b--', /^The Content-Type header gives the boundary parameter more than once/],
+	];
+	for (const [boundary, body, pattern] of cases) {
+		const res = await sendMultipart('PUT', `/tasks/${task.gid}`, body, boundary);
+		assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`);
+		assert.match(errorMessage(res), pattern, JSON.stringify(body));
+	}
+	const unchanged = await admin.get(`/tasks/${task.gid}`);
+	assert.equal(unchanged.body.data.name, 'Unambiguous');
+	assert.equal(unchanged.body.data.notes, 'kept');
+});
+
+test('form permissions take a comma list', async () => {
+	const path = `/workspaces/${server.orgGid}/service_accounts`;
+
+	const listed = await sendRawForm('POST', path, 'name=Comma+bot&permissions=read,exports');
+	assert.equal(listed.status, 201, listed.text);
+	assert.deepEqual(listed.body.data.permissions, ['exports', 'read']);
+
+	const single = await sendRawForm('POST', path, 'name=Single+bot&permissions=read');
+	assert.equal(single.status, 201, single.text);
+	assert.deepEqual(single.body.data.permissions, ['read']);
+
+	for (const body of ['name=Full+bot&permissions=full', 'name=Full+list+bot&permissions[]=full']) {
+		const full = await sendRawForm('POST', path, body);
+		assert.equal(full.status, 201, `${body}: ${full.text}`);
+		assert.equal(full.body.data.permissions, 'full', body);
+	}
+
+	const changed = await sendRawForm('PUT', `/service_accounts/${single.body.data.gid}`, 'permissions=scim,%20audit_logs');
+	assert.equal(changed.status, 200, changed.text);
+	assert.deepEqual(changed.body.data.permissions, ['audit_logs', 'scim']);
+
+	const mixed = await sendRawForm('POST', path, 'name=Mixed+bot&permissions=read,full');
+	assert.equal(mixed.status, 400, mixed.text);
+	assert.match(errorMessage(mixed), /^permissions\[1\]: "full" cannot be combined with scopes/);
+	const unknown = await sendRawForm('POST', path, 'name=Unknown+bot&permissions=read,admin');
+	assert.equal(unknown.status, 400, unknown.text);
+	assert.match(errorMessage(unknown), /^permissions\[1\]: unknown scope "admin"/);
+});
+
+test('repeated query options get 400', async () => {
+	const task = await createTask({ name: 'Queried', notes: 'hidden' });
+	const cases = [
+		['opt_fields=name&opt_fields=notes', /^opt_fields: given more than once in the query string/],
+		['opt_pretty=true&opt_pretty=false', /^opt_pretty: given more than once in the query string/],
+		['opt_fields=name&OPT_FIELDS=notes', /^opt_fields: given more than once/],
+		['opt_fields&opt_fields=notes', /^opt_fields: given more than once/],
+	];
+	for (const [query, pattern] of cases) {
+		const res = await admin.raw('GET', `/tasks/${task.gid}?${query}`);
+		assert.equal(res.status, 400, `${query}: ${res.text}`);
+		assert.match(errorMessage(res), pattern, query);
+	}
+	const once = await admin.raw('GET', `/tasks/${task.gid}?opt_fields=name&opt_pretty=true`);
+	assert.equal(once.status, 200, once.text);
+	assert.deepEqual(Object.keys(once.body.data).sort(), ['gid', 'name', 'resource_type']);
+
+	const write = await sendForm('PUT', `/tasks/${task.gid}?opt_fields=name&opt_fields=notes`, { name: 'Not written' });
+	assert.equal(write.status, 400, write.text);
+	assert.match(errorMessage(write), /^opt_fields: given more than once in the query string/);
+	const unchanged = await admin.get(`/tasks/${task.gid}`);
+	assert.equal(unchanged.body.data.name, 'Queried');
+});

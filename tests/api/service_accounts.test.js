@@ -687,7 +687,7 @@ describe('bad input', () => {
 		['unknown permission string', { name: 'Bot', permissions: 'everything' }, /"full" or an array of one or more scopes from: audit_logs, exports, read, scim/],
 		['empty scope list', { name: 'Bot', permissions: [] }, /non-empty array/],
 		['duplicate scope', { name: 'Bot', permissions: ['read', 'read'] }, /listed twice/],
-		['full inside an array', { name: 'Bot', permissions: ['full'] }, /cannot be combined/],
+		['full beside a scope', { name: 'Bot', permissions: ['read', 'full'] }, /^permissions\[1\]: "full" cannot be combined with scopes/],
 		['scope not a string', { name: 'Bot', permissions: [1] }, /must be a scope name/],
 		['permissions object', { name: 'Bot', permissions: { full: true } }, /^permissions: must be the string "full"/],
 		['unknown field', { name: 'Bot', permissions: 'full', scopes: ['read'] }, /data\.scopes: unknown field/],
@@ -713,6 +713,14 @@ describe('bad input', () => {
 		assert.equal(bot.body.data.name, name);
 		const long = await createAccount('y'.repeat(255), ['exports']);
 		assert.equal(long.body.data.name.length, 255);
+	});
+
+	test('create reads ["full"] as "full"', async () => {
+		const bot = await createAccount('Full list bot', ['full']);
+		assert.equal(bot.body.data.permissions, 'full');
+		const changed = await admin.put(`/service_accounts/${bot.gid}`, { permissions: ['full'] });
+		assert.equal(changed.status, 200, changed.text);
+		assert.equal(changed.body.data.permissions, 'full');
 	});
 
 	test('create with token expiry sets it', async () => {

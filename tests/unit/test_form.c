@@ -287,6 +287,130 @@ static void multipart_rejects_bad_input(void **state)
 	}
 }
 
+/* A multipart case whose body may contain NUL bytes, so it carries its length. */
+struct multipart_case {
+	const char *content_type;
+	const char *body;
+	size_t len;
+	const char *message;
+};
+
+#define MULTIPART_CASE(content_type, body, message) { content_type, body, sizeof(body) - 1, message }
+
+static void multipart_cases_fail(const struct multipart_case *cases, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		char err[512] = "";
+		json_t *document = NULL;
+
+		if (form_multipart_parse(cases[i].content_type, cases[i].body, cases[i].len, &document, err,
+					 sizeof(err)) != -1) {
+			json_decref(document);
+			fail_msg("multipart case %zu was accepted", i);
+		}
+		assert_null(document);
+		if (strstr(err, cases[i].message) == NULL)
+			fail_msg("message for case %zu lacks \"%s\": %s", i, cases[i].message, err);
+	}
+}
+
+static void multipart_rejects_control_bytes(void **state)
+{
+	static const struct multipart_case cases[] = {
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"name\0evil\"\r\n\r\nsmuggled\r\n--b--",
+			       "Part 1 of the multipart body: its headers contain a NUL byte (0x00). Remove it"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"notes\"\r\n\r\nok\r\n"
+			       "--b\r\nContent-Disposition: form-data; name=\"na\0me\"\r\n\r\nx\r\n--b--",
+			       "Part 2 of the multipart body: its headers contain a NUL byte (0x00)"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nX-Note: \0\r\n\r\nx\r\n--b--",
+			       "its headers contain a NUL byte (0x00)"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\x01" "b\"\r\n\r\nx\r\n--b--",
+			       "its headers contain the control byte 0x01"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\x7f\"\r\n\r\nx\r\n--b--",
+			       "its headers contain the control byte 0x7f"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data;\nname=\"a\"\r\n\r\nx\r\n--b--",
+			       "its headers contain the control byte 0x0a"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\"\rX: y\r\n\r\nx\r\n--b--",
+			       "its headers contain the control byte 0x0d"),
+		MULTIPART_CASE("multipart/form-data; boundary=a\x01" "b", "--a\x01" "b--",
+			       "The Content-Type header contains the control byte 0x01"),
+		MULTIPART_CASE("multipart/form-data; boundary=\"a\x1b\"", "--a\x1b--",
+			       "The Content-Type header contains the control byte 0x1b"),
+		MULTIPART_CASE("multipart/form-data; boundary=b@d", "--b@d--", "RFC 2046 does not allow"),
+		MULTIPART_CASE("multipart/form-data; boundary=\"ab \"", "--ab --", "RFC 2046 does not allow"),
+	};
+
+	(void)state;
+	multipart_cases_fail(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void multipart_rejects_ambiguous_headers(void **state)
+{
+	static const struct multipart_case cases[] = {
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"notes\"; name=\"name\"\r\n\r\nx\r\n--b--",
+			       "Part 1 of the multipart body: the name parameter is given more than once"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=notes; NAME=\"name\"\r\n\r\nx\r\n--b--",
+			       "the name parameter is given more than once"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\"; filename=\"x\"; filename=\"y\"\r\n"
+			       "\r\nx\r\n--b--",
+			       "the filename parameter is given more than once"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\"; name*=UTF-8''name\r\n\r\nx\r\n--b--",
+			       "the name* parameter is not accepted"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"notes\"\r\n"
+			       "Content-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--b--",
+			       "Part 1 of the multipart body has more than one Content-Disposition header"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition : form-data; name=\"name\"\r\n"
+			       "Content-Disposition: form-data; name=\"notes\"\r\n\r\nx\r\n--b--",
+			       "has a malformed header line"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n continued\r\n\r\nx\r\n--b--",
+			       "has a malformed header line"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nno colon\r\n\r\nx\r\n--b--",
+			       "has a malformed header line"),
+		MULTIPART_CASE("multipart/form-data; boundary=b",
+			       "--b\r\nContent-Disposition: form-dataX; name=\"a\"\r\n\r\nx\r\n--b--", "not form-data"),
+		MULTIPART_CASE("multipart/form-data; boundary=xx; boundary=yy", "--xx--\r\n--yy--",
+			       "gives the boundary parameter more than once"),
+		MULTIPART_CASE("multipart/form-data; BOUNDARY=xx; charset=UTF-8; boundary=\"xx\"", "--xx--",
+			       "gives the boundary parameter more than once"),
+	};
+
+	(void)state;
+	multipart_cases_fail(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void multipart_accepts_tabs_and_spaces(void **state)
+{
+	const char *body = "--a b\r\n"
+			   "Content-Disposition:\tform-data;\tname=\"name\";\tx-note=\"semi;colon\"\r\n"
+			   "\r\n"
+			   "Tabbed\r\n"
+			   "--a b--";
+	char err[512] = "";
+	json_t *document = NULL;
+
+	(void)state;
+	if (multipart_parse("multipart/form-data; charset=UTF-8; boundary=\"a b\"", body, &document, err,
+			    sizeof(err)) != 0)
+		fail_msg("multipart body was rejected: %s", err);
+	assert_string_equal(data_string(document, "name"), "Tabbed");
+	json_decref(document);
+}
+
 static const char *const color_values[] = { "red", "blue", NULL };
 
 static const struct api_field coerce_fields[] = {
@@ -298,6 +422,7 @@ static const struct api_field coerce_fields[] = {
 	{ "color", AF_ENUM, AF_NULLABLE, 0, color_values },
 	{ "followers", AF_GID_ARRAY, AF_USER, 3, NULL },
 	{ "members", AF_ANY, 0, 0, NULL },
+	{ "permissions", AF_ANY, AF_FORM_LIST, 0, NULL },
 	{ NULL, 0, 0, 0, NULL },
 };
 
@@ -333,6 +458,30 @@ static void coerce_types(void **state)
 	json_decref(document);
 }
 
+static void coerce_form_list(void **state)
+{
+	json_t *document = coerce_ok("permissions=read,%20exports");
+	json_t *permissions = json_object_get(json_object_get(document, "data"), "permissions");
+
+	(void)state;
+	assert_int_equal(json_array_size(permissions), 2);
+	assert_string_equal(json_string_value(json_array_get(permissions, 0)), "read");
+	assert_string_equal(json_string_value(json_array_get(permissions, 1)), "exports");
+	json_decref(document);
+
+	/* One value becomes a list of one, which the handler reads as that value. */
+	document = coerce_ok("permissions=full");
+	permissions = json_object_get(json_object_get(document, "data"), "permissions");
+	assert_int_equal(json_array_size(permissions), 1);
+	assert_string_equal(json_string_value(json_array_get(permissions, 0)), "full");
+	json_decref(document);
+
+	document = coerce_ok("permissions[]=read&permissions[]=scim");
+	permissions = json_object_get(json_object_get(document, "data"), "permissions");
+	assert_int_equal(json_array_size(permissions), 2);
+	json_decref(document);
+}
+
 static void coerce_leaves_invalid_values(void **state)
 {
 	json_t *document = coerce_ok("completed=yes&count=12a&followers=&members[]=1");
@@ -364,6 +513,7 @@ static void coerce_rejects(void **state)
 		{ "followers=1,", "followers: item 2 of the comma-separated list is empty" },
 		{ "name[]=a", "name: takes one value, but the form gave a list" },
 		{ "completed[]=true", "completed: takes one value" },
+		{ "permissions=read,,scim", "permissions: item 2 of the comma-separated list is empty" },
 	};
 
 	(void)state;
@@ -407,7 +557,11 @@ int main(void)
 		cmocka_unit_test(multipart_text_parts),
 		cmocka_unit_test(multipart_empty_form),
 		cmocka_unit_test(multipart_rejects_bad_input),
+		cmocka_unit_test(multipart_rejects_control_bytes),
+		cmocka_unit_test(multipart_rejects_ambiguous_headers),
+		cmocka_unit_test(multipart_accepts_tabs_and_spaces),
 		cmocka_unit_test(coerce_types),
+		cmocka_unit_test(coerce_form_list),
 		cmocka_unit_test(coerce_leaves_invalid_values),
 		cmocka_unit_test(coerce_rejects),
 		cmocka_unit_test(coerce_is_idempotent),
