@@ -6,9 +6,9 @@
  * objects the caller may see, compact ({gid, resource_type, name}) unless
  * opt_fields requests more.
  *
- * Matching: each word of the query must be the start of a word of the name
- * (a user also matches when the query starts their e-mail address), with
- * case folded for ASCII and Latin-1 letters (å, ä, ö, é, ü ...). SQLite's
+ * Matching: each word of the query must be the start of a word of the name,
+ * and a user also matches when the query starts their e-mail address. Case
+ * is folded for ASCII and Latin-1 letters (å, ä, ö, é, ü ...). SQLite's
  * lower() folds ASCII only and PostgreSQL's follows the database locale,
  * so SQL only narrows the rows with a LIKE that is true on both engines for
  * every row that can match, and the exact rule runs here in C. Both engines
@@ -277,8 +277,8 @@ static char *like_pattern(const struct typeahead_query *q)
  * ancestors must be checked, bounded by the caller's organization.
  *
  * NOTE: lower(name) LIKE '%...%' uses no index, so each request reads the
- * organization's rows of one type; tasks and projects stop after `count`
- * matches, users, tags and teams are read whole to sort them by name.
+ * organization's rows of one type. Tasks and projects stop after `count`
+ * matches, while users, tags and teams are read whole to sort them by name.
  */
 enum typeahead_kind { KIND_USER, KIND_PROJECT, KIND_TAG, KIND_TASK, KIND_TEAM };
 
@@ -309,7 +309,7 @@ static const char projects_sql[] =
 	" WHERE p.workspace_gid = ? AND lower(p.name) LIKE ? ESCAPE '!' AND " TASK_PROJECT_VISIBLE_SQL("p")
 	" ORDER BY p.archived, p.modified_at DESC, p.gid DESC";
 
-/* Every member sees every tag; guests see tags only on tasks, so the typeahead lists none to them. */
+/* Every member may see every tag. Guests may see tags only on tasks, so the typeahead lists none to them. */
 static const char tags_sql[] =
 	"SELECT tg.gid, tg.name, NULL, 1 FROM tags tg"
 	" WHERE tg.workspace_gid = ? AND lower(tg.name) LIKE ? ESCAPE '!' AND ? = 0";
@@ -412,6 +412,8 @@ struct typeahead_hit {
 	int64_t gid;
 	int rank;   /* 1: the name starts with the query; 2: another match */
 	char *name;
+	uint32_t *key; /* the folded name, for sorting by name; NULL in SQL order */
+	size_t key_len;
 };
 
 /* The best `max` hits so far, in reply order. */
@@ -419,20 +421,31 @@ struct typeahead_hits {
 	struct typeahead_hit *items;
 	int count;
 	int max;
-	int by_name; /* sort by rank and name here; otherwise the SQL order stands */
+	int by_name; /* sort by rank and name here, else keep the SQL order */
 };
 
+/*
+ * Orders by rank, then by folded name in code-point order (the same on both
+ * engines, but not the Swedish alphabet: Ä comes before Å), then by gid.
+ */
 static int hit_before(const struct typeahead_hit *a, const struct typeahead_hit *b)
 {
-	int order;
+	size_t common = a->key_len < b->key_len ? a->key_len : b->key_len;
 
 	if (a->rank != b->rank)
 		return a->rank < b->rank;
-	/* strcmp orders UTF-8 by code point, the same on both engines. */
-	order = strcmp(a->name, b->name);
-	if (order != 0)
-		return order < 0;
+	for (size_t i = 0; i < common; i++)
+		if (a->key[i] != b->key[i])
+			return a->key[i] < b->key[i];
+	if (a->key_len != b->key_len)
+		return a->key_len < b->key_len;
 	return a->gid < b->gid;
+}
+
+static void hit_free(struct typeahead_hit *hit)
+{
+	free(hit->name);
+	free(hit->key);
 }
 
 /*
@@ -441,19 +454,26 @@ static int hit_before(const struct typeahead_hit *a, const struct typeahead_hit 
  */
 static int hits_add(struct typeahead_hits *hits, int64_t gid, int rank, char *name)
 {
-	struct typeahead_hit hit = { .gid = gid, .rank = hits->by_name ? rank : 0, .name = name };
+	struct typeahead_hit hit = { .gid = gid, .rank = rank, .name = name };
 	int at = hits->count;
 
 	if (name == NULL)
 		return -1;
-	while (at > 0 && hits->by_name && hit_before(&hit, &hits->items[at - 1]))
-		at--;
+	if (hits->by_name) {
+		hit.key = fold_text(name, &hit.key_len);
+		if (hit.key == NULL) {
+			free(name);
+			return -1;
+		}
+		while (at > 0 && hit_before(&hit, &hits->items[at - 1]))
+			at--;
+	}
 	if (at >= hits->max) {
-		free(name);
+		hit_free(&hit);
 		return 0;
 	}
 	if (hits->count == hits->max) {
-		free(hits->items[hits->count - 1].name);
+		hit_free(&hits->items[hits->count - 1]);
 		hits->count--;
 	}
 	memmove(&hits->items[at + 1], &hits->items[at], (size_t)(hits->count - at) * sizeof(hit));
@@ -465,7 +485,7 @@ static int hits_add(struct typeahead_hits *hits, int64_t gid, int rank, char *na
 static void hits_free(struct typeahead_hits *hits)
 {
 	for (int i = 0; i < hits->count; i++)
-		free(hits->items[i].name);
+		hit_free(&hits->items[i]);
 	free(hits->items);
 	hits->items = NULL;
 	hits->count = 0;
@@ -631,7 +651,7 @@ static int wants_more_than_name(api_ctx *ctx, const struct api_type *type)
 	return 0;
 }
 
-/* Builds the reply items from the hits. Returns a new array, or NULL when storage failed. */
+/* Builds the reply items from the hits. Returns a new array. */
 static json_t *hits_present(api_ctx *ctx, const struct api_type *type, const struct typeahead_hits *hits)
 {
 	json_t *items = json_array();

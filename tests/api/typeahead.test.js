@@ -117,7 +117,7 @@ test('typeahead folds Swedish letters', async () => {
 	assert.deepEqual(await names(admin, { query: 'öst' }), ['Örjan Östlund']);
 	assert.deepEqual(await names(admin, { query: 'ÅSA' }), ['Åsa Åhlberg']);
 	assert.deepEqual(await names(admin, { query: 'åhl' }), ['Åsa Åhlberg']);
-	// A word that does not start the query's letters: "stlund" is inside "Östlund".
+	// The query must start a word, and "stlund" lies inside "Östlund".
 	assert.deepEqual(await names(admin, { query: 'stlund' }), []);
 });
 
@@ -212,6 +212,24 @@ test('typeahead orders name starts first', async () => {
 	await addUser('bo.lund@example.test', 'Bo Lund');
 	await addUser('lund.berg@example.test', 'Lundberg Ek');
 	assert.deepEqual(await names(admin, { query: 'lund' }), ['Lundberg Ek', 'Bo Lund']);
+});
+
+test('typeahead sorts names ignoring case', async () => {
+	for (const name of ['Sortera beta', 'sortera Alfa', 'Sortera zeta', 'Sortera Åska', 'Sortera ärlig']) {
+		await create(admin, '/tags', { name, workspace: server.orgGid });
+	}
+	assert.deepEqual(await names(admin, { resource_type: 'tag', query: 'sortera' }), [
+		'sortera Alfa',
+		'Sortera beta',
+		'Sortera zeta',
+		'Sortera ärlig',
+		'Sortera Åska',
+	]);
+	assert.deepEqual(await names(admin, { resource_type: 'tag', query: 'sortera', count: 1 }), ['sortera Alfa']);
+	assert.deepEqual(await names(admin, { resource_type: 'tag', query: 'sortera', count: 2 }), [
+		'sortera Alfa',
+		'Sortera beta',
+	]);
 });
 
 test('task_counts without opt_fields is empty', async () => {
