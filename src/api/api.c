@@ -38,7 +38,7 @@ static const struct api_route *const route_tables[] = {
 	api_service_accounts_routes, api_photos_routes, api_admin_routes, api_audit_log_routes,
 	api_status_updates_routes, api_scim_routes, api_scim_users_routes, api_scim_groups_routes,
 	api_scim_settings_routes, api_events_routes,
-	api_webhooks_routes, api_organization_exports_routes,
+	api_webhooks_routes, api_organization_exports_routes, api_typeahead_routes,
 };
 
 /* ---------- routing ---------- */

@@ -451,6 +451,7 @@ extern const struct api_route api_scim_settings_routes[];
 extern const struct api_route api_events_routes[];
 extern const struct api_route api_webhooks_routes[];
 extern const struct api_route api_organization_exports_routes[];
+extern const struct api_route api_typeahead_routes[];
 
 /* Resource types, defined beside their routes. */
 extern const struct api_type api_user_type;

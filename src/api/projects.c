@@ -1,7 +1,8 @@
 /*
  * Projects, their members and followers, and project memberships: list (by
  * organization or team, with the archived filter), create, read, update and
- * delete projects, add and remove members and followers, read memberships.
+ * delete projects, add and remove members and followers, read memberships,
+ * and count a project's tasks.
  *
  * Visibility follows Asana. Every non-guest of the organization sees a
  * public_to_workspace project, the members of its team see a private_to_team
@@ -1245,6 +1246,73 @@ static int project_get(api_ctx *ctx)
 	return project_reply(ctx, gid, 0);
 }
 
+/*
+ * The reply of GET /projects/{project_gid}/task_counts, for opt_fields: it
+ * has no gid, and every field is left out unless opt_fields requests it.
+ */
+static const char *const task_count_fields[] = {
+	"num_tasks", "num_incomplete_tasks", "num_completed_tasks",
+	"num_milestones", "num_incomplete_milestones", "num_completed_milestones", NULL,
+};
+static const char *const task_count_compact[] = { NULL };
+static const struct api_type task_count_type = {
+	.name = "task_count",
+	.fields = task_count_fields,
+	.compact = task_count_compact,
+	.refs = NULL,
+	.load = NULL,
+};
+
+/*
+ * GET /projects/{project_gid}/task_counts. Counts the tasks that belong to
+ * the project (task_projects): a subtask counts when it was added to the
+ * project itself, not when only its parent was. Milestones are tasks, so
+ * they count in num_tasks too.
+ */
+static int project_task_counts(api_ctx *ctx)
+{
+	int64_t gid;
+	db_stmt *st;
+	json_t *counts;
+	int64_t tasks, completed, milestones, completed_milestones;
+	int status;
+
+	if (api_param_gid(ctx, "project_gid", &gid) || project_require_visible(ctx, gid))
+		return 0;
+	if (ctx->fields == NULL)
+		return api_reply(ctx, 200, json_object());
+
+	st = db_query(ctx->db,
+		      "SELECT COUNT(*), COALESCE(SUM(t.completed), 0),"
+		      " COALESCE(SUM(CASE WHEN t.resource_subtype = 'milestone' THEN 1 ELSE 0 END), 0),"
+		      " COALESCE(SUM(CASE WHEN t.resource_subtype = 'milestone' THEN t.completed ELSE 0 END), 0)"
+		      " FROM task_projects tp JOIN tasks t ON t.gid = tp.task_gid"
+		      " WHERE tp.project_gid = ? AND tp.workspace_gid = ?");
+	if (st == NULL)
+		return api_fail_db(ctx, DB_ERROR);
+	db_bind_int64(st, 0, gid);
+	db_bind_int64(st, 1, ctx->who.workspace_gid);
+	status = db_step(st);
+	if (status != DB_ROW) {
+		db_stmt_done(st);
+		return api_fail_db(ctx, status == DB_DONE ? DB_ERROR : status);
+	}
+	tasks = db_column_int64(st, 0);
+	completed = db_column_int64(st, 1);
+	milestones = db_column_int64(st, 2);
+	completed_milestones = db_column_int64(st, 3);
+	db_stmt_done(st);
+
+	counts = json_object();
+	json_object_set_new(counts, "num_tasks", json_integer(tasks));
+	json_object_set_new(counts, "num_incomplete_tasks", json_integer(tasks - completed));
+	json_object_set_new(counts, "num_completed_tasks", json_integer(completed));
+	json_object_set_new(counts, "num_milestones", json_integer(milestones));
+	json_object_set_new(counts, "num_incomplete_milestones", json_integer(milestones - completed_milestones));
+	json_object_set_new(counts, "num_completed_milestones", json_integer(completed_milestones));
+	return api_reply(ctx, 200, api_present(ctx, &task_count_type, counts));
+}
+
 /* The columns an update merges with the request before it checks the rules that span fields. */
 struct project_current {
 	int64_t team_gid;
@@ -1728,6 +1796,7 @@ const struct api_route api_projects_routes[] = {
 	{ "GET", "/projects", projects_list, API_LIST, &api_project_type },
 	{ "POST", "/projects", projects_create, API_WRITE | API_BODY, &api_project_type },
 	{ "GET", "/projects/{project_gid}", project_get, 0, &api_project_type },
+	{ "GET", "/projects/{project_gid}/task_counts", project_task_counts, 0, &task_count_type },
 	{ "PUT", "/projects/{project_gid}", project_update, API_WRITE | API_BODY, &api_project_type },
 	{ "DELETE", "/projects/{project_gid}", project_delete, API_WRITE, NULL },
 	{ "POST", "/projects/{project_gid}/addMembers", project_add_members, API_WRITE | API_BODY, &api_project_type },

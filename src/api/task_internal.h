@@ -2,7 +2,8 @@
  * Helpers shared by the task files: tasks.c (the representation and reads),
  * task_write.c (create, update, delete) and task_actions.c (setParent, addProject,
  * removeProject, addTag, removeTag, addFollowers, removeFollowers). Not for
- * other resource files, which use api_task_type and the routes only.
+ * other resource files, which use api_task_type and the routes only, except
+ * typeahead.c, which filters its search with the visibility SQL below.
  */
 #ifndef KONTOR_API_TASK_INTERNAL_H
 #define KONTOR_API_TASK_INTERNAL_H
