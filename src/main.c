@@ -29,6 +29,7 @@
 #include "util/timeutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
@@ -1480,11 +1481,50 @@ static int cmd_export(int argc, char **argv)
 }
 
 static const char restore_help[] =
-	"  --input FILE         a kontor-export file, gzip-compressed or plain JSON (KONTOR_RESTORE_INPUT)\n"
+	"  --input FILE         a kontor-export file, gzip-compressed or plain JSON (KONTOR_RESTORE_INPUT);\n"
+	"                       a regular file or a pipe such as /dev/stdin\n"
 	"Loads the organization into DB, which must be empty: it refuses a database that already\n"
 	"contains an organization or users. Everything is loaded in one transaction. The file has\n"
 	"no passwords or tokens: afterwards set passwords with `kontor user set-password` and\n"
 	"create tokens with `kontor token create`. The last line of output is the organization gid.\n";
+
+/*
+ * Opens the export file for `kontor restore` and checks that it can be
+ * read, before the command creates or migrates the target database, so a
+ * wrong --input leaves nothing behind. Accepts a regular file or a pipe
+ * (`--input /dev/stdin`, a shell's process substitution). Returns the
+ * descriptor, or exits with a message.
+ */
+static int open_restore_input(const char *path)
+{
+	char err[1024];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, sizeof(err), "cannot read %.800s: %s; %s", path, strerror(errno),
+			 errno == EACCES ? "give this user read permission on the file"
+					 : "check the path given to --input");
+		die("restore", err);
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, sizeof(err), "cannot read %.800s: %s", path, strerror(errno));
+		die("restore", err);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, sizeof(err), "cannot read %.800s: it is a directory; --input takes an export file such as "
+					   "backup.json.gz",
+			 path);
+		die("restore", err);
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		snprintf(err, sizeof(err), "cannot read %.800s: it is not a regular file or a pipe; --input takes an "
+					   "export file such as backup.json.gz",
+			 path);
+		die("restore", err);
+	}
+	return fd;
+}
 
 static int cmd_restore(int argc, char **argv)
 {
@@ -1492,6 +1532,7 @@ static int cmd_restore(int argc, char **argv)
 	unsigned char pepper[APP_KEY_BYTES];
 	char err[1024], gid_text[GID_STRING_MAX];
 	int64_t org_gid = 0, rows = 0;
+	int input;
 	db_conn *c;
 	db *d;
 
@@ -1499,17 +1540,14 @@ static int cmd_restore(int argc, char **argv)
 	parse_options(argc, argv, &o, "restore", restore_help);
 	if (o.input == NULL)
 		die("restore", "--input FILE is required");
-	if (access(o.input, R_OK) != 0) {
-		snprintf(err, sizeof(err), "cannot read %.800s: %s", o.input, strerror(errno));
-		die("restore", err);
-	}
+	input = open_restore_input(o.input);
 	d = open_db(&o, "restore", 1);
 	/* The restored database needs its own key file for the tokens created afterwards, as after init. */
 	load_pepper(&o, "restore", 1, pepper);
 	check_pepper(d, pepper, "restore");
 	sodium_memzero(pepper, sizeof(pepper));
 	c = acquire(d, "restore");
-	if (store_export_restore(c, o.input, &org_gid, &rows, err, sizeof(err)) != 0) {
+	if (store_export_restore(c, input, &org_gid, &rows, err, sizeof(err)) != 0) {
 		db_release(d, c);
 		die("restore", err);
 	}

@@ -9,9 +9,11 @@
 #include "store/export.h"
 #include "auth/auth.h"
 #include "auth/principal.h"
+#include "media/photo.h"
 #include "store/org.h"
 #include "util/gid.h"
 #include "util/gidset.h"
+#include "util/rowindex.h"
 #include "util/text.h"
 #include "util/timeutil.h"
 
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /*
@@ -931,6 +934,9 @@ struct reader {
 	size_t cap, pos, len;
 	int eof;
 	int64_t consumed; /* bytes before buf[0], for positions in messages */
+	/* The section and row being read, for messages about a row that does not parse; section is NULL outside rows. */
+	const char *section;
+	int64_t row;
 	char *err;
 	size_t errlen;
 };
@@ -1082,8 +1088,21 @@ static json_t *reader_value(struct reader *r)
 		 * \uXXXX escape or a UTF-8 sequence cut in two.
 		 */
 		if (r->eof || (value == NULL && (size_t)parse_error.position + READER_CUT_MARGIN < r->len - r->pos)) {
-			snprintf(r->err, r->errlen, "invalid JSON at byte %lld: %s",
-				 (long long)(r->consumed + (int64_t)r->pos + parse_error.position), parse_error.text);
+			long long at = (long long)(r->consumed + (int64_t)r->pos + parse_error.position);
+
+			/* The database's text columns cannot hold NUL: PostgreSQL rejects it in text. */
+			if (json_error_code(&parse_error) == json_error_null_character && r->section != NULL)
+				snprintf(r->err, r->errlen,
+					 "%s, row %lld: a string contains the NUL character (U+0000, written \\u0000) at byte "
+					 "%lld; text fields must not contain NUL: remove it from the string",
+					 r->section, (long long)r->row, at);
+			else if (json_error_code(&parse_error) == json_error_null_character)
+				snprintf(r->err, r->errlen,
+					 "a string contains the NUL character (U+0000, written \\u0000) at byte %lld; text "
+					 "fields must not contain NUL: remove it from the string",
+					 at);
+			else
+				snprintf(r->err, r->errlen, "invalid JSON at byte %lld: %s", at, parse_error.text);
 			if (!r->eof)
 				reader_check_damage(r);
 			return NULL;
@@ -1092,6 +1111,9 @@ static json_t *reader_value(struct reader *r)
 			return NULL;
 	}
 }
+
+/* Most unique_rules of one section: a gid and a pair of gids that the schema also keeps unique. */
+#define UNIQUE_RULES_PER_SECTION 2
 
 /* A subtask whose parent had not been read when the subtask's row was inserted. */
 struct pending_parent {
@@ -1106,7 +1128,8 @@ struct pending_parent {
  * projects, sections, tags, tasks). A set takes at most 22 bytes per gid,
  * and 32 while it grows (see gidset.h): for 3 million such rows, at most
  * 64 MB, and 96 MB for a moment. pending takes 24 bytes per subtask that
- * precedes its parent in the file.
+ * precedes its parent in the file. `unique` stores the current section's
+ * other unique keys, 16 to 32 bytes per row and key (see rowindex.h).
  */
 struct restore {
 	db_conn *c;
@@ -1116,6 +1139,8 @@ struct restore {
 	int64_t counts[SECTION_COUNT];
 	struct gidset seen[REF_COUNT];       /* gids restored so far, by the target they define */
 	struct gidset service_account_users; /* users of kind service_account restored so far */
+	/* The keys of the current section's unique_rules, emptied when the section ends. */
+	struct rowindex unique[UNIQUE_RULES_PER_SECTION];
 	struct pending_parent *pending;
 	size_t pending_len, pending_cap;
 	/* The row being checked, which messages identify by its key; row_object is NULL between rows. */
@@ -1612,6 +1637,30 @@ static int check_row_values(struct restore *rs, const struct col *cols, json_t *
 	return 0;
 }
 
+/*
+ * Checks that a photo's size is one that kontor renders. The column is
+ * INTEGER, which PostgreSQL keeps to 32 bits, so a larger value would
+ * otherwise fail in the insert on PostgreSQL alone.
+ */
+static int check_photo_size(struct restore *rs, json_t *object, int64_t row)
+{
+	json_t *size = json_object_get(object, "size");
+	char allowed[96];
+	size_t used = 0;
+
+	/* A size that is not an integer is reported by bind_field. */
+	if (!json_is_integer(size))
+		return 0;
+	for (int i = 0; i < PHOTO_SIZE_COUNT; i++) {
+		if (json_integer_value(size) == photo_sizes[i])
+			return 0;
+		used += (size_t)snprintf(allowed + used, sizeof(allowed) - used, "%s%d", i == 0 ? "" : ", ", photo_sizes[i]);
+	}
+	return restore_fail(rs, "photos", row, "field \"size\" is %lld; it must be one of %s, the sizes in pixels that "
+					       "kontor renders",
+			    (long long)json_integer_value(size), allowed);
+}
+
 /* Checks that a task's parent is not the task itself; longer cycles are found once the section is read. */
 static int check_task_parent(struct restore *rs, json_t *object, int64_t row)
 {
@@ -1673,6 +1722,264 @@ static int remember_row(struct restore *rs, const struct section *sec, json_t *o
 	return 0;
 }
 
+/*
+ * The unique keys of the schema that remember_row does not cover: composite
+ * primary keys, the primary keys of the sections that no other section
+ * refers to, and the unique indexes beside a primary key. check_unique
+ * finds a repeated key before the insert, which would otherwise fail with
+ * the database's own message. At most UNIQUE_RULES_PER_SECTION per section.
+ */
+struct unique_rule {
+	const struct col *cols;
+	const char *fields[2]; /* the key's fields; the second is NULL for a one-field key */
+	const char *names;     /* what the fields name, for the message: "task and user" */
+	const char *fix;       /* the end of the message, after the semicolon */
+	/*
+	 * Confirms a key whose fingerprint is in the index: the query takes
+	 * workspace_gid and the fields in order. NULL for a key of one gid or
+	 * integer field, which the index stores exactly.
+	 */
+	const char *exists_sql;
+};
+
+#define UNIQUE_GID_FIX "gids must be unique within a section: remove one of the rows or give one an unused gid"
+
+static const struct unique_rule unique_rules[] = {
+	{ user_cols, { "email", NULL }, "e-mail address",
+	  "e-mail addresses are compared without regard to case, and each user needs an address of their own: "
+	  "change the address or remove one of the users",
+	  "SELECT 1 FROM users WHERE workspace_gid = ? AND email_lower = ?" },
+	{ service_account_cols, { "user_gid", NULL }, "user",
+	  "a user has at most one row in section \"service_accounts\": remove one of the rows", NULL },
+	{ scim_user_cols, { "user_gid", NULL }, "user",
+	  "a user has at most one row in section \"scim_users\": remove one of the rows", NULL },
+	{ workspace_membership_cols, { "gid", NULL }, "gid", UNIQUE_GID_FIX, NULL },
+	{ workspace_membership_cols, { "user_gid", NULL }, "user",
+	  "a user has one workspace membership: remove one of the rows", NULL },
+	{ division_admin_cols, { "division_gid", "user_gid" }, "division and user", "remove one of the rows",
+	  "SELECT 1 FROM division_admins WHERE workspace_gid = ? AND division_gid = ? AND user_gid = ?" },
+	{ photo_cols, { "photo_key", "size" }, "photo key and size", "remove one of the rows",
+	  "SELECT 1 FROM photos WHERE workspace_gid = ? AND photo_key = ? AND size = ?" },
+	{ team_membership_cols, { "gid", NULL }, "gid", UNIQUE_GID_FIX, NULL },
+	{ team_membership_cols, { "team_gid", "user_gid" }, "team and user",
+	  "a user has one membership per team: remove one of the rows",
+	  "SELECT 1 FROM team_memberships WHERE workspace_gid = ? AND team_gid = ? AND user_gid = ?" },
+	{ scim_group_cols, { "team_gid", NULL }, "team",
+	  "a team has at most one row in section \"scim_groups\": remove one of the rows", NULL },
+	{ project_membership_cols, { "gid", NULL }, "gid", UNIQUE_GID_FIX, NULL },
+	{ project_membership_cols, { "project_gid", "user_gid" }, "project and user",
+	  "a user has one membership per project: remove one of the rows",
+	  "SELECT 1 FROM project_memberships WHERE workspace_gid = ? AND project_gid = ? AND user_gid = ?" },
+	{ project_follower_cols, { "project_gid", "user_gid" }, "project and user", "remove one of the rows",
+	  "SELECT 1 FROM project_followers WHERE workspace_gid = ? AND project_gid = ? AND user_gid = ?" },
+	{ status_update_cols, { "gid", NULL }, "gid", UNIQUE_GID_FIX, NULL },
+	{ task_project_cols, { "task_gid", "project_gid" }, "task and project", "remove one of the rows",
+	  "SELECT 1 FROM task_projects WHERE workspace_gid = ? AND task_gid = ? AND project_gid = ?" },
+	{ task_follower_cols, { "task_gid", "user_gid" }, "task and user", "remove one of the rows",
+	  "SELECT 1 FROM task_followers WHERE workspace_gid = ? AND task_gid = ? AND user_gid = ?" },
+	{ task_tag_cols, { "task_gid", "tag_gid" }, "task and tag", "remove one of the rows",
+	  "SELECT 1 FROM task_tags WHERE workspace_gid = ? AND task_gid = ? AND tag_gid = ?" },
+	{ story_cols, { "gid", NULL }, "gid", UNIQUE_GID_FIX, NULL },
+	{ audit_cols, { "seq", NULL }, "seq",
+	  "seq numbers are unique within the audit log: remove one of the records or give one an unused seq", NULL },
+	{ audit_cols, { "gid", NULL }, "gid", UNIQUE_GID_FIX, NULL },
+	{ NULL, { NULL, NULL }, NULL, NULL, NULL },
+};
+
+/* One field of a unique key: a gid or integer in `number`, or text (then `text` is not NULL). */
+struct key_part {
+	const struct col *col;
+	int64_t number;
+	const char *text;
+	size_t len;
+};
+
+/* Reads one key field. Returns -1 for a value of another type, which bind_field reports with the type it expects. */
+static int read_key_part(const struct col *cols, const char *field, json_t *object, struct key_part *part)
+{
+	json_t *value = json_object_get(object, field);
+
+	part->col = NULL;
+	for (int i = 0; cols[i].name && part->col == NULL; i++)
+		if (strcmp(cols[i].name, field) == 0)
+			part->col = &cols[i];
+	part->number = 0;
+	part->text = NULL;
+	part->len = 0;
+	if (part->col == NULL)
+		return -1;
+	switch (part->col->type) {
+	case COL_GID:
+		return json_is_string(value) && gid_parse(json_string_value(value), &part->number) == 0 ? 0 : -1;
+	case COL_INT:
+		if (!json_is_integer(value))
+			return -1;
+		part->number = (int64_t)json_integer_value(value);
+		return 0;
+	case COL_TEXT:
+		if (!json_is_string(value))
+			return -1;
+		part->text = json_string_value(value);
+		part->len = json_string_length(value);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* The splitmix64 finalizer (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", 2014). */
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xBF58476D1CE4E5B9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94D049BB133111EB);
+	x ^= x >> 31;
+	return x;
+}
+
+/* A 64-bit fingerprint of a key of text or several fields; equal keys have equal fingerprints. */
+static uint64_t key_fingerprint(const struct key_part *parts, int count)
+{
+	uint64_t hash = 0;
+
+	for (int i = 0; i < count; i++) {
+		uint64_t part = (uint64_t)parts[i].number;
+
+		if (parts[i].text != NULL) {
+			/* FNV-1a, 64-bit (offset basis and prime from the FNV reference). */
+			part = UINT64_C(0xCBF29CE484222325);
+			for (size_t b = 0; b < parts[i].len; b++)
+				part = (part ^ (unsigned char)parts[i].text[b]) * UINT64_C(0x100000001B3);
+		}
+		hash = mix64(hash ^ mix64(part + (uint64_t)i));
+	}
+	return hash;
+}
+
+/* Returns 1 when a row with the key is in the database, 0 when not, and -1 with a message on failure. */
+static int key_exists(struct restore *rs, const struct section *sec, const struct unique_rule *rule,
+		      const struct key_part *parts, int count, int64_t row)
+{
+	db_stmt *s = db_query(rs->c, rule->exists_sql);
+	int status;
+
+	if (s == NULL)
+		return restore_fail(rs, sec->name, row, "cannot check for a repeated key: %s", db_conn_errmsg(rs->c));
+	db_bind_int64(s, 0, rs->org_gid);
+	for (int i = 0; i < count; i++) {
+		if (parts[i].text != NULL)
+			db_bind_textn(s, i + 1, parts[i].text, parts[i].len);
+		else
+			db_bind_int64(s, i + 1, parts[i].number);
+	}
+	status = db_step(s);
+	db_stmt_done(s);
+	if (status == DB_ROW)
+		return 1;
+	if (status == DB_DONE)
+		return 0;
+	return restore_fail(rs, sec->name, row, "checking for a repeated key failed: %s", db_conn_errmsg(rs->c));
+}
+
+/* Writes "team 12 and user 34" or "e-mail address "a@b.se"": the values of a key that is not the row's own. */
+static void describe_key_values(const struct key_part *parts, int count, char *out, size_t outlen)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < count && used < outlen; i++) {
+		const struct col *col = parts[i].col;
+		const char *glue = i == 0 ? "" : " and ";
+		int n;
+
+		if (col->type == COL_TEXT && strcmp(col->name, "email") == 0)
+			n = snprintf(out + used, outlen - used, "%se-mail address \"%.80s\"", glue, parts[i].text);
+		else if (parts[i].text != NULL)
+			n = snprintf(out + used, outlen - used, "%s%s \"%.60s\"", glue, col->name, parts[i].text);
+		else
+			n = snprintf(out + used, outlen - used, "%s%s %lld", glue,
+				     col->ref != REF_NONE ? ref_names[col->ref].record : col->name, (long long)parts[i].number);
+		if (n < 0)
+			return;
+		used += (size_t)n;
+	}
+}
+
+/*
+ * Adds the row's key of `rule` to `index` and rejects it when an earlier row
+ * of the section has it. A fingerprint match is confirmed in the database,
+ * where the earlier row is inserted already, because two keys may share a
+ * fingerprint.
+ */
+static int check_unique_rule(struct restore *rs, const struct section *sec, const struct unique_rule *rule,
+			     struct rowindex *index, json_t *object, int64_t row)
+{
+	struct key_part parts[2];
+	int count = rule->fields[1] != NULL ? 2 : 1;
+	int exact, added, is_row_key;
+	int64_t earlier = 0;
+	uint64_t key;
+	char lower[320], where[48], values[200];
+
+	for (int i = 0; i < count; i++)
+		if (read_key_part(sec->cols, rule->fields[i], object, &parts[i]) != 0)
+			return 0;
+	/* The users_email index is on the lower-cased address, the value insert_row binds to email_lower. */
+	if (sec->cols == user_cols) {
+		store_email_lower(parts[0].text, lower, sizeof(lower));
+		parts[0].text = lower;
+		parts[0].len = strlen(lower);
+	}
+	exact = count == 1 && parts[0].text == NULL;
+	key = exact ? (uint64_t)parts[0].number : key_fingerprint(parts, count);
+	added = rowindex_add(index, key, row, &earlier);
+	if (added < 0)
+		return restore_fail(rs, sec->name, row, "%s", "out of memory");
+	if (added == 1)
+		return 0;
+	if (!exact) {
+		int found = key_exists(rs, sec, rule, parts, count, row);
+
+		if (found <= 0)
+			return found; /* 0: another key with the same fingerprint */
+	}
+	if (earlier > 0)
+		snprintf(where, sizeof(where), "row %lld", (long long)earlier);
+	else
+		snprintf(where, sizeof(where), "an earlier row");
+	is_row_key = count == sec->key_count && strcmp(rule->fields[0], sec->cols[0].name) == 0;
+	if (is_row_key)
+		return restore_fail(rs, sec->name, row, "the same %s appear%s in %s; %s", rule->names,
+				    count == 1 ? "s" : "", where, rule->fix);
+	if (sec->cols == user_cols)
+		parts[0].text = json_string_value(json_object_get(object, "email"));
+	describe_key_values(parts, count, values, sizeof(values));
+	return restore_fail(rs, sec->name, row, "%s appear%s in %s as well; %s", values, count == 1 ? "s" : "", where,
+			    rule->fix);
+}
+
+/* Checks the row against every unique_rules entry of its section. */
+static int check_unique(struct restore *rs, const struct section *sec, json_t *object, int64_t row)
+{
+	int slot = 0;
+
+	for (const struct unique_rule *rule = unique_rules; rule->cols; rule++) {
+		if (rule->cols != sec->cols)
+			continue;
+		if (check_unique_rule(rs, sec, rule, &rs->unique[slot++], object, row) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Empties the indexes of check_unique when a section ends; its keys cannot repeat in another section. */
+static void clear_unique(struct restore *rs)
+{
+	for (int i = 0; i < UNIQUE_RULES_PER_SECTION; i++)
+		rowindex_clear(&rs->unique[i]);
+}
+
 /* Runs every check on one row before its insert; the database's own constraint messages name no row. */
 static int check_row(struct restore *rs, const struct section *sec, json_t *object, int64_t row,
 		     int *has_later_parent_r, int64_t *later_parent_r)
@@ -1691,11 +1998,15 @@ static int check_row(struct restore *rs, const struct section *sec, json_t *obje
 		if (!json_is_integer(seq) || json_integer_value(seq) < 1)
 			return restore_fail(rs, name, row, "%s", "field \"seq\" must be an integer of 1 or more");
 	}
+	if (cols == photo_cols && check_photo_size(rs, object, row) != 0)
+		return -1;
 	if (check_row_values(rs, cols, object, name, row) != 0)
 		return -1;
 	if (cols == task_cols && check_task_parent(rs, object, row) != 0)
 		return -1;
 	if (sec && sec->defines != REF_NONE && remember_row(rs, sec, object, row) != 0)
+		return -1;
+	if (sec && check_unique(rs, sec, object, row) != 0)
 		return -1;
 	return 0;
 }
@@ -1874,9 +2185,13 @@ static int read_section(struct restore *rs, int index)
 		return 0;
 	}
 	for (;;) {
-		json_t *object = reader_value(&rs->r);
+		json_t *object;
 		int failed;
 
+		rs->r.section = sec->name;
+		rs->r.row = row + 1;
+		object = reader_value(&rs->r);
+		rs->r.section = NULL;
 		if (object == NULL)
 			return -1;
 		row++;
@@ -1898,6 +2213,7 @@ static int read_section(struct restore *rs, int index)
 		break;
 	}
 	rs->counts[index] = row;
+	clear_unique(rs);
 	if (sec->cols == task_cols && (link_pending_parents(rs) != 0 || check_task_ancestry(rs) != 0))
 		return -1;
 	return 0;
@@ -1951,6 +2267,30 @@ static int check_header_value(struct restore *rs, const char *key, json_t *value
 	return 0; /* exported_at: informational */
 }
 
+/*
+ * Rejects a file that lacks the sections before `next_key` from
+ * `next_section` on. The writer writes every section, [] when it has no
+ * rows, so a missing one means the file was cut or edited; the message
+ * says so before the rows after the gap fail their reference checks.
+ */
+static int check_missing_section(struct restore *rs, int next_section, int found_index, const char *next_key)
+{
+	const char *previous = next_section > 0 ? sections[next_section - 1].name : "organization";
+	char before[KEY_NAME_MAX + 8];
+
+	if (found_index <= next_section)
+		return 0;
+	if (next_key != NULL)
+		snprintf(before, sizeof(before), "\"%s\"", next_key);
+	else
+		snprintf(before, sizeof(before), "the end of the file");
+	snprintf(rs->err, rs->errlen,
+		 "section \"%s\" is missing: it must come after \"%s\" and before %s; every export has all its "
+		 "sections, with [] for one without rows. Restore from a complete export file, or add the section",
+		 sections[next_section].name, previous, before);
+	return -1;
+}
+
 /* Walks the top-level object. Sections must follow in the writer's order, each after the ones it refers to. */
 static int read_document(struct restore *rs)
 {
@@ -1974,6 +2314,8 @@ static int read_document(struct restore *rs)
 					 key);
 				return -1;
 			}
+			if (check_missing_section(rs, next_section, index, key) != 0)
+				return -1;
 			next_section = index + 1;
 			if (read_section(rs, index) != 0)
 				return -1;
@@ -2001,7 +2343,8 @@ static int read_document(struct restore *rs)
 					failed = 1;
 				}
 			} else if (strcmp(key, "row_counts") == 0) {
-				failed = check_counts(rs, value);
+				failed = check_missing_section(rs, next_section, SECTION_COUNT, key) != 0 ||
+					 check_counts(rs, value) != 0;
 				have_counts = 1;
 			} else {
 				failed = check_header_value(rs, key, value);
@@ -2029,6 +2372,8 @@ static int read_document(struct restore *rs)
 		snprintf(rs->err, rs->errlen, "unexpected data after the end of the document");
 		return -1;
 	}
+	if (rs->org_gid != 0 && check_missing_section(rs, next_section, SECTION_COUNT, NULL) != 0)
+		return -1;
 	if (rs->org_gid == 0 || !have_counts) {
 		snprintf(rs->err, rs->errlen, "the file is incomplete: %s is missing",
 			 rs->org_gid == 0 ? "\"organization\"" : "\"row_counts\"");
@@ -2055,8 +2400,7 @@ static int database_in_use(db_conn *c)
 	return count > 0;
 }
 
-int store_export_restore(db_conn *c, const char *path, int64_t *org_gid_r, int64_t *rows_r, char *err,
-			 size_t errlen)
+int store_export_restore(db_conn *c, int fd, int64_t *org_gid_r, int64_t *rows_r, char *err, size_t errlen)
 {
 	struct restore rs;
 	int in_use, result = -1;
@@ -2068,9 +2412,10 @@ int store_export_restore(db_conn *c, const char *path, int64_t *org_gid_r, int64
 	rs.r.err = err;
 	rs.r.errlen = errlen;
 
-	rs.r.file = gzopen(path, "rb");
+	rs.r.file = gzdopen(fd, "rb");
 	if (rs.r.file == NULL) {
-		snprintf(err, errlen, "cannot open %s", path);
+		close(fd);
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	rs.r.cap = READER_BUFFER_BYTES;
@@ -2109,6 +2454,7 @@ done:
 	for (int i = 0; i < REF_COUNT; i++)
 		gidset_clear(&rs.seen[i]);
 	gidset_clear(&rs.service_account_users);
+	clear_unique(&rs);
 	free(rs.pending);
 	free(rs.r.buf);
 	gzclose(rs.r.file);

@@ -62,13 +62,13 @@ enum export_result store_export_write(db_conn *c, int64_t org_gid, export_sink_f
 				      char *err, size_t errlen);
 
 /*
- * Restores a gzip-compressed kontor-export file (plain JSON is read too)
- * into the database of `c`, which must contain no organization. Everything
- * is inserted in one transaction, so a failure leaves the database as it was.
+ * Restores a gzip-compressed kontor-export file (plain JSON is read too),
+ * read from the open descriptor `fd`, into the database of `c`, which must
+ * contain no organization. Closes `fd` in every case. Everything is
+ * inserted in one transaction, so a failure leaves the database as it was.
  * On success *org_gid_r receives the organization's gid and *rows_r the rows
  * inserted. Returns 0, or -1 with a message in `err`.
  */
-int store_export_restore(db_conn *c, const char *path, int64_t *org_gid_r, int64_t *rows_r, char *err,
-			 size_t errlen);
+int store_export_restore(db_conn *c, int fd, int64_t *org_gid_r, int64_t *rows_r, char *err, size_t errlen);
 
 #endif

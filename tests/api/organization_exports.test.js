@@ -628,7 +628,7 @@ describe('command line', () => {
 		const text = JSON.stringify(document);
 		const cases = [
 			['syntax error', text.replace('"DEFECT_MARKER"', '"DEFECT" tru'), /invalid JSON at byte \d+/],
-			['NUL character', text.replace('"DEFECT_MARKER"', '"DEFECT\\u0000"'), /invalid JSON at byte \d+: .*\\u0000/],
+			['NUL character', text.replace('"DEFECT_MARKER"', '"DEFECT\\u0000"'), /tasks, row 1: a string contains the NUL character \(U\+0000, written \\u0000\) at byte \d+; text fields must not contain NUL/],
 		];
 		const target = emptyDatabase('large');
 		try {

@@ -203,3 +203,185 @@ test('restore names every null in a NOT NULL column', async () => {
 		target.drop();
 	}
 });
+
+// Sections whose rows have a key that the schema keeps unique besides the
+// gids that the reference checks remember: [label, section, change to the
+// copy of row 0, expected message after the row's number and key]. The copy
+// is appended, so the first row is the earlier one.
+const NEW_GID = '9000000000000000001';
+const REPEATED_KEYS = [
+	['users.email', 'users', (row) => ({ ...row, gid: NEW_GID, email: row.email.toUpperCase() }),
+		(row) => `e-mail address "${row.email.toUpperCase()}" appears in row 1 as well; e-mail addresses are compared without regard to case, ` +
+			'and each user needs an address of their own: change the address or remove one of the users'],
+	['service_accounts', 'service_accounts', (row) => row,
+		() => 'the same user appears in row 1; a user has at most one row in section "service_accounts": remove one of the rows'],
+	['scim_users', 'scim_users', (row) => row,
+		() => 'the same user appears in row 1; a user has at most one row in section "scim_users": remove one of the rows'],
+	['workspace_memberships.gid', 'workspace_memberships', (row) => row,
+		() => 'the same gid appears in row 1; gids must be unique within a section: remove one of the rows or give one an unused gid'],
+	['workspace_memberships.user_gid', 'workspace_memberships', (row) => ({ ...row, gid: NEW_GID }),
+		(row) => `user ${row.user_gid} appears in row 1 as well; a user has one workspace membership: remove one of the rows`],
+	['division_admins', 'division_admins', (row) => row, () => 'the same division and user appear in row 1; remove one of the rows'],
+	['photos', 'photos', (row) => row, () => 'the same photo key and size appear in row 1; remove one of the rows'],
+	['team_memberships.gid', 'team_memberships', (row) => row,
+		() => 'the same gid appears in row 1; gids must be unique within a section: remove one of the rows or give one an unused gid'],
+	['team_memberships.team_gid', 'team_memberships', (row) => ({ ...row, gid: NEW_GID }),
+		(row) => `team ${row.team_gid} and user ${row.user_gid} appear in row 1 as well; a user has one membership per team: remove one of the rows`],
+	['scim_groups', 'scim_groups', (row) => row,
+		() => 'the same team appears in row 1; a team has at most one row in section "scim_groups": remove one of the rows'],
+	['project_memberships.project_gid', 'project_memberships', (row) => ({ ...row, gid: NEW_GID }),
+		(row) => `project ${row.project_gid} and user ${row.user_gid} appear in row 1 as well; a user has one membership per project: remove one of the rows`],
+	['project_followers', 'project_followers', (row) => row, () => 'the same project and user appear in row 1; remove one of the rows'],
+	['status_updates', 'status_updates', (row) => row,
+		() => 'the same gid appears in row 1; gids must be unique within a section: remove one of the rows or give one an unused gid'],
+	['task_projects', 'task_projects', (row) => row, () => 'the same task and project appear in row 1; remove one of the rows'],
+	['task_followers', 'task_followers', (row) => row, () => 'the same task and user appear in row 1; remove one of the rows'],
+	['task_tags', 'task_tags', (row) => row, () => 'the same task and tag appear in row 1; remove one of the rows'],
+	['stories', 'stories', (row) => row,
+		() => 'the same gid appears in row 1; gids must be unique within a section: remove one of the rows or give one an unused gid'],
+	['audit_log.seq', 'audit_log', (row) => ({ ...row, gid: NEW_GID }),
+		() => 'the same seq appears in row 1; seq numbers are unique within the audit log: remove one of the records or give one an unused seq'],
+	['audit_log.gid', 'audit_log', (row, rows) => ({ ...row, seq: rows[rows.length - 1].seq + 1 }),
+		(row) => `gid ${row.gid} appears in row 1 as well; gids must be unique within a section: remove one of the rows or give one an unused gid`],
+];
+
+async function exportDocument(label) {
+	const file = path.join(tmpDir, `${label}.json.gz`);
+	await server.cli(['export', '--db', server.db, '--org', server.orgGid, '--output', file]);
+	return { file, original: JSON.parse(zlib.gunzipSync(fs.readFileSync(file)).toString('utf8')) };
+}
+
+test('restore names repeated keys', async () => {
+	const { file, original } = await exportDocument('repeated');
+	const target = emptyDatabase('repeated');
+	try {
+		const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'repeated.pepper') };
+		for (const [label, section, change, message] of REPEATED_KEYS) {
+			const document = structuredClone(original);
+			const rows = document[section];
+			assert.ok(rows.length > 0, `${label}: section is empty`);
+			rows.push(change(structuredClone(rows[0]), rows));
+			document.row_counts[section] = rows.length;
+			const line = await restoreError(target, pepper, document, label);
+			assert.ok(line.startsWith(`${section}, row ${rows.length} (`), `${label}: ${line}`);
+			assert.ok(line.endsWith(`): ${message(rows[0])}`), `${label}: ${line}`);
+		}
+		// The tester's case: the copy's key names the task and the user.
+		const followers = structuredClone(original);
+		const follower = followers.task_followers[0];
+		followers.task_followers.push(structuredClone(follower));
+		assert.equal(await restoreError(target, pepper, followers, 'task follower'),
+			`task_followers, row ${followers.task_followers.length} (task ${follower.task_gid}, user ${follower.user_gid}): ` +
+			'the same task and user appear in row 1; remove one of the rows');
+		assertEmpty(target.db);
+		assert.equal(await server.cli(['restore', '--db', target.db, '--input', file], pepper), server.orgGid);
+	} finally {
+		target.drop();
+	}
+});
+
+test('restore names a missing section', async () => {
+	const { original } = await exportDocument('missing');
+	const target = emptyDatabase('missing');
+	try {
+		const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'missing.pepper') };
+		const fix = 'every export has all its sections, with [] for one without rows. Restore from a complete export file, or add the section';
+		const omit = (document, names) => {
+			for (const name of names) {
+				delete document[name];
+				delete document.row_counts[name];
+			}
+			return document;
+		};
+		// Only tasks: the message names tasks, not the first row that refers to a task.
+		assert.equal(await restoreError(target, pepper, omit(structuredClone(original), ['tasks']), 'tasks'),
+			`section "tasks" is missing: it must come after "tags" and before "task_projects"; ${fix}`);
+		// Tasks with the sections that refer to them, and row_counts to match.
+		assert.equal(await restoreError(target, pepper, omit(structuredClone(original), ['tasks', 'task_projects', 'task_followers', 'task_tags', 'stories']), 'tasks and dependents'),
+			`section "tasks" is missing: it must come after "tags" and before "audit_log"; ${fix}`);
+		assert.equal(await restoreError(target, pepper, omit(structuredClone(original), ['divisions']), 'first section'),
+			`section "divisions" is missing: it must come after "organization" and before "users"; ${fix}`);
+		assert.equal(await restoreError(target, pepper, omit(structuredClone(original), ['audit_log']), 'last section'),
+			`section "audit_log" is missing: it must come after "stories" and before "row_counts"; ${fix}`);
+		const noEnd = omit(structuredClone(original), ['audit_log']);
+		delete noEnd.row_counts;
+		assert.equal(await restoreError(target, pepper, noEnd, 'end of file'),
+			`section "audit_log" is missing: it must come after "stories" and before the end of the file; ${fix}`);
+		assertEmpty(target.db);
+
+		// An empty section, as the exporter writes one, is not missing.
+		const empty = structuredClone(original);
+		empty.task_tags = [];
+		empty.row_counts.task_tags = 0;
+		const emptyFile = path.join(tmpDir, 'empty-section.json.gz');
+		fs.writeFileSync(emptyFile, zlib.gzipSync(JSON.stringify(empty)));
+		assert.equal(await server.cli(['restore', '--db', target.db, '--input', emptyFile], pepper), server.orgGid);
+		assert.equal(sqlValue(target.db, 'SELECT count(*) FROM task_tags'), '0');
+	} finally {
+		target.drop();
+	}
+});
+
+test('restore names NUL and photo sizes', async () => {
+	const { original } = await exportDocument('values');
+	const target = emptyDatabase('values');
+	try {
+		const pepper = { KONTOR_PEPPER_FILE: path.join(tmpDir, 'values.pepper') };
+		const withNul = structuredClone(original);
+		withNul.tasks[0].notes = 'before\u0000after';
+		const line = await restoreError(target, pepper, withNul, 'NUL');
+		assert.match(line, /^tasks, row 1: a string contains the NUL character \(U\+0000, written \\u0000\) at byte \d+; text fields must not contain NUL: remove it from the string$/);
+		assert.doesNotMatch(line, /JSON_ALLOW_NUL/);
+
+		// PostgreSQL keeps INTEGER to 32 bits, so this size failed there in the insert.
+		const photo = original.photos[0];
+		const bigPhoto = structuredClone(original);
+		bigPhoto.photos[0].size = 4294967296;
+		assert.equal(await restoreError(target, pepper, bigPhoto, 'photo size'),
+			`photos, row 1 (photo_key ${photo.photo_key}, size 4294967296): field "size" is 4294967296; it must be one of ` +
+			'21, 27, 36, 60, 128, 1024, the sizes in pixels that kontor renders');
+		assertEmpty(target.db);
+	} finally {
+		target.drop();
+	}
+});
+
+// Whether restore left anything in `target`: a SQLite file, or tables in the PostgreSQL database.
+function targetTouched(target) {
+	if (!isPg(target.db)) {
+		return fs.existsSync(target.db);
+	}
+	return sqlValue(target.db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") !== '0';
+}
+
+test('restore checks input before target', async () => {
+	const { file } = await exportDocument('input');
+	const unreadable = path.join(tmpDir, 'unreadable.json.gz');
+	fs.copyFileSync(file, unreadable);
+	fs.chmodSync(unreadable, 0o000);
+	const cases = [
+		['directory', tmpDir, `cannot read ${tmpDir}: it is a directory; --input takes an export file such as backup.json.gz`],
+		['missing file', path.join(tmpDir, 'nonexistent.json.gz'),
+			`cannot read ${path.join(tmpDir, 'nonexistent.json.gz')}: No such file or directory; check the path given to --input`],
+		['device', '/dev/null', 'cannot read /dev/null: it is not a regular file or a pipe; --input takes an export file such as backup.json.gz'],
+	];
+	// Permissions do not apply to root, who reads a mode 000 file; the check runs only for other users.
+	if (process.getuid() !== 0) {
+		cases.push(['unreadable file', unreadable, `cannot read ${unreadable}: Permission denied; give this user read permission on the file`]);
+	}
+	for (const [label, input, message] of cases) {
+		const target = emptyDatabase(`input-${label.replace(/ /g, '-')}`);
+		const pepperFile = path.join(tmpDir, `input-${label.replace(/ /g, '-')}.pepper`);
+		try {
+			await assert.rejects(server.cli(['restore', '--db', target.db, '--input', input], { KONTOR_PEPPER_FILE: pepperFile }),
+				(err) => {
+					assert.ok(err.message.includes(`kontor restore: ${message}`), `${label}: ${err.message}`);
+					return true;
+				});
+			assert.equal(targetTouched(target), false, `${label}: the target database was created`);
+			assert.equal(fs.existsSync(pepperFile), false, `${label}: the pepper file was created`);
+		} finally {
+			target.drop();
+		}
+	}
+});

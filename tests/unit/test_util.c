@@ -1,6 +1,6 @@
 /*
  * Tests of src/util: gid generation, formatting and parsing (util/gid.c),
- * the gid hash set (util/gidset.c),
+ * the gid hash set (util/gidset.c), the row index (util/rowindex.c),
  * and the ISO 8601 time functions (util/timeutil.c) that every API timestamp
  * and due date passes through.
  */
@@ -19,6 +19,7 @@
 #include "store/org.h"
 #include "util/gid.h"
 #include "util/gidset.h"
+#include "util/rowindex.h"
 #include "util/text.h"
 #include "util/timeutil.h"
 
@@ -202,6 +203,33 @@ static void gidset_add_contains(void **state)
 	assert_int_equal(set.len, GIDSET_TEST_COUNT);
 	gidset_clear(&set);
 	assert_false(gidset_contains(&set, base));
+}
+
+/* ---------------------------------------------------------------- rowindex */
+
+/* Every key keeps the row that added it first, across the table's growth; key 0 is a key like any other. */
+static void rowindex_first_row(void **state)
+{
+	struct rowindex index = { 0 };
+	int64_t earlier = -1;
+
+	(void)state;
+	for (int64_t i = 0; i < GIDSET_TEST_COUNT; i++)
+		assert_int_equal(rowindex_add(&index, (uint64_t)i * 7, i + 1, &earlier), 1);
+	assert_int_equal(index.len, GIDSET_TEST_COUNT);
+	assert_true(index.len * 4 <= index.cap * 3);
+	for (int64_t i = 0; i < GIDSET_TEST_COUNT; i++) {
+		assert_int_equal(rowindex_add(&index, (uint64_t)i * 7, GIDSET_TEST_COUNT + 1, &earlier), 0);
+		assert_int_equal(earlier, i + 1);
+	}
+	assert_int_equal(index.len, GIDSET_TEST_COUNT);
+	/* A row number that does not fit 32 bits is reported as unknown. */
+	assert_int_equal(rowindex_add(&index, UINT64_MAX, INT64_C(5000000000), &earlier), 1);
+	assert_int_equal(rowindex_add(&index, UINT64_MAX, 1, &earlier), 0);
+	assert_int_equal(earlier, 0);
+	rowindex_clear(&index);
+	assert_int_equal(rowindex_add(&index, 0, 3, &earlier), 1);
+	rowindex_clear(&index);
 }
 
 /* 0 marks empty slots inside the table, so the set keeps it apart. */
@@ -523,6 +551,7 @@ int main(void)
 		cmocka_unit_test(gid_parse_rejects_invalid),
 		cmocka_unit_test(gidset_add_contains),
 		cmocka_unit_test(gidset_zero_and_empty),
+		cmocka_unit_test(rowindex_first_row),
 		cmocka_unit_test(time_format_known_instants),
 		cmocka_unit_test(time_format_truncates_to_buffer),
 		cmocka_unit_test(time_format_now_parses_back),
