@@ -552,6 +552,16 @@ static int parse_body(api_ctx *ctx)
 	}
 	if (!(ctx->route->flags & API_BARE_BODY)) {
 		content_type = http_request_header(ctx->req, "Content-Type");
+		/* A stray control byte could make a form's type unrecognised, and its body read as JSON instead. */
+		for (const char *c = content_type; c != NULL && *c != '\0'; c++) {
+			if ((unsigned char)*c < 0x20 && *c != '\t') {
+				api_error(ctx, 400, "Content-Type: contains a control character (0x%02X). Send "
+						    "application/json, application/x-www-form-urlencoded or "
+						    "multipart/form-data.",
+					  (unsigned)(unsigned char)*c);
+				return -1;
+			}
+		}
 		form = form_kind_of(content_type);
 		if (form == FORM_MULTIPART || (form == FORM_URLENCODED && !form_is_json(ctx->req->body, ctx->req->body_len)))
 			return parse_form_body(ctx, form, content_type);
@@ -896,7 +906,14 @@ static int is_safe_method(const char *method)
 int dispatch_authenticate(api_ctx *ctx)
 {
 	int db_status = DB_OK, csrf_ok = 0;
-	enum auth_result result = auth_bearer(ctx->db, ctx->app->pepper, ctx->req, &ctx->who, &db_status);
+	enum auth_result result;
+
+	/* Two credentials could be read differently by a proxy and by kontor, so neither is used. */
+	if (http_request_header_count(ctx->req, "Authorization") > 1) {
+		api_error(ctx, 400, "Authorization: the request has more than one Authorization header. Send exactly one.");
+		return -1;
+	}
+	result = auth_bearer(ctx->db, ctx->app->pepper, ctx->req, &ctx->who, &db_status);
 
 	if (result == AUTH_MISSING)
 		result = auth_session(ctx->db, ctx->app->pepper, ctx->req, &ctx->who, &csrf_ok, &db_status);

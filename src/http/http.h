@@ -92,6 +92,8 @@ int http_request_header_each(const http_request *r, int (*fn)(void *ctx, const c
 			     void *ctx);
 /* Returns a borrowed header value (name is case-insensitive), or NULL. When repeated, the first. */
 const char *http_request_header(const http_request *r, const char *name);
+/* Counts the request's header fields named `name`, ignoring case; more than one Authorization is an error. */
+int http_request_header_count(const http_request *r, const char *name);
 /* Returns a borrowed cookie value, or NULL. */
 const char *http_request_cookie(const http_request *r, const char *name);
 

@@ -71,20 +71,51 @@ struct request_state {
 	int first_call_done;
 };
 
-const char *http_request_query(const http_request *r, const char *name)
+/* The first query parameter named exactly `name`. */
+struct query_find {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+	int found;
+};
+
+static enum MHD_Result query_find_cb(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_len,
+				     const char *value, size_t value_len)
 {
-	return MHD_lookup_connection_value(r->native, MHD_GET_ARGUMENT_KIND, name);
+	struct query_find *find = cls;
+
+	(void)kind;
+	if (key_len != find->name_len || memcmp(key, find->name, key_len) != 0)
+		return MHD_YES;
+	find->value = value ? value : "";
+	find->value_len = value ? value_len : 0;
+	find->found = 1;
+	return MHD_NO;
 }
 
+/*
+ * Query parameter names match exactly, as in Asana's API: libmicrohttpd's
+ * own lookup ignores case, so `OPT_FIELDS` would act as `opt_fields` for
+ * kontor but not for a proxy or a log filter that reads the query string.
+ */
 const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r)
 {
-	const char *value = NULL;
+	struct query_find find = { name, strlen(name), NULL, 0, 0 };
 
 	*len_r = 0;
-	if (MHD_lookup_connection_value_n(r->native, MHD_GET_ARGUMENT_KIND, name, strlen(name), &value, len_r) !=
-	    MHD_YES)
+	MHD_get_connection_values_n(r->native, MHD_GET_ARGUMENT_KIND, query_find_cb, &find);
+	if (!find.found)
 		return NULL;
-	return value;
+	*len_r = find.value_len;
+	return find.value;
+}
+
+const char *http_request_query(const http_request *r, const char *name)
+{
+	size_t len;
+
+	return http_request_query_n(r, name, &len);
 }
 
 struct query_iter {
@@ -127,7 +158,7 @@ static enum MHD_Result query_repeat_cb(void *cls, enum MHD_ValueKind kind, const
 	(void)kind;
 	(void)value;
 	for (size_t i = 0; i < HTTP_QUERY_REPEAT_NAMES_MAX && state->names[i] != NULL; i++) {
-		/* Caseless, as MHD_lookup_connection_value matches the key. */
+		/* Caseless on purpose: a copy in other case is not read (http_request_query) but still confuses. */
 		if (strcasecmp(key, state->names[i]) == 0 && ++state->counts[i] > 1) {
 			state->repeated = state->names[i];
 			return MHD_NO;
@@ -156,6 +187,31 @@ int http_request_header_each(const http_request *r, int (*fn)(void *ctx, const c
 const char *http_request_header(const http_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->native, MHD_HEADER_KIND, name);
+}
+
+struct header_count {
+	const char *name;
+	int count;
+};
+
+static enum MHD_Result header_count_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_count *counted = cls;
+
+	(void)kind;
+	(void)value;
+	/* Field names ignore case (RFC 9110 section 5.1). */
+	if (strcasecmp(key, counted->name) == 0)
+		counted->count++;
+	return MHD_YES;
+}
+
+int http_request_header_count(const http_request *r, const char *name)
+{
+	struct header_count counted = { name, 0 };
+
+	MHD_get_connection_values(r->native, MHD_HEADER_KIND, header_count_cb, &counted);
+	return counted.count;
 }
 
 const char *http_request_cookie(const http_request *r, const char *name)
@@ -246,6 +302,46 @@ const char *http_status_text(int status)
 	case 503: return "Service Unavailable";
 	default: return "";
 	}
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes %HH in the path and in query names and values, as libmicrohttpd
+ * does by default, except %00, which stays as the three characters. A
+ * decoded NUL would end the C string there: `/users/me%00/x` would route as
+ * `/users/me` and `?query=ab%00cd` would search for `ab`, while a proxy in
+ * front sees the whole text. Kept literal, such a path matches no route and
+ * such a value fails the parameter's own check.
+ */
+static size_t unescape_keeping_nul(void *cls, struct MHD_Connection *connection, char *text)
+{
+	char *read = text, *write = text;
+
+	(void)cls;
+	(void)connection;
+	while (*read != '\0') {
+		int high, low;
+
+		if (read[0] == '%' && (high = hex_value(read[1])) >= 0 && (low = hex_value(read[2])) >= 0 &&
+		    (high | low) != 0) {
+			*write++ = (char)(high * 16 + low);
+			read += 3;
+			continue;
+		}
+		*write++ = *read++;
+	}
+	*write = '\0';
+	return (size_t)(write - text);
 }
 
 /* Dotted decimal for the common case: inet_ntop goes through sprintf, a visible cost on a small GET. */
@@ -680,6 +776,7 @@ int http_server_start(const struct http_server_config *config, http_server **ser
 	/* The logger comes first: libmicrohttpd warns about options it reads before it. */
 	server->daemon = MHD_start_daemon(
 		flags, (uint16_t)config->port, NULL, NULL, on_access, server, MHD_OPTION_EXTERNAL_LOGGER, on_library_error,
+		server, MHD_OPTION_UNESCAPE_CALLBACK, unescape_keeping_nul,
 		server, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)config->threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)config->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)config->connection_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
