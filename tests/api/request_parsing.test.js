@@ -1,9 +1,9 @@
 'use strict';
 // How kontor reads the request line and headers where a proxy in front of it
-// might read them differently: %00 in the path or the query, the case of
-// query parameter names, repeated Authorization headers and a Content-Type
-// with a control byte. Requests go through a raw socket, because fetch and
-// curl clean up some of these on their own.
+// might read them differently. The cases: %00 in the path or the query, the
+// case of query parameter names, repeated Authorization headers and a
+// Content-Type with a control byte. Requests go through a raw socket,
+// because fetch and curl clean up some of these on their own.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
@@ -63,7 +63,7 @@ test('%00 in a query value is not cut', async () => {
 	const res = await rawRequest(`GET /api/1.0/workspaces/${server.orgGid}/users?limit=1%00junk HTTP/1.1\r\n${bearer()}`);
 	assert.equal(res.status, 400, res.body);
 	assert.match(res.body, /limit/);
-	// Other escapes and + still decode.
+	// Other escapes still decode.
 	const spaced = await rawRequest(`GET /api/1.0/users/me?opt_fields=name%2Cemail HTTP/1.1\r\n${bearer()}`);
 	assert.equal(spaced.status, 200, spaced.body);
 	assert.deepEqual(Object.keys(JSON.parse(spaced.body).data).sort(), ['email', 'gid', 'name', 'resource_type']);
