@@ -333,7 +333,8 @@ test('projects of a task, visible ones only', async () => {
 	// One at a time, by keyset offsets.
 	const first = await admin.get(`/tasks/${taskGid}/projects`, { limit: 1 });
 	assert.equal(first.body.data.length, 1);
-	assert.ok(first.body.next_page && first.body.next_page.offset, first.text);
+	assert.ok(first.body.next_page, first.text);
+	assert.ok(first.body.next_page.offset, first.text);
 	const second = await admin.get(`/tasks/${taskGid}/projects`, { limit: 1, offset: first.body.next_page.offset });
 	assert.equal(second.status, 200, second.text);
 	assert.deepEqual(gids([...first.body.data, ...second.body.data]), gids(all.body.data));
