@@ -245,8 +245,8 @@ static int field_add(json_t *document, const char *name, size_t name_len, const 
 		goto done;
 	}
 	if (!utf8_valid((const unsigned char *)value, value_len)) {
-		snprintf(err, errlen, "%s: the value is not valid UTF-8 after percent-decoding. Encode the text as "
-				      "UTF-8 before percent-encoding it.",
+		snprintf(err, errlen, "%s: the value is not valid UTF-8. Encode the text as UTF-8 (in a URL-encoded "
+				      "form, before percent-encoding it).",
 			 name_shown(member, shown));
 		goto done;
 	}
@@ -565,6 +565,23 @@ static int disposition_read(const char *value, const char *end, int part, char *
 	return 0;
 }
 
+/* Whether a Content-Transfer-Encoding value [value, end) leaves the bytes as they are. */
+static int identity_transfer_encoding(const char *value, const char *end)
+{
+	static const char *const identities[] = { "7bit", "8bit", "binary" };
+	size_t len;
+
+	while (value < end && (*value == ' ' || *value == '\t'))
+		value++;
+	while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	len = (size_t)(end - value);
+	for (size_t i = 0; i < sizeof(identities) / sizeof(identities[0]); i++)
+		if (strlen(identities[i]) == len && strncasecmp(value, identities[i], len) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Reads one part's header block [p, end): the Content-Disposition name and
  * whether it names a file. Rejects what another reader could take for a
@@ -577,6 +594,7 @@ static int part_headers(const char *p, const char *end, int part, char *name, si
 			char *err, size_t errlen)
 {
 	static const char disposition[] = "content-disposition";
+	static const char transfer_encoding[] = "content-transfer-encoding";
 	const char *control = control_byte_find(p, end, 1);
 	int found = 0;
 
@@ -615,6 +633,13 @@ static int part_headers(const char *p, const char *end, int part, char *name, si
 			if (disposition_read(colon + 1, line_end, part, name, name_size, is_file_r, err, errlen) != 0)
 				return -1;
 			found = 1;
+		} else if (header_len == sizeof(transfer_encoding) - 1 && strncasecmp(p, transfer_encoding, header_len) == 0 &&
+			   !identity_transfer_encoding(colon + 1, line_end)) {
+			/* RFC 7578 section 4.7 deprecates the header; a decoder that honoured it would read another value. */
+			snprintf(err, errlen, "Part %d of the multipart body has a Content-Transfer-Encoding other than "
+					      "7bit, 8bit or binary; send the value as plain UTF-8 text without the header.",
+				 part);
+			return -1;
 		}
 		p = line_end + 2;
 	}

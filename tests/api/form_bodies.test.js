@@ -290,6 +290,21 @@ test('multipart repeated parameters get 400', async () => {
 	assert.equal(unchanged.body.data.notes, 'kept');
 });
 
+test('multipart transfer encoding other than identity gets 400', async () => {
+	const task = await createTask({ name: 'Plain text', notes: 'kept' });
+	const encoded = '--b\r\nContent-Disposition: form-data; name="notes"\r\nContent-Transfer-Encoding: base64\r\n\r\n' +
+		'c211Z2dsZWQ=\r\n--b--';
+	const res = await sendMultipart('PUT', `/tasks/${task.gid}`, encoded, 'b');
+	assert.equal(res.status, 400, res.text);
+	assert.match(errorMessage(res), /Content-Transfer-Encoding other than 7bit, 8bit or binary/);
+	assert.equal((await admin.get(`/tasks/${task.gid}`)).body.data.notes, 'kept');
+
+	const identity = encoded.replace('base64', ' 8BIT ').replace('c211Z2dsZWQ=', 'plain');
+	const ok = await sendMultipart('PUT', `/tasks/${task.gid}`, identity, 'b');
+	assert.equal(ok.status, 200, ok.text);
+	assert.equal(ok.body.data.notes, 'plain');
+});
+
 test('form permissions take a comma list', async () => {
 	const path = `/workspaces/${server.orgGid}/service_accounts`;
 
