@@ -30,4 +30,33 @@ void defer_keep_ratelimit(struct api_deferral *deferral, int64_t key, int is_wri
 /* Percent-encodes `text` for a query string into `out`; returns the length written. */
 size_t url_encode(const char *text, char *out, size_t len);
 
+/*
+ * Whom a guest may see: themselves and the people they share a team or a
+ * project with, as Asana shows guests only what they were added to.
+ * Members and full-access service accounts see the whole organization.
+ * `u` is the user gid column. Six parameters, bound by api_bind_guest_sees.
+ */
+#define GUEST_SEES_USER_SQL(u)                                                                                 \
+	"(? = 0 OR " u " = ? OR EXISTS (SELECT 1 FROM team_memberships mine"                                   \
+	" JOIN team_memberships theirs ON theirs.team_gid = mine.team_gid"                                      \
+	" WHERE mine.workspace_gid = ? AND mine.user_gid = ? AND theirs.user_gid = " u ")"                      \
+	" OR EXISTS (SELECT 1 FROM project_memberships pmine"                                                   \
+	" JOIN project_memberships ptheirs ON ptheirs.project_gid = pmine.project_gid"                          \
+	" WHERE pmine.workspace_gid = ? AND pmine.user_gid = ? AND ptheirs.user_gid = " u "))"
+
+/* Binds the six parameters of GUEST_SEES_USER_SQL from `index` on (users.c); returns the index after them. */
+int api_bind_guest_sees(api_ctx *ctx, db_stmt *s, int index);
+
+/*
+ * The list form of the team visibility rule (api_can_see_team), for a team
+ * aliased `t`: every team but secret ones to members, a secret team to its
+ * members. Three parameters, bound by api_bind_team_visible.
+ */
+#define TEAM_VISIBLE_SQL                                                      \
+	" (? = 1 OR (? = 0 AND t.visibility <> 'secret')"                     \
+	" OR EXISTS (SELECT 1 FROM team_memberships v WHERE v.team_gid = t.gid AND v.user_gid = ?))"
+
+/* Binds the three TEAM_VISIBLE_SQL parameters from index `first` on (teams.c). */
+void api_bind_team_visible(api_ctx *ctx, db_stmt *s, int first);
+
 #endif

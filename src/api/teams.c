@@ -11,10 +11,11 @@
  * request_to_join teams, and a secret team only as its member. Guests see
  * only the teams they belong to, and a full-access service account sees
  * every team. A team membership is visible when its team is. Single objects go through
- * api_can_see_team; lists carry the same rule in SQL (TEAM_VISIBLE) so that
+ * api_can_see_team; lists carry the same rule in SQL (TEAM_VISIBLE_SQL) so that
  * keyset pagination stays exact.
  */
 #include "api/api.h"
+#include "api/api_internal.h"
 #include "api/richtext.h"
 #include "store/audit.h"
 #include "store/events.h"
@@ -73,15 +74,6 @@ enum { TEAM_GID, TEAM_NAME, TEAM_DESCRIPTION, TEAM_HTML_DESCRIPTION, TEAM_VISIBI
 #define TEAM_COLUMNS "t.gid, t.name, t.description, t.html_description, t.visibility, w.gid, w.name"
 #define TEAM_FROM " FROM teams t JOIN workspaces w ON w.gid = t.workspace_gid"
 
-/*
- * The list form of the visibility rule, for a team aliased `t`. It takes
- * three parameters, bound by bind_team_visible: full access (0 or 1), the
- * caller is a guest (0 or 1), the caller's user gid.
- */
-#define TEAM_VISIBLE                                                          \
-	" (? = 1 OR (? = 0 AND t.visibility <> 'secret')"                     \
-	" OR EXISTS (SELECT 1 FROM team_memberships v WHERE v.team_gid = t.gid AND v.user_gid = ?))"
-
 /* One team-membership row (MEMBERSHIP_COLUMNS). */
 enum { MS_GID, MS_IS_ADMIN, MS_IS_GUEST, MS_USER_GID, MS_USER_NAME, MS_TEAM_GID, MS_TEAM_NAME };
 
@@ -95,8 +87,7 @@ static int caller_is_guest(const api_ctx *ctx)
 	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
 }
 
-/* Binds the three TEAM_VISIBLE parameters from index `first` on. */
-static void bind_team_visible(api_ctx *ctx, db_stmt *s, int first)
+void api_bind_team_visible(api_ctx *ctx, db_stmt *s, int first)
 {
 	db_bind_int64(s, first, api_is_full_access(ctx) ? 1 : 0);
 	db_bind_int64(s, first + 1, caller_is_guest(ctx));
@@ -771,14 +762,14 @@ static int teams_list_workspace(api_ctx *ctx)
 	}
 
 	s = db_query(ctx->db,
-		     "SELECT " TEAM_COLUMNS TEAM_FROM " WHERE t.workspace_gid = ? AND t.gid > ? AND" TEAM_VISIBLE
+		     "SELECT " TEAM_COLUMNS TEAM_FROM " WHERE t.workspace_gid = ? AND t.gid > ? AND" TEAM_VISIBLE_SQL
 		     " ORDER BY t.gid LIMIT ?");
 	if (s == NULL) {
 		return api_fail_db(ctx, DB_ERROR);
 	}
 	db_bind_int64(s, 0, ctx->who.workspace_gid);
 	db_bind_int64(s, 1, page.after);
-	bind_team_visible(ctx, s, 2);
+	api_bind_team_visible(ctx, s, 2);
 	db_bind_int64(s, 5, (int64_t)page.limit + 1);
 	return teams_reply_page(ctx, s, &page);
 }
@@ -803,7 +794,7 @@ static int teams_list_user(api_ctx *ctx)
 	s = db_query(ctx->db,
 		     "SELECT " TEAM_COLUMNS TEAM_FROM " JOIN team_memberships um ON um.team_gid = t.gid"
 		     " WHERE um.workspace_gid = ? AND um.user_gid = ? AND t.workspace_gid = ? AND t.gid > ? AND"
-		     TEAM_VISIBLE " ORDER BY t.gid LIMIT ?");
+		     TEAM_VISIBLE_SQL " ORDER BY t.gid LIMIT ?");
 	if (s == NULL) {
 		return api_fail_db(ctx, DB_ERROR);
 	}
@@ -811,7 +802,7 @@ static int teams_list_user(api_ctx *ctx)
 	db_bind_int64(s, 1, user_gid);
 	db_bind_int64(s, 2, ctx->who.workspace_gid);
 	db_bind_int64(s, 3, page.after);
-	bind_team_visible(ctx, s, 4);
+	api_bind_team_visible(ctx, s, 4);
 	db_bind_int64(s, 7, (int64_t)page.limit + 1);
 	return teams_reply_page(ctx, s, &page);
 }
@@ -1203,7 +1194,7 @@ static int memberships_list_user(api_ctx *ctx, int64_t user_gid)
 
 	s = db_query(ctx->db,
 		     "SELECT " MEMBERSHIP_COLUMNS MEMBERSHIP_FROM
-		     " WHERE m.workspace_gid = ? AND m.user_gid = ? AND m.gid > ? AND" TEAM_VISIBLE
+		     " WHERE m.workspace_gid = ? AND m.user_gid = ? AND m.gid > ? AND" TEAM_VISIBLE_SQL
 		     " ORDER BY m.gid LIMIT ?");
 	if (s == NULL) {
 		return api_fail_db(ctx, DB_ERROR);
@@ -1211,7 +1202,7 @@ static int memberships_list_user(api_ctx *ctx, int64_t user_gid)
 	db_bind_int64(s, 0, ctx->who.workspace_gid);
 	db_bind_int64(s, 1, user_gid);
 	db_bind_int64(s, 2, page.after);
-	bind_team_visible(ctx, s, 3);
+	api_bind_team_visible(ctx, s, 3);
 	db_bind_int64(s, 6, (int64_t)page.limit + 1);
 	return memberships_reply_page(ctx, s, &page);
 }

@@ -282,26 +282,12 @@ static char *like_pattern(const struct typeahead_query *q)
  */
 enum typeahead_kind { KIND_USER, KIND_PROJECT, KIND_TAG, KIND_TASK, KIND_TEAM };
 
-/*
- * Whom a guest may see: themselves and the people they share a team or a
- * project with. The same rule as users.c applies to GET /users. Six
- * parameters: the caller is a guest (0 or 1), user, organization, user,
- * organization, user.
- */
-#define GUEST_SEES_USER_SQL                                                                                    \
-	"(? = 0 OR u.gid = ? OR EXISTS (SELECT 1 FROM team_memberships mine"                                    \
-	" JOIN team_memberships theirs ON theirs.team_gid = mine.team_gid"                                      \
-	" WHERE mine.workspace_gid = ? AND mine.user_gid = ? AND theirs.user_gid = u.gid)"                      \
-	" OR EXISTS (SELECT 1 FROM project_memberships pmine"                                                   \
-	" JOIN project_memberships ptheirs ON ptheirs.project_gid = pmine.project_gid"                          \
-	" WHERE pmine.workspace_gid = ? AND pmine.user_gid = ? AND ptheirs.user_gid = u.gid))"
-
 static const char users_sql[] =
 	"SELECT u.gid, u.name, u.email_lower, 1 FROM users u"
 	" JOIN workspace_memberships m ON m.workspace_gid = u.workspace_gid AND m.user_gid = u.gid"
 	" WHERE u.workspace_gid = ? AND m.is_active = 1"
 	" AND (lower(u.name) LIKE ? ESCAPE '!' OR u.email_lower LIKE ? ESCAPE '!')"
-	" AND " GUEST_SEES_USER_SQL;
+	" AND " GUEST_SEES_USER_SQL("u.gid");
 
 /* Archived projects come after the others. */
 static const char projects_sql[] =
@@ -344,16 +330,10 @@ static const char tasks_sql[] =
 	" WHERE x.visible = 1 OR x.parent_gid IS NOT NULL"
 	" ORDER BY x.followed DESC, x.modified_at DESC, x.gid DESC";
 
-/*
- * Teams: all but secret ones to members, any to their own members, as
- * api_can_see_team decides. Three parameters: full access (0 or 1), the
- * caller is a guest (0 or 1), the caller's user gid.
- */
+/* Teams the caller may see, by the rule of the team lists (TEAM_VISIBLE_SQL). */
 static const char teams_sql[] =
 	"SELECT t.gid, t.name, NULL, 1 FROM teams t"
-	" WHERE t.workspace_gid = ? AND lower(t.name) LIKE ? ESCAPE '!'"
-	" AND (? = 1 OR (? = 0 AND t.visibility <> 'secret')"
-	" OR EXISTS (SELECT 1 FROM team_memberships v WHERE v.team_gid = t.gid AND v.user_gid = ?))";
+	" WHERE t.workspace_gid = ? AND lower(t.name) LIKE ? ESCAPE '!' AND" TEAM_VISIBLE_SQL;
 
 static int caller_is_guest(const api_ctx *ctx)
 {
@@ -376,12 +356,7 @@ static db_stmt *candidates_query(api_ctx *ctx, enum typeahead_kind kind, const c
 		db_bind_text(s, 1, pattern);
 		/* The e-mail must start with the query, so its pattern drops the leading '%'. */
 		db_bind_text(s, 2, pattern + 1);
-		db_bind_int64(s, 3, caller_is_guest(ctx));
-		db_bind_int64(s, 4, ctx->who.user_gid);
-		db_bind_int64(s, 5, org);
-		db_bind_int64(s, 6, ctx->who.user_gid);
-		db_bind_int64(s, 7, org);
-		db_bind_int64(s, 8, ctx->who.user_gid);
+		api_bind_guest_sees(ctx, s, 3);
 		break;
 	case KIND_PROJECT:
 		s = db_query(ctx->db, projects_sql);
@@ -419,9 +394,7 @@ static db_stmt *candidates_query(api_ctx *ctx, enum typeahead_kind kind, const c
 			return NULL;
 		db_bind_int64(s, 0, org);
 		db_bind_text(s, 1, pattern);
-		db_bind_int64(s, 2, api_is_full_access(ctx));
-		db_bind_int64(s, 3, caller_is_guest(ctx));
-		db_bind_int64(s, 4, ctx->who.user_gid);
+		api_bind_team_visible(ctx, s, 2);
 		break;
 	}
 	return s;

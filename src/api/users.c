@@ -10,6 +10,7 @@
  * shows former members on the objects they touched.
  */
 #include "api/api.h"
+#include "api/api_internal.h"
 #include "api/photo_url.h"
 
 #include "util/gid.h"
@@ -25,28 +26,13 @@ static const struct api_type_ref user_refs[] = {
 	{ NULL, NULL },
 };
 
-/*
- * Whom a guest may see: themselves and the people they share a team or a
- * project with, as Asana shows guests only what they were added to.
- * Members and full-access service accounts see the whole organization.
- * `u` is the user gid column. Six parameters, bound by bind_guest_sees.
- */
-#define GUEST_SEES_USER_SQL(u)                                                                                 \
-	"(? = 0 OR " u " = ? OR EXISTS (SELECT 1 FROM team_memberships mine"                                   \
-	" JOIN team_memberships theirs ON theirs.team_gid = mine.team_gid"                                      \
-	" WHERE mine.workspace_gid = ? AND mine.user_gid = ? AND theirs.user_gid = " u ")"                      \
-	" OR EXISTS (SELECT 1 FROM project_memberships pmine"                                                   \
-	" JOIN project_memberships ptheirs ON ptheirs.project_gid = pmine.project_gid"                          \
-	" WHERE pmine.workspace_gid = ? AND pmine.user_gid = ? AND ptheirs.user_gid = " u "))"
-
 /* 1 when what the caller sees of users is narrowed by GUEST_SEES_USER_SQL. */
 static int caller_is_guest(api_ctx *ctx)
 {
 	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
 }
 
-/* Binds the six parameters of GUEST_SEES_USER_SQL from `index` on; returns the index after them. */
-static int bind_guest_sees(api_ctx *ctx, db_stmt *s, int index)
+int api_bind_guest_sees(api_ctx *ctx, db_stmt *s, int index)
 {
 	db_bind_int64(s, index, caller_is_guest(ctx));
 	db_bind_int64(s, index + 1, ctx->who.user_gid);
@@ -105,7 +91,7 @@ static int user_fetch(api_ctx *ctx, int64_t gid, json_t **user_r)
 	}
 	db_bind_int64(s, 0, gid);
 	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	bind_guest_sees(ctx, s, 2);
+	api_bind_guest_sees(ctx, s, 2);
 
 	rc = db_step(s);
 	if (rc == DB_ROW) {
@@ -191,7 +177,7 @@ static int users_list_org(api_ctx *ctx)
 	}
 	db_bind_int64(s, 0, ctx->who.workspace_gid);
 	db_bind_int64(s, 1, page.after);
-	db_bind_int64(s, bind_guest_sees(ctx, s, 2), (int64_t)page.limit + 1);
+	db_bind_int64(s, api_bind_guest_sees(ctx, s, 2), (int64_t)page.limit + 1);
 	return users_reply_page(ctx, s, &page);
 }
 
@@ -329,7 +315,7 @@ static int resolve_visible_user(api_ctx *ctx, const char *field, const char *ref
 	}
 	db_bind_int64(s, 0, *gid_r);
 	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	bind_guest_sees(ctx, s, 2);
+	api_bind_guest_sees(ctx, s, 2);
 	rc = db_step(s);
 	db_stmt_done(s);
 	if (rc == DB_ROW) {
@@ -463,7 +449,7 @@ static int membership_fetch(api_ctx *ctx, int64_t gid, json_t **membership_r)
 	}
 	db_bind_int64(s, 0, gid);
 	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	bind_guest_sees(ctx, s, 2);
+	api_bind_guest_sees(ctx, s, 2);
 
 	rc = db_step(s);
 	if (rc == DB_ROW) {
@@ -526,7 +512,7 @@ static int memberships_list(api_ctx *ctx, int64_t user_gid)
 	/* A 0/1 flag rather than the gid itself, because PostgreSQL types the parameter of `? = 0` as integer. */
 	db_bind_int64(s, 2, user_gid != 0);
 	db_bind_int64(s, 3, user_gid);
-	db_bind_int64(s, bind_guest_sees(ctx, s, 4), (int64_t)page.limit + 1);
+	db_bind_int64(s, api_bind_guest_sees(ctx, s, 4), (int64_t)page.limit + 1);
 
 	items = json_array();
 	for (;;) {
