@@ -539,6 +539,7 @@ static int parse_body(api_ctx *ctx)
 {
 	json_error_t error;
 	json_t *data;
+	char message[256];
 	const char *content_type;
 	enum form_kind form;
 
@@ -552,15 +553,9 @@ static int parse_body(api_ctx *ctx)
 	}
 	if (!(ctx->route->flags & API_BARE_BODY)) {
 		content_type = http_request_header(ctx->req, "Content-Type");
-		/* A stray control byte could make a form's type unrecognised, and its body read as JSON instead. */
-		for (const char *c = content_type; c != NULL && *c != '\0'; c++) {
-			if ((unsigned char)*c < 0x20 && *c != '\t') {
-				api_error(ctx, 400, "Content-Type: contains a control character (0x%02X). Send "
-						    "application/json, application/x-www-form-urlencoded or "
-						    "multipart/form-data.",
-					  (unsigned)(unsigned char)*c);
-				return -1;
-			}
+		if (form_content_type_check(content_type, message, sizeof(message)) != 0) {
+			api_error(ctx, 400, "%s", message);
+			return -1;
 		}
 		form = form_kind_of(content_type);
 		if (form == FORM_MULTIPART || (form == FORM_URLENCODED && !form_is_json(ctx->req->body, ctx->req->body_len)))

@@ -565,6 +565,21 @@ static int disposition_read(const char *value, const char *end, int part, char *
 	return 0;
 }
 
+int form_content_type_check(const char *content_type, char *err, size_t errlen)
+{
+	const char *control;
+
+	if (content_type == NULL)
+		return 0;
+	control = control_byte_find(content_type, content_type + strlen(content_type), 0);
+	if (control == NULL)
+		return 0;
+	snprintf(err, errlen, "Content-Type: contains a control character (0x%02X). Send application/json, "
+			      "application/x-www-form-urlencoded or multipart/form-data.",
+		 (unsigned)(unsigned char)*control);
+	return -1;
+}
+
 /* Whether a Content-Transfer-Encoding value [value, end) leaves the bytes as they are. */
 static int identity_transfer_encoding(const char *value, const char *end)
 {

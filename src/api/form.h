@@ -39,6 +39,13 @@ enum form_kind {
 enum form_kind form_kind_of(const char *content_type);
 
 /*
+ * Checks a Content-Type header value (NULL when absent) for control bytes,
+ * which could make a form's type unrecognised and its body read as JSON.
+ * Returns 0, or -1 with a message in `err`.
+ */
+int form_content_type_check(const char *content_type, char *err, size_t errlen);
+
+/*
  * Decodes an application/x-www-form-urlencoded body of `len` bytes: pairs
  * split at '&', '+' read as a space, %XX as a byte. On success returns 0
  * and sets *document_r to a new {"data": {...}} object (with "options" when

@@ -67,11 +67,6 @@ typedef struct http_response {
 
 /* Returns a borrowed query parameter value (decoded), or NULL if absent. */
 const char *http_request_query(const http_request *r, const char *name);
-/*
- * Like http_request_query, and sets *len_r to the decoded value's length,
- * which exceeds strlen() of the value when it contains a NUL byte (%00).
- */
-const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r);
 #define HTTP_QUERY_REPEAT_NAMES_MAX 4
 /*
  * Returns the first of `names` (NULL-terminated, at most

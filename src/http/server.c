@@ -76,8 +76,6 @@ struct query_find {
 	const char *name;
 	size_t name_len;
 	const char *value;
-	size_t value_len;
-	int found;
 };
 
 static enum MHD_Result query_find_cb(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_len,
@@ -86,11 +84,10 @@ static enum MHD_Result query_find_cb(void *cls, enum MHD_ValueKind kind, const c
 	struct query_find *find = cls;
 
 	(void)kind;
+	(void)value_len;
 	if (key_len != find->name_len || memcmp(key, find->name, key_len) != 0)
 		return MHD_YES;
 	find->value = value ? value : "";
-	find->value_len = value ? value_len : 0;
-	find->found = 1;
 	return MHD_NO;
 }
 
@@ -99,23 +96,12 @@ static enum MHD_Result query_find_cb(void *cls, enum MHD_ValueKind kind, const c
  * own lookup ignores case, so `OPT_FIELDS` would act as `opt_fields` for
  * kontor but not for a proxy or a log filter that reads the query string.
  */
-const char *http_request_query_n(const http_request *r, const char *name, size_t *len_r)
-{
-	struct query_find find = { name, strlen(name), NULL, 0, 0 };
-
-	*len_r = 0;
-	MHD_get_connection_values_n(r->native, MHD_GET_ARGUMENT_KIND, query_find_cb, &find);
-	if (!find.found)
-		return NULL;
-	*len_r = find.value_len;
-	return find.value;
-}
-
 const char *http_request_query(const http_request *r, const char *name)
 {
-	size_t len;
+	struct query_find find = { name, strlen(name), NULL };
 
-	return http_request_query_n(r, name, &len);
+	MHD_get_connection_values_n(r->native, MHD_GET_ARGUMENT_KIND, query_find_cb, &find);
+	return find.value;
 }
 
 struct query_iter {
