@@ -88,8 +88,8 @@ struct db_driver {
 	int (*stmt_readonly)(void *stmt);
 	/*
 	 * A counter that changes whenever the content of the open read
-	 * transaction's database may differ from the last read transaction's,
-	 * whoever changed it: this connection, another one or another process.
+	 * transaction's database may differ from the last read transaction's.
+	 * A commit by this connection, another one or another process moves it.
 	 * NULL where the engine cannot tell (PostgreSQL).
 	 */
 	int (*data_version)(void *native, uint64_t *version_r);

@@ -1241,10 +1241,10 @@ static void pool_exhaustion_and_wakeup(void **state)
 
 /*
  * Threads that outnumber the connections take and return them many times.
- * Each connection has an owner counter that a second holder would see
- * non-zero: the lock-free fast path must never hand one connection to two
- * threads, and a release must always wake a waiter (the long timeout would
- * otherwise show up as a NULL).
+ * Each connection has an owner counter, which a second holder would find
+ * non-zero, because the lock-free fast path must never hand one connection
+ * to two threads. A release must also wake a waiter, or the long timeout
+ * would show up as a NULL.
  */
 enum { CHURN_THREADS = 6, CHURN_ROUNDS = 2000, CHURN_POOL = 2 };
 
