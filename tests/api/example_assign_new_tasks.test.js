@@ -58,7 +58,7 @@ before(async () => {
 	child.stdout.on('data', (d) => { text += d; });
 	child.stderr.on('data', (d) => { text += d; });
 	example = { child, output: () => text };
-	await waitFor(() => /ready: webhook \d+/.test(text) || child.exitCode !== null, 10000, () => `the example did not start:\n${text}`);
+	await waitFor(() => /ready: webhook \d+/.test(text) || child.exitCode !== null, 30000, () => `the example did not start:\n${text}`);
 	assert.equal(child.exitCode, null, `the example exited:\n${text}`);
 });
 
@@ -84,6 +84,9 @@ test('unassigned task goes to owner', async () => {
 	}, 30000, () => `task assigned; example output:\n${example.output()}`);
 	assert.equal(task.assignee.gid, owner.gid);
 
+	// The script comments after it assigns and logs after the comment is stored: wait for the log line.
+	await waitFor(() => example.output().includes(`assigned task ${taskGid} `), 30000,
+		() => `assignment logged; example output:\n${example.output()}`);
 	const stories = await admin.get(`/tasks/${taskGid}/stories`);
 	const comments = stories.body.data.filter((s) => s.resource_subtype === 'comment_added');
 	assert.equal(comments.length, 1, JSON.stringify(stories.body.data));
@@ -130,7 +133,7 @@ test('assigned task stays as is', async () => {
 	const taskGid = created.body.data.gid;
 	// A marker task created after it: once the marker is handled, the first task was seen too.
 	const marker = await admin.post('/tasks', { name: 'Marker', projects: [projectGid] });
-	await waitFor(async () => (await admin.get(`/tasks/${marker.body.data.gid}`)).body.data.assignee, 10000, 'marker assigned');
+	await waitFor(async () => (await admin.get(`/tasks/${marker.body.data.gid}`)).body.data.assignee, 30000, 'marker assigned');
 	const res = await admin.get(`/tasks/${taskGid}`);
 	assert.equal(res.body.data.assignee.gid, me);
 	const stories = await admin.get(`/tasks/${taskGid}/stories`);

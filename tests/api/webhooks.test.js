@@ -226,7 +226,7 @@ test('organization webhook only for full service accounts', async () => {
 
 	// A task nobody shares with the bot's owner still reaches the organization webhook.
 	const taskGid = await createTask(carol.client, { name: 'Carol private', workspace: server.orgGid });
-	await waitFor(() => r.events().some((e) => e.resource.gid === taskGid), 5000, 'organization webhook event');
+	await waitFor(() => r.events().some((e) => e.resource.gid === taskGid), 15000, 'organization webhook event');
 	assert.ok(r.deliveries.every((d) => r.verify(d)));
 
 	// The super admin does not manage the bot's webhook; the bot sees every webhook.
@@ -302,8 +302,8 @@ test('deliveries are signed and filtered', async () => {
 	const comment = await admin.post(`/tasks/${taskGid}/stories`, { text: 'hello' });
 	assert.equal(comment.status, 201, comment.text);
 
-	await waitFor(() => all.events().some((e) => e.resource.resource_type === 'story'), 5000, 'story event on the unfiltered webhook');
-	await waitFor(() => r.events().some((e) => e.resource.gid === taskGid), 5000, 'task event on the filtered webhook');
+	await waitFor(() => all.events().some((e) => e.resource.resource_type === 'story'), 15000, 'story event on the unfiltered webhook');
+	await waitFor(() => r.events().some((e) => e.resource.gid === taskGid), 15000, 'task event on the filtered webhook');
 	assert.equal(r.events().some((e) => e.resource.resource_type === 'story'), false, 'the filter drops stories');
 
 	const event = r.events().find((e) => e.resource.gid === taskGid);
@@ -327,7 +327,7 @@ test('idle webhook gets heartbeat', async () => {
 	const r = await receiver();
 	const taskGid = await createTask(admin, { name: 'Quiet', workspace: server.orgGid });
 	await createWebhook(admin, { resource: taskGid, target: r.url });
-	const beat = await waitFor(() => r.deliveries.find((d) => d.body && Array.isArray(d.body.events) && d.body.events.length === 0), 5000, 'heartbeat');
+	const beat = await waitFor(() => r.deliveries.find((d) => d.body && Array.isArray(d.body.events) && d.body.events.length === 0), 15000, 'heartbeat');
 	assert.ok(r.verify(beat));
 });
 
@@ -343,7 +343,7 @@ test('failures, timeouts and restart lose nothing', async () => {
 	let state = await waitFor(async () => {
 		const res = await admin.get(`/webhooks/${hook.gid}`);
 		return res.body.data.delivery_retry_count >= 2 ? res.body.data : null;
-	}, 5000, 'two failed attempts');
+	}, 15000, 'two failed attempts');
 	assert.match(state.last_failure_content, /^HTTP 500: receiver is down/);
 	assert.ok(state.last_failure_at);
 	assert.ok(state.next_attempt_after);
@@ -355,7 +355,7 @@ test('failures, timeouts and restart lose nothing', async () => {
 	state = await waitFor(async () => {
 		const res = await admin.get(`/webhooks/${hook.gid}`);
 		return /timed out/.test(res.body.data.last_failure_content) ? res.body.data : null;
-	}, 5000, 'a timed-out attempt');
+	}, 15000, 'a timed-out attempt');
 
 	await server.restart();
 	admin = api(server, server.adminToken);
@@ -368,7 +368,7 @@ test('failures, timeouts and restart lose nothing', async () => {
 	await waitFor(() => {
 		const seen = new Set(r.deliveries.filter((d) => d.mode === 'ok').flatMap((d) => d.body.events.map((e) => e.resource.gid)));
 		return created.every((gid) => seen.has(gid));
-	}, 10000, () => `every task delivered; got ${JSON.stringify(r.events().map((e) => e.resource.gid))}`);
+	}, 20000, () => `every task delivered; got ${JSON.stringify(r.events().map((e) => e.resource.gid))}`);
 
 	// At least once: duplicates may occur, so dedupe by resource and time; none may be missing.
 	const unique = new Map();
@@ -381,7 +381,7 @@ test('failures, timeouts and restart lose nothing', async () => {
 	state = await waitFor(async () => {
 		const res = await admin.get(`/webhooks/${hook.gid}`);
 		return res.body.data.delivery_retry_count === 0 ? res.body.data : null;
-	}, 5000, 'retry count reset');
+	}, 15000, 'retry count reset');
 	assert.ok(state.last_success_at);
 	assert.equal(state.next_attempt_after, null);
 	assert.equal(state.failure_deletion_timestamp, null);
@@ -399,7 +399,7 @@ test('failure streak disables webhook', async () => {
 	const state = await waitFor(async () => {
 		const res = await client.get(`/webhooks/${hook.gid}`);
 		return res.body.data.active === false ? res.body.data : null;
-	}, 8000, 'webhook disabled');
+	}, 20000, 'webhook disabled');
 	assert.match(state.last_failure_content, /HTTP 500/);
 	const audit = sql(short, `SELECT event_type, actor_type FROM audit_log WHERE resource_gid = ${hook.gid} ORDER BY gid`);
 	assert.deepEqual(audit, [
@@ -470,7 +470,7 @@ test('member deliveries follow visibility', async () => {
 
 	const privateQ3 = (await admin.post('/projects', { name: 'SECRET Q3', team: teamGid, privacy_setting: 'private' })).body.data.gid;
 	const publicMarker = (await admin.post('/projects', { name: 'Open marker', team: teamGid, privacy_setting: 'public_to_workspace' })).body.data.gid;
-	await waitFor(() => onTeam.r.events().some((e) => e.resource.gid === publicMarker), 5000, 'public project event');
+	await waitFor(() => onTeam.r.events().some((e) => e.resource.gid === publicMarker), 15000, 'public project event');
 	assert.equal(onTeam.r.events().some((e) => e.resource.gid === privateQ3), false, 'no event about the private project');
 
 	const x = await createTask(admin, { name: 'X', projects: [publicP, privateQ] });
@@ -480,7 +480,7 @@ test('member deliveries follow visibility', async () => {
 	assert.equal((await admin.post(`/tasks/${x}/removeProject`, { project: privateQ })).status, 200);
 	assert.equal((await admin.post(`/tasks/${c}/setParent`, { parent: y })).status, 200);
 	const marker = await createTask(admin, { name: 'Marker', projects: [publicP] });
-	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === marker), 5000, 'marker task event');
+	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === marker), 15000, 'marker task event');
 	const hidden = [privateQ, privateQ3, y];
 	const leaks = onProject.r.events().filter((e) => e.parent && hidden.includes(e.parent.gid));
 	assert.deepEqual(leaks, []);
@@ -491,7 +491,7 @@ test('member deliveries follow visibility', async () => {
 	const adminHook = await receiver();
 	await createWebhook(admin, { resource: publicP, target: adminHook.url });
 	assert.equal((await admin.post(`/tasks/${c}/addProject`, { project: privateQ })).status, 200);
-	await waitFor(() => adminHook.events().some((e) => e.parent && e.parent.gid === privateQ), 5000, 'admin sees the private parent');
+	await waitFor(() => adminHook.events().some((e) => e.parent && e.parent.gid === privateQ), 15000, 'admin sees the private parent');
 });
 
 test('deleted objects do not reveal their events', async () => {
@@ -513,14 +513,14 @@ test('deleted objects do not reveal their events', async () => {
 
 	const projectMarker = (await admin.post('/projects', { name: 'Open marker D', team: teamGid, privacy_setting: 'public_to_workspace' })).body.data.gid;
 	const taskMarker = await createTask(admin, { name: 'Marker D', projects: [publicP] });
-	await waitFor(() => onTeam.r.events().some((e) => e.resource.gid === projectMarker), 5000, 'public project event');
-	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === taskMarker), 5000, 'marker task event');
+	await waitFor(() => onTeam.r.events().some((e) => e.resource.gid === projectMarker), 15000, 'public project event');
+	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === taskMarker), 15000, 'marker task event');
 	const secret = [privateN, parent];
 	const leaks = [...onTeam.r.events(), ...onProject.r.events()]
 		.filter((e) => secret.includes(e.resource.gid) || (e.parent && secret.includes(e.parent.gid)));
 	assert.deepEqual(leaks, []);
 	// Carol's project lost the task: she learns of the deletion.
-	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === wanderer && e.action === 'deleted'), 5000, 'deleted task event');
+	await waitFor(() => onProject.r.events().some((e) => e.resource.gid === wanderer && e.action === 'deleted'), 15000, 'deleted task event');
 });
 
 test('lost access disables webhook', async () => {
@@ -535,7 +535,7 @@ test('lost access disables webhook', async () => {
 	const state = await waitFor(async () => {
 		const got = await carol.client.get(`/webhooks/${hook.gid}`);
 		return got.body.data.active === false ? got.body.data : null;
-	}, 5000, 'webhook disabled');
+	}, 15000, 'webhook disabled');
 	assert.match(state.last_failure_content, /can no longer see the project/);
 	assert.deepEqual(Object.keys(state.resource).sort(), ['gid', 'resource_type'], 'no name of a project Carol cannot see');
 	res = await carol.client.get('/webhooks', { workspace: server.orgGid, resource: p });
@@ -554,7 +554,7 @@ test('deactivated owner disables webhook', async () => {
 	const r = await receiver();
 	const hook = await createWebhook(dora, { resource: projectGid, target: r.url });
 	sqlRun(server, `UPDATE workspace_memberships SET is_active = 0 WHERE user_gid = ${user.gid}`);
-	await waitFor(() => Number(sql(server, `SELECT active FROM webhooks WHERE gid = ${hook.gid}`)[0].active) === 0, 5000, 'webhook disabled');
+	await waitFor(() => Number(sql(server, `SELECT active FROM webhooks WHERE gid = ${hook.gid}`)[0].active) === 0, 15000, 'webhook disabled');
 	const row = sql(server, `SELECT last_failure_content FROM webhooks WHERE gid = ${hook.gid}`)[0];
 	assert.match(row.last_failure_content, /deactivated/);
 	const audit = sql(server, `SELECT event_type FROM audit_log WHERE resource_gid = ${hook.gid} ORDER BY gid`);
