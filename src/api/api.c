@@ -1106,20 +1106,25 @@ static void form_options_apply(api_ctx *ctx, const char **opt_fields)
 }
 
 /*
- * Rejects opt_fields or opt_pretty given more than once in the query
- * string. libmicrohttpd returns the first copy, but a proxy or cache in
- * front may read the last one, so the two would disagree on the response.
- * A form body gets the same 400 (form.c). Other query parameters keep the
- * first copy. Returns 0, or -1 after replying.
+ * Rejects a query parameter given more than once, in any case. libmicrohttpd
+ * returns the first copy, but a proxy or cache in front may read the last
+ * one, so the two would disagree on the request. A form body gets the same
+ * 400 (form.c). Returns 0, or -1 after replying.
  */
-static int query_options_once(api_ctx *ctx)
+static int query_params_once(api_ctx *ctx)
 {
-	static const char *const options[] = { "opt_fields", "opt_pretty", NULL };
-	const char *repeated = http_request_query_repeated(ctx->req, options);
+	int too_many = 0;
+	const char *repeated = http_request_query_repeated(ctx->req, &too_many);
 
+	if (too_many) {
+		api_error(ctx, 400, "The query string has more than %d parameters; send only the parameters this "
+				    "endpoint reads.",
+			  HTTP_QUERY_PARAMS_MAX);
+		return -1;
+	}
 	if (repeated == NULL)
 		return 0;
-	if (strcmp(repeated, "opt_fields") == 0)
+	if (strcasecmp(repeated, "opt_fields") == 0)
 		api_error(ctx, 400, "opt_fields: given more than once in the query string; send it once, with the "
 				    "field names separated by commas, such as opt_fields=name,notes.");
 	else
@@ -1195,7 +1200,7 @@ static void dispatch(api_ctx *ctx, const char *path)
 		limited = 1;
 	}
 
-	if (authorize_super_admin(ctx) == 0 && authorize_scope(ctx) == 0 && query_options_once(ctx) == 0 &&
+	if (authorize_super_admin(ctx) == 0 && authorize_scope(ctx) == 0 && query_params_once(ctx) == 0 &&
 	    parse_body(ctx) == 0) {
 		opt_fields = api_query(ctx, "opt_fields");
 		if (ctx->body_form)

@@ -67,14 +67,15 @@ typedef struct http_response {
 
 /* Returns a borrowed query parameter value (decoded), or NULL if absent. */
 const char *http_request_query(const http_request *r, const char *name);
-#define HTTP_QUERY_REPEAT_NAMES_MAX 4
+/* Maximum number of query parameters in one request. No endpoint reads more than a dozen. */
+#define HTTP_QUERY_PARAMS_MAX 64
 /*
- * Returns the first of `names` (NULL-terminated, at most
- * HTTP_QUERY_REPEAT_NAMES_MAX) that the query string gives more than once,
- * or NULL. Names match without regard to case, as in http_request_query.
- * One pass over the parameters, with no allocation.
+ * Returns the name of the first query parameter that the query string gives
+ * more than once, comparing names without regard to case, or NULL. Sets
+ * *too_many when the query string has more than HTTP_QUERY_PARAMS_MAX
+ * parameters, and then returns NULL. No allocation.
  */
-const char *http_request_query_repeated(const http_request *r, const char *const *names);
+const char *http_request_query_repeated(const http_request *r, int *too_many);
 /* Calls fn for each query parameter; stops early when fn returns nonzero. */
 int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const char *name, const char *value),
 			    void *ctx);

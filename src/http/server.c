@@ -132,9 +132,10 @@ int http_request_query_each(const http_request *r, int (*fn)(void *ctx, const ch
 }
 
 struct query_repeat {
-	const char *const *names;
-	unsigned counts[HTTP_QUERY_REPEAT_NAMES_MAX];
+	const char *names[HTTP_QUERY_PARAMS_MAX];
+	size_t count;
 	const char *repeated;
+	int too_many;
 };
 
 static enum MHD_Result query_repeat_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -143,21 +144,27 @@ static enum MHD_Result query_repeat_cb(void *cls, enum MHD_ValueKind kind, const
 
 	(void)kind;
 	(void)value;
-	for (size_t i = 0; i < HTTP_QUERY_REPEAT_NAMES_MAX && state->names[i] != NULL; i++) {
-		/* Caseless on purpose: a copy in other case is not read (http_request_query) but still confuses. */
-		if (strcasecmp(key, state->names[i]) == 0 && ++state->counts[i] > 1) {
+	/* Caseless on purpose: a copy in other case is not read (http_request_query) but may confuse a proxy. */
+	for (size_t i = 0; i < state->count; i++) {
+		if (strcasecmp(key, state->names[i]) == 0) {
 			state->repeated = state->names[i];
 			return MHD_NO;
 		}
 	}
+	if (state->count == HTTP_QUERY_PARAMS_MAX) {
+		state->too_many = 1;
+		return MHD_NO;
+	}
+	state->names[state->count++] = key;
 	return MHD_YES;
 }
 
-const char *http_request_query_repeated(const http_request *r, const char *const *names)
+const char *http_request_query_repeated(const http_request *r, int *too_many)
 {
-	struct query_repeat state = { names, { 0 }, NULL };
+	struct query_repeat state = { { NULL }, 0, NULL, 0 };
 
 	MHD_get_connection_values(r->native, MHD_GET_ARGUMENT_KIND, query_repeat_cb, &state);
+	*too_many = state.too_many;
 	return state.repeated;
 }
 

@@ -334,19 +334,24 @@ test('form permissions take a comma list', async () => {
 	assert.match(errorMessage(unknown), /^permissions\[1\]: unknown scope "admin"/);
 });
 
-test('repeated query options get 400', async () => {
+test('repeated query parameters get 400', async () => {
 	const task = await createTask({ name: 'Queried', notes: 'hidden' });
 	const cases = [
 		['opt_fields=name&opt_fields=notes', /^opt_fields: given more than once in the query string/],
 		['opt_pretty=true&opt_pretty=false', /^opt_pretty: given more than once in the query string/],
 		['opt_fields=name&OPT_FIELDS=notes', /^opt_fields: given more than once/],
 		['opt_fields&opt_fields=notes', /^opt_fields: given more than once/],
+		['limit=1&limit=2', /^limit: given more than once in the query string; send it once\./],
+		['x=1&X=2', /^x: given more than once/],
+		[Array.from({ length: 65 }, (_, i) => `p${i}=1`).join('&'), /^The query string has more than 64 parameters/],
 	];
 	for (const [query, pattern] of cases) {
 		const res = await admin.raw('GET', `/tasks/${task.gid}?${query}`);
 		assert.equal(res.status, 400, `${query}: ${res.text}`);
 		assert.match(errorMessage(res), pattern, query);
 	}
+	const many = await admin.raw('GET', `/tasks/${task.gid}?${Array.from({ length: 64 }, (_, i) => `p${i}=1`).join('&')}`);
+	assert.equal(many.status, 200, many.text);
 	const once = await admin.raw('GET', `/tasks/${task.gid}?opt_fields=name&opt_pretty=true`);
 	assert.equal(once.status, 200, once.text);
 	assert.deepEqual(Object.keys(once.body.data).sort(), ['gid', 'name', 'resource_type']);
