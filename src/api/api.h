@@ -361,6 +361,8 @@ int api_public_url_check(const char *url, char *err, size_t errlen);
 /* ---------- authorization helpers (visibility rules) ---------- */
 
 int api_is_full_access(const api_ctx *ctx); /* a service account with `full` or `read` */
+/* 1 when the caller is a guest, whose lists are narrowed to what it was added to (Asana's guest rule). */
+int api_caller_is_guest(const api_ctx *ctx);
 /*
  * Visibility checks. Each returns 1 if the caller may see the object, 0 if
  * not, and -1 when storage failed (reply with api_fail_db). *exists_r is set

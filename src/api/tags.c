@@ -48,11 +48,6 @@ enum { TAG_GID, TAG_NAME, TAG_COLOR, TAG_NOTES, TAG_CREATED_AT, TAG_WORKSPACE_GI
 #define TAG_COLUMNS "tg.gid, tg.name, tg.color, tg.notes, tg.created_at, w.gid, w.name "
 #define TAG_FROM "FROM tags tg JOIN workspaces w ON w.gid = tg.workspace_gid "
 
-static bool caller_is_guest(const api_ctx *ctx)
-{
-	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
-}
-
 /* Builds the full tag on the current row of `s` (TAG_COLUMNS). Returns a new reference. */
 static json_t *tag_from_row(db_stmt *s)
 {
@@ -144,7 +139,7 @@ static json_t *tag_fetch(api_ctx *ctx, int64_t gid, int *status_r)
 		return NULL;
 	}
 
-	if (tag != NULL && caller_is_guest(ctx)) {
+	if (tag != NULL && api_caller_is_guest(ctx)) {
 		rc = guest_sees_tag(ctx, gid);
 		if (rc != 1) {
 			json_decref(tag);
@@ -201,7 +196,7 @@ static int check_workspace(api_ctx *ctx, int64_t workspace_gid)
 /* Replies 403 to guests, who cannot change tags. Returns 0 for everyone else. */
 static int require_member(api_ctx *ctx)
 {
-	if (caller_is_guest(ctx)) {
+	if (api_caller_is_guest(ctx)) {
 		api_forbidden(ctx, "tags: guests cannot create, change or delete tags; ask a member of the organization");
 		return -1;
 	}
@@ -288,7 +283,7 @@ static int tags_list_workspace(api_ctx *ctx, int64_t workspace_gid)
 	 * NOTE: guests get no tags here, although Asana would list the tags on
 	 * the tasks they see, because that rule does not fit a keyset query.
 	 */
-	if (caller_is_guest(ctx)) {
+	if (api_caller_is_guest(ctx)) {
 		page.has_next = 0;
 		return api_reply_list(ctx, json_array(), &page);
 	}
@@ -479,7 +474,7 @@ static int tag_require_writable(api_ctx *ctx, int64_t gid)
 	db_bind_int64(s, 1, ctx->who.workspace_gid);
 	rc = db_step(s);
 	db_stmt_done(s);
-	if (rc == DB_ROW && caller_is_guest(ctx)) {
+	if (rc == DB_ROW && api_caller_is_guest(ctx)) {
 		int visible = guest_sees_tag(ctx, gid);
 
 		if (visible == 0)

@@ -82,15 +82,10 @@ enum { MS_GID, MS_IS_ADMIN, MS_IS_GUEST, MS_USER_GID, MS_USER_NAME, MS_TEAM_GID,
 	" FROM team_memberships m JOIN users u ON u.gid = m.user_gid"         \
 	" JOIN teams t ON t.gid = m.team_gid"
 
-static int caller_is_guest(const api_ctx *ctx)
-{
-	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
-}
-
 void api_bind_team_visible(api_ctx *ctx, db_stmt *s, int first)
 {
 	db_bind_int64(s, first, api_is_full_access(ctx) ? 1 : 0);
-	db_bind_int64(s, first + 1, caller_is_guest(ctx));
+	db_bind_int64(s, first + 1, api_caller_is_guest(ctx));
 	db_bind_int64(s, first + 2, ctx->who.user_gid);
 }
 
@@ -528,7 +523,7 @@ static int teams_create(api_ctx *ctx)
 		visibility = "request_to_join";
 	}
 
-	if (caller_is_guest(ctx)) {
+	if (api_caller_is_guest(ctx)) {
 		return api_forbidden(ctx, "Guests cannot create teams. Ask a member of the organization to create the team.");
 	}
 
@@ -896,7 +891,7 @@ static int authorize_add(api_ctx *ctx, int64_t team_gid, int64_t user_gid)
 	int manages;
 	int rc;
 
-	if (caller_is_guest(ctx)) {
+	if (api_caller_is_guest(ctx)) {
 		api_forbidden(ctx, "Guests cannot add users to teams. Ask a team admin.");
 		return -1;
 	}

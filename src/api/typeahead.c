@@ -335,11 +335,6 @@ static const char teams_sql[] =
 	"SELECT t.gid, t.name, NULL, 1 FROM teams t"
 	" WHERE t.workspace_gid = ? AND lower(t.name) LIKE ? ESCAPE '!' AND" TEAM_VISIBLE_SQL;
 
-static int caller_is_guest(const api_ctx *ctx)
-{
-	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
-}
-
 /* Prepares and binds the statement of `kind`. Returns NULL when storage failed. */
 static db_stmt *candidates_query(api_ctx *ctx, enum typeahead_kind kind, const char *pattern)
 {
@@ -372,7 +367,7 @@ static db_stmt *candidates_query(api_ctx *ctx, enum typeahead_kind kind, const c
 			return NULL;
 		db_bind_int64(s, 0, org);
 		db_bind_text(s, 1, pattern);
-		db_bind_int64(s, 2, caller_is_guest(ctx));
+		db_bind_int64(s, 2, api_caller_is_guest(ctx));
 		break;
 	case KIND_TASK:
 		s = db_query(ctx->db, tasks_sql);

@@ -26,15 +26,9 @@ static const struct api_type_ref user_refs[] = {
 	{ NULL, NULL },
 };
 
-/* 1 when what the caller sees of users is narrowed by GUEST_SEES_USER_SQL. */
-static int caller_is_guest(api_ctx *ctx)
-{
-	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
-}
-
 int api_bind_guest_sees(api_ctx *ctx, db_stmt *s, int index)
 {
-	db_bind_int64(s, index, caller_is_guest(ctx));
+	db_bind_int64(s, index, api_caller_is_guest(ctx));
 	db_bind_int64(s, index + 1, ctx->who.user_gid);
 	db_bind_int64(s, index + 2, ctx->who.workspace_gid);
 	db_bind_int64(s, index + 3, ctx->who.user_gid);
@@ -303,7 +297,7 @@ static int resolve_visible_user(api_ctx *ctx, const char *field, const char *ref
 	if (api_resolve_user(ctx, field, ref, gid_r)) {
 		return -1;
 	}
-	if (!caller_is_guest(ctx)) {
+	if (!api_caller_is_guest(ctx)) {
 		return 0;
 	}
 

@@ -10,6 +10,11 @@ int api_is_full_access(const api_ctx *ctx)
 	return visibility_full_access(&ctx->who);
 }
 
+int api_caller_is_guest(const api_ctx *ctx)
+{
+	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
+}
+
 int api_can_see_project(api_ctx *ctx, int64_t project_gid, int *exists_r)
 {
 	return visibility_project(ctx->db, &ctx->who, project_gid, exists_r);

@@ -27,12 +27,6 @@
 #define EMAIL_MAX 254       /* RFC 5321 section 4.5.3.1.3: a 256-octet path, less its angle brackets */
 #define EMAIL_LOCAL_MAX 64  /* RFC 5321 section 4.5.3.1.1 */
 
-/* 1 when lists must be narrowed to what a guest was added to (Asana's guest rule). */
-static int caller_is_guest(api_ctx *ctx)
-{
-	return ctx->who.role == ROLE_GUEST && !api_is_full_access(ctx);
-}
-
 /*
  * 1 for admins, super admins and service accounts with full access: who may
  * rename the organization and add or remove people.
@@ -714,7 +708,7 @@ static int divisions_fill(api_ctx *ctx, json_t *divisions, const int64_t *gids, 
 	db_bind_int64(s, 1, gids[0]);
 	db_bind_int64(s, 2, gids[n - 1]);
 	db_bind_int64(s, 3, api_is_full_access(ctx));
-	db_bind_int64(s, 4, caller_is_guest(ctx));
+	db_bind_int64(s, 4, api_caller_is_guest(ctx));
 	db_bind_int64(s, 5, ctx->who.user_gid);
 
 	/* Both the rows and `gids` ascend by division gid, so one forward pass matches them. */
@@ -790,7 +784,7 @@ static json_t *division_load(api_ctx *ctx, int64_t gid)
 	db_stmt *s;
 	int rc;
 
-	if (caller_is_guest(ctx)) {
+	if (api_caller_is_guest(ctx)) {
 		return NULL;
 	}
 	s = db_query(ctx->db, "SELECT gid, name, plan FROM divisions WHERE gid = ? AND workspace_gid = ?");
@@ -844,7 +838,7 @@ static int divisions_list(api_ctx *ctx)
 	if (workspace_param(ctx, &workspace_gid)) {
 		return 0;
 	}
-	if (caller_is_guest(ctx)) {
+	if (api_caller_is_guest(ctx)) {
 		return api_forbidden(ctx, "Guests cannot list the organization's divisions.");
 	}
 	if (api_page_parse(ctx, &page)) {
