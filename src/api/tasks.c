@@ -307,6 +307,23 @@ static int link_rows_reserve(struct link_row **rows, size_t count, size_t *capac
 
 static const char links_sql[] = LINKS_SQL;
 
+/* Returns the links query for `task_gid`, bound, or NULL when preparing it failed. */
+static db_stmt *links_query(api_ctx *ctx, int64_t task_gid)
+{
+	db_stmt *s = db_query(ctx->db, links_sql);
+
+	if (s == NULL)
+		return NULL;
+	db_bind_int64(s, 0, task_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	db_bind_int64(s, 2, task_gid);
+	db_bind_int64(s, 3, ctx->who.workspace_gid);
+	db_bind_int64(s, 4, task_gid);
+	db_bind_int64(s, 5, ctx->who.workspace_gid);
+	task_bind_project_visible(ctx, s, 6);
+	return s;
+}
+
 /*
  * Adds the linked lists named in `links` (LINK_ flags), all read in one
  * query of rows (kind, gid, name, section gid, section name). Kind 0 is a
@@ -326,17 +343,10 @@ static int add_links(api_ctx *ctx, json_t *task, int64_t task_gid, unsigned link
 	db_stmt *s;
 	int rc = DB_ERROR;
 
-	s = db_query(ctx->db, links_sql);
+	s = links_query(ctx, task_gid);
 	if (s == NULL) {
 		goto done;
 	}
-	db_bind_int64(s, 0, task_gid);
-	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	db_bind_int64(s, 2, task_gid);
-	db_bind_int64(s, 3, ctx->who.workspace_gid);
-	db_bind_int64(s, 4, task_gid);
-	db_bind_int64(s, 5, ctx->who.workspace_gid);
-	task_bind_project_visible(ctx, s, 6);
 	for (;;) {
 		struct link_row *row;
 		int64_t kind;
@@ -810,31 +820,25 @@ static void text_link_array(struct json_out *o, const struct json_out *scratch, 
 	json_out_lit(o, "]");
 }
 
-/* Writes projects, memberships, followers and tags, as add_links sets them. Returns a db status. */
-static int text_links(api_ctx *ctx, struct task_text *t, int64_t task_gid)
+/*
+ * Writes projects, memberships, followers and tags, as add_links sets them,
+ * from `s`, the links query (links_query). Returns a db status.
+ */
+static int text_links(struct task_text *t, db_stmt *s)
 {
 	static const char *const ref_types[] = { "user", "tag", "project" };
 	struct link_text local[LINK_ROWS_LOCAL], *rows = local;
 	size_t count = 0, capacity = LINK_ROWS_LOCAL;
 	struct task_text scratch_text;
 	struct json_out scratch;
-	db_stmt *s;
 	int rc = DB_ERROR;
 
 	if (json_out_init(&scratch, 1024) != 0)
 		return DB_ERROR;
 	scratch_text.o = &scratch;
 	scratch_text.bad_text = 0;
-	s = db_query(ctx->db, links_sql);
 	if (s == NULL)
 		goto done;
-	db_bind_int64(s, 0, task_gid);
-	db_bind_int64(s, 1, ctx->who.workspace_gid);
-	db_bind_int64(s, 2, task_gid);
-	db_bind_int64(s, 3, ctx->who.workspace_gid);
-	db_bind_int64(s, 4, task_gid);
-	db_bind_int64(s, 5, ctx->who.workspace_gid);
-	task_bind_project_visible(ctx, s, 6);
 	for (;;) {
 		struct link_text *row;
 		int64_t kind;
@@ -920,7 +924,7 @@ static int build_text(api_ctx *ctx, int64_t task_gid, struct json_out *o, int *f
 	struct parent_seen seen = { 0, 0 };
 	int64_t parent_gid = 0;
 	int rc, visible = 1, has_parent = 0;
-	db_stmt *s;
+	db_stmt *s, *links, *batch[2];
 
 	*found_r = 0;
 	s = db_query(ctx->db, task_row_default_sql);
@@ -929,6 +933,16 @@ static int build_text(api_ctx *ctx, int64_t task_gid, struct json_out *o, int *f
 	task_bind_task_visible(ctx, s, 0);
 	db_bind_int64(s, 9, task_gid);
 	db_bind_int64(s, 10, ctx->who.workspace_gid);
+	/*
+	 * The links are read with the row, in one round trip to a database
+	 * server, and left unused when the task turns out to be hidden.
+	 */
+	links = links_query(ctx, task_gid);
+	if (links == NULL)
+		return DB_ERROR;
+	batch[0] = s;
+	batch[1] = links;
+	db_execute_batch(batch, 2);
 	rc = db_step(s);
 	if (rc == DB_ROW) {
 		visible = db_column_int64(s, COL_EXTRA) != 0;
@@ -963,7 +977,7 @@ static int build_text(api_ctx *ctx, int64_t task_gid, struct json_out *o, int *f
 		if (rc == 0)
 			text_parent_cut(o, &parent, parent_gid);
 	}
-	rc = text_links(ctx, &t, task_gid);
+	rc = text_links(&t, links);
 	if (rc != DB_OK)
 		return rc;
 	json_out_lit(o, "}}");

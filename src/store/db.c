@@ -604,6 +604,25 @@ int db_step(db_stmt *s)
 	return status;
 }
 
+void db_execute_batch(db_stmt *const *stmts, int n)
+{
+	const struct db_driver *drv;
+	void *natives[DB_BATCH_MAX];
+
+	if (n < 2 || n > DB_BATCH_MAX)
+		return;
+	drv = stmts[0]->conn->pool->driver;
+	if (drv->execute_batch == NULL || stmts[0]->conn->native == NULL)
+		return;
+	for (int i = 0; i < n; i++) {
+		/* Only statements of one connection share its round trip. */
+		if (stmts[i]->conn != stmts[0]->conn)
+			return;
+		natives[i] = stmts[i]->native;
+	}
+	drv->execute_batch(stmts[0]->conn->native, natives, n);
+}
+
 int db_column_count(db_stmt *s)
 {
 	return s->conn->pool->driver->column_count(s->native);

@@ -93,6 +93,13 @@ struct db_driver {
 	 * NULL where the engine cannot tell (PostgreSQL).
 	 */
 	int (*data_version)(void *native, uint64_t *version_r);
+	/*
+	 * Sends the bound statements `stmts[0..n)` of one connection in one round
+	 * trip, so that each one's next step reads a result already received.
+	 * A statement it could not run is left to run on its own first step.
+	 * NULL where every statement costs no round trip (SQLite).
+	 */
+	void (*execute_batch)(void *native, void **stmts, int n);
 };
 
 extern const struct db_driver db_sqlite_driver;
@@ -154,6 +161,16 @@ int db_bind_gid(db_stmt *s, int index, int64_t gid);
 
 /* Advances: DB_ROW, DB_DONE or an error status. */
 int db_step(db_stmt *s);
+/*
+ * Runs the bound statements `stmts[0..n)` (at most DB_BATCH_MAX) of one
+ * connection in one round trip to a database server, before their first
+ * step, which then reads the rows already received. Use it for reads whose
+ * parameters are all known up front. Nothing changes for SQLite. A
+ * statement that fails in the batch runs again on its first step, which
+ * reports the failure as usual, so the caller checks steps as always.
+ */
+#define DB_BATCH_MAX 8
+void db_execute_batch(db_stmt *const *stmts, int n);
 int db_column_count(db_stmt *s);
 int db_column_is_null(db_stmt *s, int index);
 int64_t db_column_int64(db_stmt *s, int index);

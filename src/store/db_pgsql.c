@@ -58,6 +58,7 @@ struct pg_conn {
 	PGconn *pg;
 	unsigned next_name;     /* suffix of the next statement name */
 	struct pg_stmt *stmts;  /* live statements, detached on disconnect */
+	int broken;             /* a pipeline could not be ended: replace the connection */
 	unsigned *stale;        /* statements to DEALLOCATE once no transaction is open */
 	size_t nstale, stale_cap;
 	char err[PG_ERRMSG_MAX];
@@ -530,7 +531,7 @@ static int pg_is_broken(void *native)
 	struct pg_conn *c = native;
 	struct pollfd pfd;
 
-	if (!c || !c->pg || PQstatus(c->pg) != CONNECTION_OK)
+	if (!c || !c->pg || c->broken || PQstatus(c->pg) != CONNECTION_OK)
 		return 1;
 	pfd.fd = PQsocket(c->pg);
 	pfd.events = POLLIN;
@@ -923,24 +924,10 @@ static int changes_rows(const char *tag)
 	       strncmp(tag, "DELETE ", 7) == 0 || strncmp(tag, "MERGE ", 6) == 0;
 }
 
-static int execute(struct pg_stmt *s)
+/* Makes `res`, a successful result, the statement's result, positioned before its first row. */
+static void take_result(struct pg_stmt *s, PGresult *res)
 {
-	struct pg_conn *c = s->conn;
-	PGresult *res;
-	int result;
-
 	s->changes = 0;
-	flush_stale(c);
-	/* Text results throughout: bytea then arrives as \x hex, decoded by column_blob. */
-	if (s->name[0])
-		res = PQexecPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0);
-	else
-		res = PQexec(c->pg, s->sql);
-	result = check(c, res, s->sql);
-	if (result != DB_OK) {
-		PQclear(res);
-		return result;
-	}
 	s->res = res;
 	s->executed = 1;
 	s->row = -1;
@@ -954,7 +941,124 @@ static int execute(struct pg_stmt *s)
 		if (errno == 0 && end != n && *end == '\0')
 			s->changes = v;
 	}
+}
+
+static int execute(struct pg_stmt *s)
+{
+	struct pg_conn *c = s->conn;
+	PGresult *res;
+	int result;
+
+	flush_stale(c);
+	/* Text results throughout: bytea then arrives as \x hex, decoded by column_blob. */
+	if (s->name[0])
+		res = PQexecPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0);
+	else
+		res = PQexec(c->pg, s->sql);
+	result = check(c, res, s->sql);
+	if (result != DB_OK) {
+		PQclear(res);
+		return result;
+	}
+	take_result(s, res);
 	return DB_OK;
+}
+
+/*
+ * Reads what is left of a pipeline up to its sync point and leaves pipeline
+ * mode. Returns 0, or -1 when the connection cannot leave it, which then
+ * counts as broken, so that the pool replaces it.
+ */
+static int pipeline_finish(struct pg_conn *c, int queries)
+{
+	/* Each query gives a result and a NULL, and the sync point one result, so more reads mean a stuck pipeline. */
+	for (int reads = 0; reads <= 2 * queries + 2; reads++) {
+		PGresult *res;
+		ExecStatusType st;
+
+		if (PQexitPipelineMode(c->pg) == 1)
+			return 0;
+		res = PQgetResult(c->pg);
+		if (res == NULL) {
+			if (PQstatus(c->pg) != CONNECTION_OK)
+				break;
+			continue; /* the end of one query's results */
+		}
+		st = PQresultStatus(res);
+		PQclear(res);
+		if (st == PGRES_FATAL_ERROR && PQstatus(c->pg) != CONNECTION_OK)
+			break;
+	}
+	c->broken = 1;
+	set_err(c, "the connection to the database was lost during a pipeline");
+	return -1;
+}
+
+/*
+ * Sends the statements in one pipeline with a single sync point, so their
+ * results come back in one round trip. Each successful result becomes its
+ * statement's result. After a failure PostgreSQL skips the rest of the
+ * pipeline, and every statement without a result then runs again on its
+ * first step, which reports its own failure.
+ */
+static void pg_execute_batch(void *native, void **stmts, int n)
+{
+	struct pg_conn *c = native;
+	int sent = 0, failed = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct pg_stmt *s = stmts[i];
+
+		/* Unprepared scripts, lost statements and a statement that already ran go the usual way. */
+		if (s->conn != c || !s->name[0] || s->lost || s->executed)
+			return;
+	}
+	/*
+	 * Outside a transaction the pipeline runs as one implicit transaction,
+	 * and a statement that fails in it runs again alone on its first step,
+	 * reporting its own error. Inside one, that error would abort the
+	 * transaction and the rerun would report only that, so it is left alone.
+	 */
+	if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		return;
+	flush_stale(c);
+	if (PQenterPipelineMode(c->pg) != 1)
+		return;
+	for (; sent < n; sent++) {
+		struct pg_stmt *s = stmts[sent];
+
+		if (PQsendQueryPrepared(c->pg, s->name, s->nparams, s->values, s->lengths, s->formats, 0) != 1)
+			break;
+	}
+	if (PQpipelineSync(c->pg) != 1) {
+		/* Without a sync point the pipeline cannot end, so the connection is replaced. */
+		c->broken = 1;
+		set_err(c, "could not send a pipeline to the database");
+		PQexitPipelineMode(c->pg);
+		return;
+	}
+	for (int i = 0; i < sent; i++) {
+		struct pg_stmt *s = stmts[i];
+		PGresult *res = PQgetResult(c->pg);
+		PGresult *end;
+
+		if (res == NULL)
+			break;
+		/* Each query's results end with a NULL, unless a lost connection ends them early. */
+		end = PQgetResult(c->pg);
+		if (end != NULL) {
+			PQclear(end);
+			PQclear(res);
+			break;
+		}
+		if (!failed && check(c, res, s->sql) == DB_OK) {
+			take_result(s, res);
+			continue;
+		}
+		failed = 1;
+		PQclear(res);
+	}
+	pipeline_finish(c, sent);
 }
 
 static int pg_step(void *stmt)
@@ -964,7 +1068,7 @@ static int pg_step(void *stmt)
 
 	if (!s->conn)
 		return DB_UNAVAILABLE;
-	if (s->lost)
+	if (s->lost || s->conn->broken)
 		return fail_msg(s->conn, DB_UNAVAILABLE, "the connection to the database was lost");
 	if (!s->executed) {
 		int result = execute(s);
@@ -1142,4 +1246,5 @@ const struct db_driver db_pgsql_driver = {
 	.errmsg = pg_errmsg,
 	.is_broken = pg_is_broken,
 	.begin_write_sql = "BEGIN",
+	.execute_batch = pg_execute_batch,
 };

@@ -964,6 +964,105 @@ static void interleaved_statements(void **state)
 	db_release(fx->d, c);
 }
 
+/* Statements of the batch tests: one literal each, so each is one cached statement. */
+static const char batch_name_sql[] = "SELECT name FROM unit_items WHERE id = ?";
+static const char batch_ids_sql[] = "SELECT id FROM unit_items WHERE num >= ? ORDER BY id";
+/* abs() of the smallest 64-bit integer fails while running, on both engines, after a good prepare. */
+static const char batch_fails_sql[] = "SELECT abs(CAST(? AS BIGINT)) FROM unit_items WHERE id = 1";
+
+/* Binds the two good batch statements: item 1's name, and the ids of items with num >= 2. */
+static void batch_bind(db_conn *c, db_stmt **name_r, db_stmt **ids_r)
+{
+	*name_r = query(c, batch_name_sql);
+	*ids_r = query(c, batch_ids_sql);
+	assert_int_equal(db_bind_int64(*name_r, 0, 1), DB_OK);
+	assert_int_equal(db_bind_int64(*ids_r, 0, 2), DB_OK);
+}
+
+/* Steps the two good batch statements and checks every row. */
+static void batch_check(db_stmt *name, db_stmt *ids)
+{
+	assert_int_equal(db_step(name), DB_ROW);
+	assert_string_equal(db_column_text(name, 0), "first");
+	assert_int_equal(db_step(name), DB_DONE);
+	assert_int_equal(db_step(ids), DB_ROW);
+	assert_int_equal(db_column_int64(ids, 0), 2);
+	assert_int_equal(db_step(ids), DB_ROW);
+	assert_int_equal(db_column_int64(ids, 0), 3);
+	assert_int_equal(db_step(ids), DB_DONE);
+	db_stmt_done(name);
+	db_stmt_done(ids);
+}
+
+/*
+ * Statements run as one batch give the rows each gives alone: in any order
+ * of stepping, and inside a transaction, where PostgreSQL runs them one by one.
+ */
+static void batch_gives_each_result(void **state)
+{
+	struct store_fixture *fx = *state;
+	db_conn *c = acquire(fx->d);
+	db_stmt *name, *ids, *batch[2];
+
+	insert_item_ok(c, 1, "first", 1);
+	insert_item_ok(c, 2, "second", 2);
+	insert_item_ok(c, 3, "third", 3);
+
+	batch_bind(c, &name, &ids);
+	batch[0] = name;
+	batch[1] = ids;
+	db_execute_batch(batch, 2);
+	batch_check(name, ids);
+
+	/* Stepped in the other order than sent. */
+	batch_bind(c, &name, &ids);
+	batch[0] = ids;
+	batch[1] = name;
+	db_execute_batch(batch, 2);
+	batch_check(name, ids);
+
+	assert_int_equal(db_begin(c), DB_OK);
+	batch_bind(c, &name, &ids);
+	batch[0] = name;
+	batch[1] = ids;
+	db_execute_batch(batch, 2);
+	batch_check(name, ids);
+	assert_int_equal(db_commit(c), DB_OK);
+
+	/* The connection takes ordinary statements afterwards. */
+	assert_int_equal(item_num(c, 3), 3);
+	db_release(fx->d, c);
+}
+
+/*
+ * A statement that fails in a batch reports its failure on its step, and
+ * the other statements, before or after it, still give their rows.
+ */
+static void batch_failure_stays_with_statement(void **state)
+{
+	struct store_fixture *fx = *state;
+	db_conn *c = acquire(fx->d);
+	db_stmt *name, *ids, *fails, *batch[3];
+
+	insert_item_ok(c, 1, "first", 1);
+	insert_item_ok(c, 2, "second", 2);
+	insert_item_ok(c, 3, "third", 3);
+
+	batch_bind(c, &name, &ids);
+	fails = query(c, batch_fails_sql);
+	assert_int_equal(db_bind_int64(fails, 0, INT64_MIN), DB_OK);
+	batch[0] = name;
+	batch[1] = fails;
+	batch[2] = ids;
+	db_execute_batch(batch, 3);
+	assert_true(db_step(fails) < 0);
+	db_stmt_done(fails);
+	batch_check(name, ids);
+
+	assert_int_equal(item_num(c, 2), 2);
+	db_release(fx->d, c);
+}
+
 /*
  * A statement being walked keeps its rows while other SQL texts are
  * prepared on the same connection. The cache keys on the text's address, so
@@ -1379,6 +1478,8 @@ int main(void)
 		STORE_TEST(returning_clause),
 		STORE_TEST(interleaved_statements),
 		STORE_TEST(walked_statement_survives_cache),
+		STORE_TEST(batch_gives_each_result),
+		STORE_TEST(batch_failure_stays_with_statement),
 		STORE_TEST(transaction_visibility),
 		STORE_TEST(failed_statement_then_rollback),
 		STORE_TEST(commit_after_failed_statement),
