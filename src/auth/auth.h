@@ -46,4 +46,10 @@ unsigned auth_scopes_parse(const char *text);
 /* Minimum interval between last-use updates of one token. */
 #define AUTH_LAST_USED_INTERVAL_US (60LL * 1000000)
 
+/*
+ * Returns 1 when the caller should record token `gid`'s use at `now_us`,
+ * 0 when a request of this process claimed it less than the interval ago.
+ */
+int auth_last_use_claim(int64_t gid, int64_t now_us);
+
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "auth/auth.h"
 #include "auth/token.h"
 
 #define PEPPER_BYTES 32
@@ -336,6 +337,27 @@ static void hash_is_keyed_blake2b(void **state)
 }
 
 /* A stored hash of either scheme verifies; only the earlier one asks to be replaced. */
+/* One request per interval records a token's use, and a token sharing its slot never loses its turn. */
+static void last_use_claimed_once(void **state)
+{
+	const int64_t now = INT64_C(1796000000) * 1000000, gid = 916785610130194432;
+	int64_t other = gid + 1;
+
+	(void)state;
+	assert_int_equal(auth_last_use_claim(gid, now), 1);
+	assert_int_equal(auth_last_use_claim(gid, now), 0);
+	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US - 1000000), 0);
+	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US), 1);
+
+	/* Find another gid in the same slot: the slot index is the top 10 bits of the product. */
+	while (((uint64_t)other * UINT64_C(0x9E3779B97F4A7C15)) >> 54 !=
+	       ((uint64_t)gid * UINT64_C(0x9E3779B97F4A7C15)) >> 54)
+		other++;
+	assert_int_equal(auth_last_use_claim(other, now + AUTH_LAST_USED_INTERVAL_US), 1);
+	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US), 1);
+	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US), 0);
+}
+
 static void verify_both_schemes(void **state)
 {
 	char token[TOKEN_MAX], current[TOKEN_HASH_HEX], legacy_hash[TOKEN_HASH_HEX], mixed[TOKEN_HASH_HEX + 8];
@@ -532,6 +554,7 @@ int main(void)
 		cmocka_unit_test(legacy_hash_is_hmac_sha256),
 		cmocka_unit_test(hash_is_keyed_blake2b),
 		cmocka_unit_test(verify_both_schemes),
+		cmocka_unit_test(last_use_claimed_once),
 		cmocka_unit_test(hash_equal_cases),
 		cmocka_unit_test_setup_teardown(pepper_created_and_reloaded, pepper_setup, pepper_teardown),
 		cmocka_unit_test_setup_teardown(pepper_reload_verifies_token, pepper_setup, pepper_teardown),
