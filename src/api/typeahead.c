@@ -308,7 +308,8 @@ static const char tags_sql[] =
  * from indexes (tasks_modified, task_followers_user).
  * NOTE: an older task that the caller does not follow is not found by name.
  */
-#define TYPEAHEAD_TASK_WINDOW 10000
+/* SQL text: a literal LIMIT tells PostgreSQL's generic plans the row count, which a parameter hides. */
+#define TYPEAHEAD_TASK_WINDOW "10000"
 
 /*
  * A task is visible directly (TASK_VISIBLE_SQL) or through its ancestors;
@@ -322,9 +323,9 @@ static const char tasks_sql[] =
 	" CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END AS visible"
 	" FROM tasks t JOIN ("
 	"SELECT recent.gid FROM (SELECT r.gid FROM tasks r WHERE r.workspace_gid = ?"
-	" ORDER BY r.modified_at DESC LIMIT ?) recent"
+	" ORDER BY r.modified_at DESC LIMIT " TYPEAHEAD_TASK_WINDOW ") recent"
 	" UNION SELECT mine.task_gid FROM (SELECT cf.task_gid FROM task_followers cf"
-	" WHERE cf.user_gid = ? AND cf.workspace_gid = ? ORDER BY cf.task_gid DESC LIMIT ?) mine"
+	" WHERE cf.user_gid = ? AND cf.workspace_gid = ? ORDER BY cf.task_gid DESC LIMIT " TYPEAHEAD_TASK_WINDOW ") mine"
 	") candidate ON candidate.gid = t.gid"
 	" WHERE t.workspace_gid = ? AND lower(t.name) LIKE ? ESCAPE '!') x"
 	" WHERE x.visible = 1 OR x.parent_gid IS NOT NULL"
@@ -376,12 +377,10 @@ static db_stmt *candidates_query(api_ctx *ctx, enum typeahead_kind kind, const c
 		db_bind_int64(s, 0, ctx->who.user_gid);
 		i = task_bind_task_visible(ctx, s, 1);
 		db_bind_int64(s, i, org);
-		db_bind_int64(s, i + 1, TYPEAHEAD_TASK_WINDOW);
-		db_bind_int64(s, i + 2, ctx->who.user_gid);
+		db_bind_int64(s, i + 1, ctx->who.user_gid);
+		db_bind_int64(s, i + 2, org);
 		db_bind_int64(s, i + 3, org);
-		db_bind_int64(s, i + 4, TYPEAHEAD_TASK_WINDOW);
-		db_bind_int64(s, i + 5, org);
-		db_bind_text(s, i + 6, pattern);
+		db_bind_text(s, i + 4, pattern);
 		break;
 	case KIND_TEAM:
 		s = db_query(ctx->db, teams_sql);
