@@ -14,6 +14,7 @@
 #include "auth/auth.h"
 #include "auth/session.h"
 #include "store/audit.h"
+#include "util/text.h"
 #include "store/events.h"
 #include "util/gid.h"
 #include "util/log.h"
@@ -310,9 +311,14 @@ static const char *help_for(int status)
 static int api_error_help_v(api_ctx *ctx, int status, const char *help, const char *fmt, va_list ap)
 {
 	json_t *document, *error;
-	char message[1024];
+	char formatted[1024], message[1024];
 
-	vsnprintf(message, sizeof(message), fmt, ap);
+	/*
+	 * A message may quote request bytes that are not UTF-8, or be cut inside
+	 * a character, and json_string would then drop it: such bytes become '?'.
+	 */
+	vsnprintf(formatted, sizeof(formatted), fmt, ap);
+	text_utf8_copy(message, sizeof(message), formatted);
 
 	/* SCIM clients parse only SCIM's error form (RFC 7644 section 3.12), so every error under /scim takes it. */
 	if (scim_is_request(ctx)) {

@@ -9,6 +9,7 @@
 #include "api/scim.h"
 #include "store/audit.h"
 #include "util/gid.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <ctype.h>
@@ -55,10 +56,13 @@ int scim_reply(api_ctx *ctx, int status, json_t *document)
 	return 0;
 }
 
-void scim_error_text(api_ctx *ctx, int status, const char *scim_type, const char *detail)
+void scim_error_text(api_ctx *ctx, int status, const char *scim_type, const char *text)
 {
 	json_t *error = json_object();
-	char status_text[8];
+	char status_text[8], detail[1024];
+
+	/* Request bytes that are not UTF-8 become '?', or json_string would drop the detail. */
+	text_utf8_copy(detail, sizeof(detail), text);
 
 	snprintf(status_text, sizeof(status_text), "%d", status);
 	json_object_set_new(error, "schemas", json_pack("[s]", SCIM_SCHEMA_ERROR));

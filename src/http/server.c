@@ -144,6 +144,9 @@ static enum MHD_Result query_repeat_cb(void *cls, enum MHD_ValueKind kind, const
 
 	(void)kind;
 	(void)value;
+	/* An empty segment (`a=1&&b=2`) names no parameter. */
+	if (key[0] == '\0')
+		return MHD_YES;
 	/* Caseless on purpose: a copy in other case is not read (http_request_query) but may confuse a proxy. */
 	for (size_t i = 0; i < state->count; i++) {
 		if (strcasecmp(key, state->names[i]) == 0) {

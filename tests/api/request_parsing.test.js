@@ -1,14 +1,16 @@
 'use strict';
 // How kontor reads the request line and headers where a proxy in front of it
 // might read them differently. The cases: %00 in the path or the query, the
-// case of query parameter names, repeated Authorization headers and a
-// Content-Type with a control byte. Requests go through a raw socket,
+// case of query parameter names, repeated and empty query parameters,
+// bytes that are not UTF-8 in a name quoted by an error, repeated
+// Authorization headers and a Content-Type with a control byte. Requests go through a raw socket,
 // because fetch and curl clean up some of these on their own.
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert');
 const net = require('node:net');
 const { startServer, api } = require('./lib/server');
+const { createServiceAccount } = require('./lib/scim');
 
 let server;
 
@@ -76,6 +78,28 @@ test('query parameter names match case exactly', async () => {
 	const upper = await rawRequest(`GET /api/1.0/users/me?OPT_FIELDS=email HTTP/1.1\r\n${bearer()}`);
 	assert.equal(upper.status, 200, upper.body);
 	assert.ok('name' in JSON.parse(upper.body).data, 'OPT_FIELDS is not opt_fields, so the default fields come back');
+});
+
+test('empty query segments are not parameters', async () => {
+	for (const query of ['&&', 'opt_fields=name&&&opt_pretty=false', '&', 'opt_fields=name&']) {
+		const res = await rawRequest(`GET /api/1.0/users/me?${query} HTTP/1.1\r\n${bearer()}`);
+		assert.equal(res.status, 200, `${query}: ${res.body}`);
+	}
+});
+
+test('bytes not UTF-8 keep the error message', async () => {
+	const repeated = await rawRequest(`GET /api/1.0/users/me?%ff=1&%FF=2 HTTP/1.1\r\n${bearer()}`);
+	assert.equal(repeated.status, 400, repeated.body);
+	assert.match(JSON.parse(repeated.body).errors[0].message, /^\?: given more than once in the query string/);
+
+	const fields = await rawRequest(`GET /api/1.0/users/me?opt_fields=%ff HTTP/1.1\r\n${bearer()}`);
+	assert.equal(fields.status, 400, fields.body);
+	assert.match(JSON.parse(fields.body).errors[0].message, /^opt_fields: "\?" contains an invalid character/);
+
+	const account = await createServiceAccount(server, 'Parsing bot', 'scim');
+	const scim = await rawRequest(`GET /api/1.0/scim/Users?%ff=1&%FF=2 HTTP/1.1\r\nAuthorization: Bearer ${account.token}`);
+	assert.equal(scim.status, 400, scim.body);
+	assert.match(JSON.parse(scim.body).detail, /^\?: given more than once in the query string/);
 });
 
 test('two Authorization headers are rejected', async () => {
