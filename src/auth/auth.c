@@ -70,6 +70,16 @@ int auth_last_use_claim(int64_t gid, int64_t now_us)
 						       memory_order_relaxed);
 }
 
+void auth_last_use_release(int64_t gid, int64_t now_us)
+{
+	uint64_t mixed = (uint64_t)gid * UINT64_C(0x9E3779B97F4A7C15);
+	_Atomic uint64_t *slot = &touch_claims[mixed >> 54];
+	uint64_t claim = (mixed & UINT64_C(0xFFFFFFFF00000000)) | ((uint64_t)(now_us / 1000000) & UINT64_C(0xFFFFFFFF));
+
+	/* Only this claim is cleared: a later one, or another token's, stays. */
+	atomic_compare_exchange_strong_explicit(slot, &claim, 0, memory_order_relaxed, memory_order_relaxed);
+}
+
 int auth_plan_has_service_accounts(const char *plan)
 {
 	static const char *const plans[] = { "enterprise", "enterprise_plus", "legacy_enterprise", NULL };
@@ -304,16 +314,19 @@ enum auth_result auth_bearer(db_conn *c, const unsigned char *pepper, const http
 		upgrade_hash(c, text, pepper, gid);
 	if (now - last_used >= AUTH_LAST_USED_INTERVAL_US && auth_last_use_claim(gid, now)) {
 		s = db_query(c, token_touch_sql);
+		status = DB_ERROR;
 		if (s != NULL) {
 			db_bind_int64(s, 0, now);
 			db_bind_text(s, 1, req->client_ip);
 			db_bind_int64(s, 2, gid);
 			db_bind_int64(s, 3, now - AUTH_LAST_USED_INTERVAL_US);
 			status = db_run(s);
-			/* Losing one last-use update is harmless; the request goes on. */
-			if (status != DB_OK)
-				log_warn("auth", "cannot record token use", "token_gid", LOG_INT(gid), "error",
-					 db_conn_errmsg(c), NULL);
+		}
+		/* Losing one last-use update is harmless, so the request goes on, and the next one tries again. */
+		if (status != DB_OK) {
+			log_warn("auth", "cannot record token use", "token_gid", LOG_INT(gid), "error", db_conn_errmsg(c),
+				 NULL);
+			auth_last_use_release(gid, now);
 		}
 	}
 	return AUTH_OK;

@@ -51,5 +51,7 @@ unsigned auth_scopes_parse(const char *text);
  * 0 when a request of this process claimed it less than the interval ago.
  */
 int auth_last_use_claim(int64_t gid, int64_t now_us);
+/* Gives back the claim made at `now_us` after its update failed, so that the next request records the use. */
+void auth_last_use_release(int64_t gid, int64_t now_us);
 
 #endif

@@ -356,6 +356,13 @@ static void last_use_claimed_once(void **state)
 	assert_int_equal(auth_last_use_claim(other, now + AUTH_LAST_USED_INTERVAL_US), 1);
 	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US), 1);
 	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US), 0);
+
+	/* A claim whose update failed is given back: the next request claims again. */
+	auth_last_use_release(gid, now + AUTH_LAST_USED_INTERVAL_US);
+	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US + 1000000), 1);
+	/* Giving back an older claim leaves the newer one. */
+	auth_last_use_release(gid, now + AUTH_LAST_USED_INTERVAL_US);
+	assert_int_equal(auth_last_use_claim(gid, now + AUTH_LAST_USED_INTERVAL_US + 2000000), 0);
 }
 
 static void verify_both_schemes(void **state)
