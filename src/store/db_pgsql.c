@@ -58,7 +58,7 @@ struct pg_conn {
 	PGconn *pg;
 	unsigned next_name;     /* suffix of the next statement name */
 	struct pg_stmt *stmts;  /* live statements, detached on disconnect */
-	int broken;             /* a pipeline could not be ended: replace the connection */
+	int broken;             /* the server ended it, or a pipeline could not end: replace it */
 	unsigned *stale;        /* statements to DEALLOCATE once no transaction is open */
 	size_t nstale, stale_cap;
 	char err[PG_ERRMSG_MAX];
@@ -121,12 +121,23 @@ static void set_err(struct pg_conn *c, const char *msg)
  * outside the JSON log. Notices below WARNING are already suppressed by
  * client_min_messages.
  */
-static void log_notice(void *arg, const char *msg)
+static void log_notice(void *arg, const PGresult *res)
 {
+	struct pg_conn *c = arg;
+	const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
 	char line[PG_ERRMSG_MAX];
 
-	(void)arg;
-	one_line(line, sizeof(line), msg);
+	one_line(line, sizeof(line), PQresultErrorMessage(res));
+	/*
+	 * libpq passes an error that arrives outside a query here, such as the
+	 * FATAL message of a server shutting down: the connection is finished,
+	 * even before its end of stream has been read.
+	 */
+	if (severity != NULL && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)) {
+		c->broken = 1;
+		log_warn("store", "PostgreSQL closed the connection", "message", line, NULL);
+		return;
+	}
 	log_warn("store", "PostgreSQL notice", "notice", line, NULL);
 }
 
@@ -385,7 +396,7 @@ static int pg_connect(const char *location, void **native_r, char *err, size_t e
 		result = DB_UNAVAILABLE;
 		goto out;
 	}
-	PQsetNoticeProcessor(c->pg, log_notice, NULL);
+	PQsetNoticeReceiver(c->pg, log_notice, c);
 
 	/*
 	 * Session settings go through SET rather than the `options` startup
@@ -543,7 +554,7 @@ static int pg_is_broken(void *native)
 	if (!PQconsumeInput(c->pg))
 		return 1;
 	(void)PQisBusy(c->pg);
-	return PQstatus(c->pg) != CONNECTION_OK;
+	return c->broken || PQstatus(c->pg) != CONNECTION_OK;
 }
 
 /* ---- statements -------------------------------------------------------- */

@@ -130,4 +130,20 @@ describe('PostgreSQL outage', { skip: SKIP }, () => {
 			assert.equal((await write(`after ${i}`)).status, 201);
 		}
 	});
+
+	test('restart leaves no stale connection', async () => {
+		// Concurrent reads open several pooled connections, which then sit idle during the restart.
+		const warm = await Promise.all(Array.from({ length: 12 }, () => read()));
+		assert.deepEqual(warm.map((res) => res.status), Array(12).fill(200));
+		await pg.stop();
+		await pg.restart();
+		await new Promise((resolve) => setTimeout(resolve, 500));
+
+		// Each idle connection got the server's FATAL message, so none may fail a request now.
+		const statuses = [];
+		for (let i = 0; i < 30; i++) {
+			statuses.push((await read()).status);
+		}
+		assert.deepEqual(statuses, Array(30).fill(200), `statuses after the restart:\n${problemsLogged()}`);
+	});
 });

@@ -1403,14 +1403,32 @@ static void pool_contention_keeps_connections_exclusive(void **state)
 	db_close(&ch.d);
 }
 
-/* PostgreSQL only: a connection the server ended fails one statement, then is reopened. */
+/* Ends the server process behind connection `pid` from the second pool `killer`. */
+static void terminate_backend(db *killer, int64_t pid)
+{
+	db_conn *k = acquire(killer);
+	db_stmt *s = query(k, "SELECT pg_terminate_backend(?)");
+
+	assert_int_equal(db_bind_int64(s, 0, pid), DB_OK);
+	assert_int_equal(db_step(s), DB_ROW);
+	db_stmt_done(s);
+	db_release(killer, k);
+	sleep_ms(100);
+}
+
+/*
+ * A connection whose server process ended: while a request uses it, its
+ * next statement fails with DB_UNAVAILABLE (503) and the next acquire
+ * reconnects. While it is idle in the pool, the server's FATAL message
+ * marks it, and the acquire replaces it before any statement fails.
+ */
 static void broken_connection_reconnects(void **state)
 {
 	struct store_fixture *fx = *state;
 	db *d = NULL, *killer = NULL;
-	db_conn *c, *k;
+	db_conn *c;
 	db_stmt *s;
-	int64_t pid;
+	int64_t pid, second;
 	char err[512] = "";
 
 	if (!fx->is_pg)
@@ -1422,31 +1440,26 @@ static void broken_connection_reconnects(void **state)
 
 	c = acquire(d);
 	pid = query_int64(c, "SELECT pg_backend_pid()");
-	db_release(d, c);
-
-	k = acquire(killer);
-	s = query(k, "SELECT pg_terminate_backend(?)");
-	assert_int_equal(db_bind_int64(s, 0, pid), DB_OK);
-	assert_int_equal(db_step(s), DB_ROW);
-	db_stmt_done(s);
-	db_release(killer, k);
-	sleep_ms(100);
-
-	/* The first statement finds the connection gone: the request that sent it gets a 503. */
+	terminate_backend(killer, pid);
 	log_set_level(LOG_SILENT);
-	c = acquire(d);
 	s = db_query(c, "SELECT pg_backend_pid()");
 	if (s != NULL) {
 		assert_int_equal(db_step(s), DB_UNAVAILABLE);
 		db_stmt_done(s);
 	}
 	db_release(d, c);
-
-	/* The next acquire reconnects. */
 	c = acquire(d);
 	log_set_level(TEST_LOG_LEVEL);
-	assert_int_not_equal(query_int64(c, "SELECT pg_backend_pid()"), pid);
+	second = query_int64(c, "SELECT pg_backend_pid()");
+	assert_int_not_equal(second, pid);
 	assert_int_equal(count_items(c), 0);
+	db_release(d, c);
+
+	terminate_backend(killer, second);
+	log_set_level(LOG_SILENT);
+	c = acquire(d);
+	log_set_level(TEST_LOG_LEVEL);
+	assert_int_not_equal(query_int64(c, "SELECT pg_backend_pid()"), second);
 	db_release(d, c);
 
 	db_close(&killer);
