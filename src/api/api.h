@@ -320,6 +320,7 @@ struct api_page {
 	int has_next;
 	int64_t next_after;
 	int64_t next_after2;
+	int stream;         /* api_page_parse_stream: offsets bound to the path only */
 };
 
 /* Reads `limit` and `offset`; replies 400 on invalid, forged or expired values and returns -1. */

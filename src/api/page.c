@@ -3,7 +3,10 @@
  * byte, the time it was issued, and the sort key of the last row returned,
  * with a keyed BLAKE2b MAC so forged or altered offsets are rejected. Offsets
  * expire after PAGE_OFFSET_TTL_US, except those of streams such as the audit
- * log, and each is bound to the endpoint's route.
+ * log. Each is bound to the endpoint's route and path, so an offset of one
+ * tag's tasks fails on another tag's. Except for streams, it is also bound
+ * to the query parameters other than offset, limit, opt_fields and
+ * opt_pretty.
  */
 #include "api/api.h"
 #include "api/api_internal.h"
@@ -15,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAGE_TOKEN_VERSION 1
+/* Version 2 binds the path and parameters; version 1, issued before, only the route. */
+#define PAGE_TOKEN_VERSION 2
+#define PAGE_TOKEN_VERSION_ROUTE 1
 #define PAGE_PAYLOAD_BYTES (1 + 8 + 8 + 8)
 #define PAGE_MAC_BYTES 16
 #define PAGE_OFFSET_TTL_US (24LL * 3600 * 1000000)
@@ -36,19 +41,74 @@ static int64_t get64(const unsigned char *p)
 	return (int64_t)value;
 }
 
-static void page_mac(const unsigned char *key, const unsigned char *payload, const char *route,
-		     unsigned char *mac)
+/* One query parameter, for sorting them by name. */
+struct page_param {
+	const char *name;
+	const char *value;
+};
+
+struct page_params {
+	struct page_param items[HTTP_QUERY_PARAMS_MAX];
+	int count;
+};
+
+/* Collects the parameters that define which rows a list returns. */
+static int collect_param(void *opaque, const char *name, const char *value)
 {
+	struct page_params *params = opaque;
+	static const char *const paging[] = { "offset", "limit", "opt_fields", "opt_pretty", NULL };
+
+	for (const char *const *p = paging; *p; p++)
+		if (strcmp(name, *p) == 0)
+			return 0;
+	if (name[0] == '\0' || params->count == HTTP_QUERY_PARAMS_MAX)
+		return 0;
+	params->items[params->count].name = name;
+	params->items[params->count].value = value;
+	params->count++;
+	return 0;
+}
+
+static int param_compare(const void *a, const void *b)
+{
+	return strcmp(((const struct page_param *)a)->name, ((const struct page_param *)b)->name);
+}
+
+/* Adds `text` and a NUL, which no path or parameter contains, so that adjacent pieces cannot run together. */
+static void mac_piece(crypto_generichash_state *state, const char *text)
+{
+	crypto_generichash_update(state, (const unsigned char *)text, strlen(text) + 1);
+}
+
+/* Computes the MAC of `payload` for this request's route and, from version 2 on, its path and parameters. */
+static void page_mac(api_ctx *ctx, const unsigned char *payload, int stream, unsigned char *mac)
+{
+	const char *route = ctx->route ? ctx->route->pattern : "";
 	crypto_generichash_state state;
 
-	crypto_generichash_init(&state, key, APP_KEY_BYTES, PAGE_MAC_BYTES);
+	crypto_generichash_init(&state, ctx->app->page_key, APP_KEY_BYTES, PAGE_MAC_BYTES);
 	crypto_generichash_update(&state, payload, PAGE_PAYLOAD_BYTES);
-	crypto_generichash_update(&state, (const unsigned char *)route, strlen(route));
+	if (payload[0] == PAGE_TOKEN_VERSION_ROUTE) {
+		crypto_generichash_update(&state, (const unsigned char *)route, strlen(route));
+	} else {
+		mac_piece(&state, route);
+		mac_piece(&state, ctx->req->path);
+		if (!stream) {
+			struct page_params params;
+
+			params.count = 0;
+			http_request_query_each(ctx->req, collect_param, &params);
+			qsort(params.items, (size_t)params.count, sizeof(params.items[0]), param_compare);
+			for (int i = 0; i < params.count; i++) {
+				mac_piece(&state, params.items[i].name);
+				mac_piece(&state, params.items[i].value);
+			}
+		}
+	}
 	crypto_generichash_final(&state, mac, PAGE_MAC_BYTES);
 }
 
-static void token_encode(const unsigned char *key, const char *route, int64_t after, int64_t after2, char *out,
-			 size_t len)
+static void token_encode(api_ctx *ctx, int stream, int64_t after, int64_t after2, char *out, size_t len)
 {
 	unsigned char raw[PAGE_PAYLOAD_BYTES + PAGE_MAC_BYTES];
 
@@ -56,13 +116,13 @@ static void token_encode(const unsigned char *key, const char *route, int64_t af
 	put64(raw + 1, time_now_us());
 	put64(raw + 9, after);
 	put64(raw + 17, after2);
-	page_mac(key, raw, route, raw + PAGE_PAYLOAD_BYTES);
+	page_mac(ctx, raw, stream, raw + PAGE_PAYLOAD_BYTES);
 	sodium_bin2base64(out, len, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 /* Returns 0, -1 when malformed or forged, -2 when older than ttl_us (0: never expires). */
-static int token_decode(const unsigned char *key, const char *route, const char *token, int64_t ttl_us,
-			int64_t *after_r, int64_t *after2_r)
+static int token_decode(api_ctx *ctx, int stream, const char *token, int64_t ttl_us, int64_t *after_r,
+			int64_t *after2_r)
 {
 	unsigned char raw[PAGE_PAYLOAD_BYTES + PAGE_MAC_BYTES], mac[PAGE_MAC_BYTES];
 	size_t raw_len = 0;
@@ -71,9 +131,9 @@ static int token_decode(const unsigned char *key, const char *route, const char 
 	if (strlen(token) > PAGE_TOKEN_CHARS ||
 	    sodium_base642bin(raw, sizeof(raw), token, strlen(token), NULL, &raw_len, NULL,
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    raw_len != sizeof(raw) || raw[0] != PAGE_TOKEN_VERSION)
+	    raw_len != sizeof(raw) || (raw[0] != PAGE_TOKEN_VERSION && raw[0] != PAGE_TOKEN_VERSION_ROUTE))
 		return -1;
-	page_mac(key, raw, route, mac);
+	page_mac(ctx, raw, stream, mac);
 	if (sodium_memcmp(mac, raw + PAGE_PAYLOAD_BYTES, PAGE_MAC_BYTES) != 0)
 		return -1;
 	issued = get64(raw + 1);
@@ -88,9 +148,9 @@ static int page_parse(api_ctx *ctx, struct api_page *page, int64_t ttl_us)
 {
 	const char *limit = api_query(ctx, "limit");
 	const char *offset = api_query(ctx, "offset");
-	const char *route = ctx->route ? ctx->route->pattern : "";
 
 	memset(page, 0, sizeof(*page));
+	page->stream = ttl_us == 0;
 	page->limit = API_UNPAGED_MAX;
 	if (limit != NULL) {
 		char *end = NULL;
@@ -106,7 +166,7 @@ static int page_parse(api_ctx *ctx, struct api_page *page, int64_t ttl_us)
 		page->paged = 1;
 	}
 	if (offset != NULL) {
-		int result = token_decode(ctx->app->page_key, route, offset, ttl_us, &page->after, &page->after2);
+		int result = token_decode(ctx, page->stream, offset, ttl_us, &page->after, &page->after2);
 
 		if (result == -2) {
 			api_error(ctx, 400, "offset: this offset has expired. Start again from the first page, without "
@@ -115,7 +175,7 @@ static int page_parse(api_ctx *ctx, struct api_page *page, int64_t ttl_us)
 		}
 		if (result != 0) {
 			api_error(ctx, 400, "offset: invalid offset. Pass the `offset` value from the previous page's "
-					    "next_page unchanged, to the same endpoint.");
+					    "next_page unchanged, to the same path with the same query parameters.");
 			return -1;
 		}
 		if (!page->paged) {
@@ -186,7 +246,8 @@ static int add_param(void *opaque, const char *name, const char *value)
 	struct query_builder *b = opaque;
 	char encoded[1024];
 
-	if (strcmp(name, "offset") == 0)
+	/* An empty segment (`a=1&&b=2`) names no parameter, so it is not repeated. */
+	if (strcmp(name, "offset") == 0 || name[0] == '\0')
 		return 0;
 	builder_append(b, b->used ? "&" : "?");
 	url_encode(name, encoded, sizeof(encoded));
@@ -205,8 +266,7 @@ json_t *page_next_json(api_ctx *ctx, const struct api_page *page)
 
 	if (!page->has_next)
 		return json_null();
-	token_encode(ctx->app->page_key, ctx->route ? ctx->route->pattern : "", page->next_after, page->next_after2,
-		     token, sizeof(token));
+	token_encode(ctx, page->stream, page->next_after, page->next_after2, token, sizeof(token));
 	query[0] = '\0';
 	http_request_query_each(ctx->req, add_param, &b);
 	snprintf(path, sizeof(path), "%s%s%soffset=%s", ctx->req->path + strlen(API_BASE_PATH), query,

@@ -135,7 +135,7 @@ static void log_notice(void *arg, const PGresult *res)
 	 */
 	if (severity != NULL && (strcmp(severity, "FATAL") == 0 || strcmp(severity, "PANIC") == 0)) {
 		c->broken = 1;
-		log_warn("store", "PostgreSQL closed the connection", "message", line, NULL);
+		log_warn("store", "PostgreSQL closed the connection", "error", line, NULL);
 		return;
 	}
 	log_warn("store", "PostgreSQL notice", "notice", line, NULL);

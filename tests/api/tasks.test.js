@@ -681,6 +681,55 @@ test('project pagination has no gaps', async () => {
 	assert.equal(forged.status, 400, forged.text);
 });
 
+test('offset fits only its own list', async () => {
+	const tags = [];
+	for (const name of ['Offset A', 'Offset B']) {
+		const res = await admin.post('/tags', { name, workspace: server.orgGid });
+		assert.equal(res.status, 201, res.text);
+		tags.push(res.body.data.gid);
+	}
+	const projects = [await createProject(admin, { name: 'Offsets one' }), await createProject(admin, { name: 'Offsets two' })];
+	for (let i = 0; i < 3; i++) {
+		for (const project of projects) {
+			await createTask(admin, { name: `Listed ${i}`, projects: [project.gid], tags, assignee: i % 2 ? mia.gid : bob.gid });
+		}
+	}
+	const invalid = /^offset: invalid offset\. Pass the `offset` value from the previous page's next_page unchanged, to the same path/;
+	const cases = [
+		[`/tags/${tags[0]}/tasks`, {}, `/tags/${tags[1]}/tasks`, {}],
+		[`/projects/${projects[0].gid}/tasks`, {}, `/projects/${projects[1].gid}/tasks`, {}],
+		['/tasks', { project: projects[0].gid }, '/tasks', { project: projects[1].gid }],
+		['/tasks', { assignee: mia.gid, workspace: server.orgGid }, '/tasks', { assignee: bob.gid, workspace: server.orgGid }],
+	];
+	for (const [path, query, otherPath, otherQuery] of cases) {
+		const first = await admin.get(path, { ...query, limit: 1 });
+		assert.equal(first.status, 200, first.text);
+		const offset = first.body.next_page.offset;
+
+		// limit and opt_fields may change between pages, and the order of the parameters does not matter.
+		const reordered = Object.fromEntries(Object.entries(query).reverse());
+		const same = await admin.get(path, { opt_fields: 'name', offset, limit: 2, ...reordered });
+		assert.equal(same.status, 200, `${path}: ${same.text}`);
+		assert.notEqual(same.body.data[0].gid, first.body.data[0].gid);
+
+		const other = await admin.get(otherPath, { ...otherQuery, limit: 1, offset });
+		assert.equal(other.status, 400, `${otherPath}: ${other.text}`);
+		assert.match(other.body.errors[0].message, invalid);
+	}
+});
+
+test('next_page leaves out empty query segments', async () => {
+	const tag = await admin.post('/tags', { name: 'Segments', workspace: server.orgGid });
+	assert.equal(tag.status, 201, tag.text);
+	for (const name of ['One', 'Two']) {
+		await createTask(admin, { name, workspace: server.orgGid, tags: [tag.body.data.gid] });
+	}
+	const res = await admin.get(`/tags/${tag.body.data.gid}/tasks?limit=1&&opt_fields=name`);
+	assert.equal(res.status, 200, res.text);
+	assert.ok(res.body.next_page, res.text);
+	assert.match(res.body.next_page.path, /\?limit=1&opt_fields=name&offset=[\w-]+$/);
+});
+
 // ---------- visibility ----------
 
 test('private project hides its tasks', async () => {
