@@ -247,24 +247,29 @@ static const char task_row_default_sql[] =
 	"SELECT " TASK_COLUMNS_DEFAULT ", CASE WHEN " TASK_VISIBLE_SQL("t") " THEN 1 ELSE 0 END"
 	" FROM tasks t" TASK_JOINS_DEFAULT " WHERE t.gid = ? AND t.workspace_gid = ?";
 
-/* Returns the membership (project and section) in the current row of the links query. */
-static json_t *membership_from_row(db_stmt *s)
+/*
+ * Returns the membership (project and section) in the current row of a
+ * links query, whose project gid is column `first`, followed by the
+ * project's name, the section's gid and the section's name.
+ */
+static json_t *membership_from_row(db_stmt *s, int first)
 {
 	json_t *membership = json_object();
 
 	json_object_set_new(membership, "project",
-			    api_ref("project", db_column_int64(s, 1), db_column_text(s, 2)));
+			    api_ref("project", db_column_int64(s, first), db_column_text(s, first + 1)));
 
 	/* The spec's section is not nullable, so a project without sections gives no section key. */
-	if (!db_column_is_null(s, 3)) {
+	if (!db_column_is_null(s, first + 2)) {
 		json_object_set_new(membership, "section",
-				    api_ref("section", db_column_int64(s, 3), db_column_text(s, 4)));
+				    api_ref("section", db_column_int64(s, first + 2), db_column_text(s, first + 3)));
 	}
 	return membership;
 }
 
-/* One row of the links query, held until the rows are sorted. */
+/* One row of a links query, held until the rows are sorted: the place of its task in the page, and the link. */
 struct link_row {
+	int task;
 	int64_t kind;
 	int64_t gid;
 	json_t *ref;
@@ -274,11 +279,14 @@ struct link_row {
 /* Rows on the stack before add_links allocates: a task rarely has more links. */
 #define LINK_ROWS_LOCAL 16
 
-/* Orders links as the lists show them: by kind, then by gid. */
+/* Orders links as the lists show them: by task, then by kind, then by gid. */
 static int link_row_compare(const void *a, const void *b)
 {
 	const struct link_row *x = a, *y = b;
 
+	if (x->task != y->task) {
+		return x->task < y->task ? -1 : 1;
+	}
 	if (x->kind != y->kind) {
 		return x->kind < y->kind ? -1 : 1;
 	}
@@ -343,89 +351,6 @@ static db_stmt *links_query(api_ctx *ctx, int64_t task_gid)
 	return s;
 }
 
-/*
- * Adds the linked lists named in `links` (LINK_ flags), all read in one
- * query of rows (kind, gid, name, section gid, section name). Kind 0 is a
- * follower, 1 a tag, and 2 a project the caller may see, with the task's
- * section in it. The rows are sorted here rather than with ORDER BY, for
- * which SQLite sorts each branch of the UNION ALL in a temporary b-tree:
- * that was about a tenth of the instructions of GET /tasks/{gid}.
- * Returns a db status.
- */
-static int add_links(api_ctx *ctx, json_t *task, int64_t task_gid, unsigned links)
-{
-	static const char *const ref_types[] = { "user", "tag", "project" };
-	json_t *followers = json_array(), *tags = json_array(), *projects = json_array(), *memberships = json_array();
-	json_t *lists[] = { followers, tags, projects };
-	struct link_row local[LINK_ROWS_LOCAL], *rows = local;
-	size_t count = 0, capacity = LINK_ROWS_LOCAL;
-	db_stmt *s;
-	int rc = DB_ERROR;
-
-	s = links_query(ctx, task_gid);
-	if (s == NULL) {
-		goto done;
-	}
-	for (;;) {
-		struct link_row *row;
-		int64_t kind;
-
-		rc = db_step(s);
-		if (rc != DB_ROW) {
-			break;
-		}
-		kind = db_column_int64(s, 0);
-		if (kind < 0 || kind > 2 || link_rows_reserve(&rows, count, &capacity, local) != 0) {
-			rc = DB_ERROR;
-			break;
-		}
-		row = &rows[count++];
-		row->kind = kind;
-		row->gid = db_column_int64(s, 1);
-		row->ref = api_ref(ref_types[kind], row->gid, db_column_text(s, 2));
-		row->membership = kind == 2 ? membership_from_row(s) : NULL;
-	}
-	db_stmt_done(s);
-	if (rc == DB_DONE) {
-		rc = DB_OK;
-		qsort(rows, count, sizeof(*rows), link_row_compare);
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (rc != DB_OK) {
-			json_decref(rows[i].ref);
-			json_decref(rows[i].membership);
-			continue;
-		}
-		json_array_append_new(lists[rows[i].kind], rows[i].ref);
-		if (rows[i].membership != NULL) {
-			json_array_append_new(memberships, rows[i].membership);
-		}
-	}
-	if (rc != DB_OK) {
-		goto done;
-	}
-	if (links & LINK_PROJECTS) {
-		json_object_set(task, "projects", projects);
-		json_object_set(task, "memberships", memberships);
-	}
-	if (links & LINK_FOLLOWERS) {
-		json_object_set(task, "followers", followers);
-	}
-	if (links & LINK_TAGS) {
-		json_object_set(task, "tags", tags);
-	}
-
-done:
-	if (rows != local) {
-		free(rows);
-	}
-	json_decref(followers);
-	json_decref(tags);
-	json_decref(projects);
-	json_decref(memberships);
-	return rc;
-}
-
 /* Ten and a hundred placeholders, for the task gids of one page. */
 #define LINKS_PAGE_Q10 "?,?,?,?,?,?,?,?,?,?"
 #define LINKS_PAGE_IN                                                                                          \
@@ -450,33 +375,81 @@ static const char links_page_sql[] =
 	" JOIN projects p ON p.gid = tp.project_gid LEFT JOIN sections sc ON sc.gid = tp.section_gid"
 	" WHERE tp.task_gid IN " LINKS_PAGE_IN " AND tp.workspace_gid = ? AND " TASK_PROJECT_VISIBLE_SQL("p");
 
-/* One row of the page links query: a link_row and the place of its task in the page. */
-struct page_link_row {
-	int task;
-	struct link_row link;
-};
-
-/* Orders the rows of a page by task, then as link_row_compare does. */
-static int page_link_row_compare(const void *a, const void *b)
+/*
+ * Reads the rows (kind, gid, name, section gid, section name) of the links
+ * query `s` into *rows_r, which starts as `local` with `capacity` places, and
+ * marks `s` done. Kind 0 is a follower, 1 a tag, and 2 a project the caller
+ * may see, with the task's section in it. With `gids`, each row starts with
+ * its task's gid, whose place in `gids` (of `count`) becomes the row's task;
+ * without, every row is task 0. The rows are sorted here rather than with
+ * ORDER BY, for which SQLite sorts each branch of the UNION ALL in a
+ * temporary b-tree: that was about a tenth of the instructions of
+ * GET /tasks/{gid}. Returns a db status.
+ */
+static int links_read(db_stmt *s, const int64_t *gids, int count, struct link_row **rows_r, size_t *nrows_r,
+		      size_t capacity, struct link_row *local)
 {
-	const struct page_link_row *x = a, *y = b;
+	static const char *const ref_types[] = { "user", "tag", "project" };
+	int first = gids != NULL ? 1 : 0;
+	int rc;
 
-	if (x->task != y->task) {
-		return x->task < y->task ? -1 : 1;
+	for (;;) {
+		struct link_row *row;
+		int64_t kind;
+		int task = 0;
+
+		rc = db_step(s);
+		if (rc != DB_ROW) {
+			break;
+		}
+		if (gids != NULL) {
+			int64_t task_gid = db_column_int64(s, 0);
+
+			for (task = 0; task < count && gids[task] != task_gid; task++) {
+			}
+		}
+		kind = db_column_int64(s, first);
+		if (task == count || kind < 0 || kind > 2 || link_rows_reserve(rows_r, *nrows_r, &capacity, local) != 0) {
+			rc = DB_ERROR;
+			break;
+		}
+		row = &(*rows_r)[(*nrows_r)++];
+		row->task = task;
+		row->kind = kind;
+		row->gid = db_column_int64(s, first + 1);
+		row->ref = api_ref(ref_types[kind], row->gid, db_column_text(s, first + 2));
+		row->membership = kind == 2 ? membership_from_row(s, first + 1) : NULL;
 	}
-	return link_row_compare(&x->link, &y->link);
+	db_stmt_done(s);
+	if (rc != DB_DONE) {
+		return rc;
+	}
+	qsort(*rows_r, *nrows_r, sizeof(**rows_r), link_row_compare);
+	return DB_OK;
 }
 
-/* Sets the lists named in `links` on `task` from its sorted rows, as add_links does. */
-static void page_links_set(json_t *task, const struct page_link_row *rows, size_t count, unsigned links)
+/* Releases the rows of links_read. */
+static void link_rows_free(struct link_row *rows, size_t count, struct link_row *local)
+{
+	for (size_t i = 0; i < count; i++) {
+		json_decref(rows[i].ref);
+		json_decref(rows[i].membership);
+	}
+	if (rows != local) {
+		free(rows);
+	}
+}
+
+/* Sets the lists named in `links` (LINK_ flags) on `task` from its sorted rows. */
+static void links_set(json_t *task, const struct link_row *rows, size_t count, unsigned links)
 {
 	json_t *lists[] = { json_array(), json_array(), json_array() }; /* followers, tags, projects */
 	json_t *memberships = json_array();
 
 	for (size_t i = 0; i < count; i++) {
-		json_array_append(lists[rows[i].link.kind], rows[i].link.ref);
-		if (rows[i].link.membership != NULL) {
-			json_array_append(memberships, rows[i].link.membership);
+		json_array_append(lists[rows[i].kind], rows[i].ref);
+		if (rows[i].membership != NULL) {
+			json_array_append(memberships, rows[i].membership);
 		}
 	}
 	if (links & LINK_PROJECTS) {
@@ -495,20 +468,37 @@ static void page_links_set(json_t *task, const struct page_link_row *rows, size_
 	json_decref(memberships);
 }
 
+/* Adds the linked lists named in `links` (LINK_ flags) to one task, read in one query. Returns a db status. */
+static int add_links(api_ctx *ctx, json_t *task, int64_t task_gid, unsigned links)
+{
+	struct link_row local[LINK_ROWS_LOCAL], *rows = local;
+	size_t count = 0;
+	db_stmt *s = links_query(ctx, task_gid);
+	int rc;
+
+	if (s == NULL) {
+		return DB_ERROR;
+	}
+	rc = links_read(s, NULL, 1, &rows, &count, LINK_ROWS_LOCAL, local);
+	if (rc == DB_OK) {
+		links_set(task, rows, count, links);
+	}
+	link_rows_free(rows, count, local);
+	return rc;
+}
+
 /*
- * Adds the linked lists named in `links` to the `count` tasks of `tasks`, whose gids are `gids`
- * (at most LINKS_PAGE_MAX), with the same content and order as add_links
- * gives each one, from one query. Returns a db status.
+ * Adds the linked lists named in `links` to the `count` tasks of `tasks`,
+ * whose gids are `gids` (at most LINKS_PAGE_MAX), with the same content and
+ * order as add_links gives each one, from one query. Returns a db status.
  */
 static int add_links_page(api_ctx *ctx, json_t *const *tasks, const int64_t *gids, int count, unsigned links)
 {
-	static const char *const ref_types[] = { "user", "tag", "project" };
-	struct page_link_row *rows = NULL;
-	size_t nrows = 0, capacity = 0, start = 0;
-	db_stmt *s;
+	struct link_row local[LINK_ROWS_LOCAL], *rows = local;
+	size_t nrows = 0, start = 0;
+	db_stmt *s = db_query(ctx->db, links_page_sql);
 	int rc, index = 0;
 
-	s = db_query(ctx->db, links_page_sql);
 	if (s == NULL) {
 		return DB_ERROR;
 	}
@@ -519,75 +509,17 @@ static int add_links_page(api_ctx *ctx, json_t *const *tasks, const int64_t *gid
 		db_bind_int64(s, index++, ctx->who.workspace_gid);
 	}
 	task_bind_project_visible(ctx, s, index);
-	for (;;) {
-		struct page_link_row *row;
-		int64_t task_gid, kind;
-		int task = -1;
+	rc = links_read(s, gids, count, &rows, &nrows, LINK_ROWS_LOCAL, local);
+	for (int task = 0; rc == DB_OK && task < count; task++) {
+		size_t end = start;
 
-		rc = db_step(s);
-		if (rc != DB_ROW) {
-			break;
+		while (end < nrows && rows[end].task == task) {
+			end++;
 		}
-		task_gid = db_column_int64(s, 0);
-		kind = db_column_int64(s, 1);
-		for (int i = 0; i < count; i++) {
-			if (gids[i] == task_gid) {
-				task = i;
-				break;
-			}
-		}
-		if (task < 0 || kind < 0 || kind > 2) {
-			rc = DB_ERROR;
-			break;
-		}
-		if (nrows == capacity) {
-			size_t grown_capacity = capacity ? 2 * capacity : 64;
-			struct page_link_row *grown = realloc(rows, grown_capacity * sizeof(*rows));
-
-			if (grown == NULL) {
-				rc = DB_ERROR;
-				break;
-			}
-			rows = grown;
-			capacity = grown_capacity;
-		}
-		row = &rows[nrows++];
-		row->task = task;
-		row->link.kind = kind;
-		row->link.gid = db_column_int64(s, 2);
-		row->link.ref = api_ref(ref_types[kind], row->link.gid, db_column_text(s, 3));
-		row->link.membership = NULL;
-		if (kind == 2) {
-			row->link.membership = json_object();
-			json_object_set_new(row->link.membership, "project",
-					    api_ref("project", row->link.gid, db_column_text(s, 3)));
-			if (!db_column_is_null(s, 4)) {
-				json_object_set_new(row->link.membership, "section",
-						    api_ref("section", db_column_int64(s, 4), db_column_text(s, 5)));
-			}
-		}
+		links_set(tasks[task], rows + start, end - start, links);
+		start = end;
 	}
-	db_stmt_done(s);
-	if (rc == DB_DONE) {
-		rc = DB_OK;
-		if (nrows > 0) {
-			qsort(rows, nrows, sizeof(*rows), page_link_row_compare);
-		}
-		for (int task = 0; task < count; task++) {
-			size_t end = start;
-
-			while (end < nrows && rows[end].task == task) {
-				end++;
-			}
-			page_links_set(tasks[task], rows + start, end - start, links);
-			start = end;
-		}
-	}
-	for (size_t i = 0; i < nrows; i++) {
-		json_decref(rows[i].link.ref);
-		json_decref(rows[i].link.membership);
-	}
-	free(rows);
+	link_rows_free(rows, nrows, local);
 	return rc;
 }
 

@@ -977,10 +977,10 @@ static int execute(struct pg_stmt *s)
 
 /*
  * Reads what is left of a pipeline up to its sync point and leaves pipeline
- * mode. Returns 0, or -1 when the connection cannot leave it, which then
- * counts as broken, so that the pool replaces it.
+ * mode. A connection that cannot leave it counts as broken, so that the
+ * pool replaces it.
  */
-static int pipeline_finish(struct pg_conn *c, int queries)
+static void pipeline_finish(struct pg_conn *c, int queries)
 {
 	/* Each query gives a result and a NULL, and the sync point one result, so more reads mean a stuck pipeline. */
 	for (int reads = 0; reads <= 2 * queries + 2; reads++) {
@@ -988,7 +988,7 @@ static int pipeline_finish(struct pg_conn *c, int queries)
 		ExecStatusType st;
 
 		if (PQexitPipelineMode(c->pg) == 1)
-			return 0;
+			return;
 		res = PQgetResult(c->pg);
 		if (res == NULL) {
 			if (PQstatus(c->pg) != CONNECTION_OK)
@@ -1002,7 +1002,6 @@ static int pipeline_finish(struct pg_conn *c, int queries)
 	}
 	c->broken = 1;
 	set_err(c, "the connection to the database was lost during a pipeline");
-	return -1;
 }
 
 /*
