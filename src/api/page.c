@@ -3,10 +3,10 @@
  * byte, the time it was issued, and the sort key of the last row returned,
  * with a keyed BLAKE2b MAC so forged or altered offsets are rejected. Offsets
  * expire after PAGE_OFFSET_TTL_US, except those of streams such as the audit
- * log. Each is bound to the endpoint's route and path, so an offset of one
- * tag's tasks fails on another tag's. Except for streams, it is also bound
- * to the query parameters other than offset, limit, opt_fields and
- * opt_pretty.
+ * log. Each is bound to the caller (the user or service account), the
+ * endpoint's route and the path, so an offset of one tag's tasks fails on
+ * another tag's. Except for streams, it is also bound to the query
+ * parameters other than offset, limit, opt_fields and opt_pretty.
  */
 #include "api/api.h"
 #include "api/api_internal.h"
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Version 2 binds the path and parameters; version 1, issued before, only the route. */
+/* Version 2 binds the caller, the path and the parameters; version 1, issued before, only the route. */
 #define PAGE_TOKEN_VERSION 2
 #define PAGE_TOKEN_VERSION_ROUTE 1
 #define PAGE_PAYLOAD_BYTES (1 + 8 + 8 + 8)
@@ -80,7 +80,7 @@ static void mac_piece(crypto_generichash_state *state, const char *text)
 	crypto_generichash_update(state, (const unsigned char *)text, strlen(text) + 1);
 }
 
-/* Computes the MAC of `payload` for this request's route and, from version 2 on, its path and parameters. */
+/* Computes the MAC of `payload` for this request's route and, from version 2 on, its caller, path and parameters. */
 static void page_mac(api_ctx *ctx, const unsigned char *payload, int stream, unsigned char *mac)
 {
 	const char *route = ctx->route ? ctx->route->pattern : "";
@@ -91,6 +91,11 @@ static void page_mac(api_ctx *ctx, const unsigned char *payload, int stream, uns
 	if (payload[0] == PAGE_TOKEN_VERSION_ROUTE) {
 		crypto_generichash_update(&state, (const unsigned char *)route, strlen(route));
 	} else {
+		char caller[24];
+
+		/* The caller too: another user's offset would skip rows that this caller may see. */
+		snprintf(caller, sizeof(caller), "%lld", (long long)ctx->who.user_gid);
+		mac_piece(&state, caller);
 		mac_piece(&state, route);
 		mac_piece(&state, ctx->req->path);
 		if (!stream) {
@@ -225,57 +230,80 @@ size_t url_encode(const char *text, char *out, size_t len)
 	return used;
 }
 
+/* The query string of next_page, grown as needed: a value can be as long as the request line allows. */
 struct query_builder {
 	char *text;
 	size_t used;
 	size_t size;
+	int params; /* query parameters appended */
+	int failed; /* out of memory */
 };
 
-static void builder_append(struct query_builder *b, const char *piece)
+/* Appends `text`, percent-encoded when `encode` is set. */
+static void builder_append(struct query_builder *b, const char *text, int encode)
 {
-	size_t len = strlen(piece);
+	size_t len = strlen(text), need = b->used + (encode ? 3 * len : len) + 1;
 
-	if (b->used + len + 1 > b->size)
+	if (b->failed)
 		return;
-	memcpy(b->text + b->used, piece, len + 1);
-	b->used += len;
+	if (need > b->size) {
+		size_t size = b->size ? b->size : 256;
+		char *grown;
+
+		while (size < need)
+			size *= 2;
+		grown = realloc(b->text, size);
+		if (grown == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->text = grown;
+		b->size = size;
+	}
+	if (encode) {
+		b->used += url_encode(text, b->text + b->used, b->size - b->used);
+	} else {
+		memcpy(b->text + b->used, text, len + 1);
+		b->used += len;
+	}
 }
 
 static int add_param(void *opaque, const char *name, const char *value)
 {
 	struct query_builder *b = opaque;
-	char encoded[1024];
 
 	/* An empty segment (`a=1&&b=2`) names no parameter, so it is not repeated. */
 	if (strcmp(name, "offset") == 0 || name[0] == '\0')
 		return 0;
-	builder_append(b, b->used ? "&" : "?");
-	url_encode(name, encoded, sizeof(encoded));
-	builder_append(b, encoded);
-	builder_append(b, "=");
-	url_encode(value, encoded, sizeof(encoded));
-	builder_append(b, encoded);
+	builder_append(b, b->params++ ? "&" : "?", 0);
+	builder_append(b, name, 1);
+	builder_append(b, "=", 0);
+	builder_append(b, value, 1);
 	return 0;
 }
 
 json_t *page_next_json(api_ctx *ctx, const struct api_page *page)
 {
-	char token[PAGE_TOKEN_CHARS + 8], query[4096], path[5120], uri[6144], base[API_BASE_URL_MAX];
-	struct query_builder b = { query, 0, sizeof(query) };
+	char token[PAGE_TOKEN_CHARS + 8], base[API_BASE_URL_MAX];
+	struct query_builder b = { NULL, 0, 0, 0, 0 };
 	json_t *next;
 
 	if (!page->has_next)
 		return json_null();
 	token_encode(ctx, page->stream, page->next_after, page->next_after2, token, sizeof(token));
-	query[0] = '\0';
+	builder_append(&b, ctx->req->path + strlen(API_BASE_PATH), 0);
 	http_request_query_each(ctx->req, add_param, &b);
-	snprintf(path, sizeof(path), "%s%s%soffset=%s", ctx->req->path + strlen(API_BASE_PATH), query,
-		 b.used ? "&" : "?", token);
-	snprintf(uri, sizeof(uri), "%s%s%s", api_base_url(ctx, base, sizeof(base)), API_BASE_PATH, path);
+	builder_append(&b, b.params ? "&offset=" : "?offset=", 0);
+	builder_append(&b, token, 0);
 	next = json_object();
 	json_object_set_new(next, "offset", json_string(token));
-	json_object_set_new(next, "path", json_string(path));
-	json_object_set_new(next, "uri", json_string(uri));
+	/* Out of memory, the offset alone still lets a client go on. */
+	if (!b.failed) {
+		json_object_set_new(next, "path", json_string(b.text));
+		json_object_set_new(next, "uri", json_sprintf("%s%s%s", api_base_url(ctx, base, sizeof(base)),
+								API_BASE_PATH, b.text));
+	}
+	free(b.text);
 	return next;
 }
 

@@ -715,6 +715,32 @@ test('offset fits only its own list', async () => {
 		const other = await admin.get(otherPath, { ...otherQuery, limit: 1, offset });
 		assert.equal(other.status, 400, `${otherPath}: ${other.text}`);
 		assert.match(other.body.errors[0].message, invalid);
+
+		// Another caller's offset would skip rows this caller may see.
+		const mine = await mia.client.get(path, { ...query, limit: 1, offset });
+		assert.equal(mine.status, 400, `${path} as Mia: ${mine.text}`);
+		assert.match(mine.body.errors[0].message, invalid);
+	}
+});
+
+test('concurrent creates page completely', async () => {
+	// Tasks placed at the same moment must not share a position, or a page ending between them skips one.
+	const project = await createProject(admin, { name: 'Busy intake' });
+	const other = await createProject(admin, { name: 'Busy mirror' });
+	const created = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+		admin.post('/tasks', { name: `Rush ${i}`, projects: i % 2 ? [project.gid, other.gid] : [other.gid, project.gid] })));
+	assert.deepEqual(created.map((res) => res.status), Array(40).fill(201));
+	for (const gid of [project.gid, other.gid]) {
+		const seen = [];
+		let offset;
+		do {
+			const res = await admin.get(`/projects/${gid}/tasks`, { limit: 3, offset });
+			assert.equal(res.status, 200, res.text);
+			seen.push(...res.body.data.map((task) => task.gid));
+			offset = res.body.next_page && res.body.next_page.offset;
+		} while (offset);
+		assert.equal(seen.length, 40);
+		assert.equal(new Set(seen).size, 40);
 	}
 });
 
@@ -728,6 +754,16 @@ test('next_page leaves out empty query segments', async () => {
 	assert.equal(res.status, 200, res.text);
 	assert.ok(res.body.next_page, res.text);
 	assert.match(res.body.next_page.path, /\?limit=1&opt_fields=name&offset=[\w-]+$/);
+
+	// A long value comes back whole: 30 paths of 36 characters.
+	const fields = Array(30).fill('parent.memberships.project.team.name').concat(['due_at']).join(',');
+	const long = await admin.get(`/tags/${tag.body.data.gid}/tasks`, { limit: 1, opt_fields: fields });
+	assert.equal(long.status, 200, long.text);
+	const next = new URL(long.body.next_page.uri);
+	assert.equal(next.searchParams.get('opt_fields'), fields);
+	const followed = await admin.get(long.body.next_page.path);
+	assert.equal(followed.status, 200, followed.text);
+	assert.ok('due_at' in followed.body.data[0], JSON.stringify(followed.body.data[0]));
 });
 
 // ---------- visibility ----------
