@@ -404,13 +404,6 @@ static int current_members(api_ctx *ctx, int64_t team_gid, int64_t **gids_r, siz
 	return status == DB_DONE ? DB_OK : status;
 }
 
-static int gid_compare(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /*
  * Applies a members value (an array of references, or one reference) with
  * `op`: add adds, remove removes those listed, replace makes the team's

@@ -751,6 +751,17 @@ static int check_project_count(api_ctx *ctx, int64_t task_gid)
 	return 0;
 }
 
+int task_project_lock(api_ctx *ctx, int64_t project_gid)
+{
+	db_stmt *s = db_query(ctx->db, "UPDATE projects SET modified_at = modified_at WHERE gid = ? AND workspace_gid = ?");
+
+	if (s == NULL)
+		return DB_ERROR;
+	db_bind_int64(s, 0, project_gid);
+	db_bind_int64(s, 1, ctx->who.workspace_gid);
+	return db_run(s);
+}
+
 int task_project_place(api_ctx *ctx, int64_t task_gid, int64_t project_gid, const struct task_placement *where)
 {
 	struct place_state st;
@@ -760,6 +771,10 @@ int task_project_place(api_ctx *ctx, int64_t task_gid, int64_t project_gid, cons
 	db_stmt *s;
 	int rc = DB_OK;
 
+	rc = task_project_lock(ctx, project_gid);
+	if (rc != DB_OK) {
+		return api_fail_db(ctx, rc), -1;
+	}
 	if (place_load(ctx, task_gid, project_gid, &st)) {
 		return -1;
 	}

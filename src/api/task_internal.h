@@ -112,11 +112,23 @@ struct task_placement {
 };
 
 /*
+ * Takes the project's row lock for the rest of the open transaction. SQLite
+ * already lets one writer in at a time. On PostgreSQL, two transactions
+ * placing tasks in one project would otherwise read the same last position
+ * and give two tasks the same one, and a page of the project's tasks that
+ * ends between them skips the second. Lock several projects in gid order,
+ * so that two transactions never wait for each other in a cycle (a
+ * deadlock). Returns a db status.
+ */
+int task_project_lock(api_ctx *ctx, int64_t project_gid);
+
+/*
  * Adds a task to a project, or moves it when it is already there, at the
  * place `where` describes, and records the system stories (added to the
  * project, moved between sections). The caller has checked edit access to
- * the task and the project and opened the transaction. Returns 0, or -1
- * after replying (400 for anchors or a section outside the project).
+ * the task and the project and opened the transaction. It takes the
+ * project's lock (task_project_lock). Returns 0, or -1 after replying (400
+ * for anchors or a section outside the project).
  */
 int task_project_place(api_ctx *ctx, int64_t task_gid, int64_t project_gid, const struct task_placement *where);
 

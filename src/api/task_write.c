@@ -639,6 +639,22 @@ static int create_task(api_ctx *ctx, int64_t parent_gid)
 		return api_fail_db(ctx, rc);
 	}
 
+	/* Each placement locks its project: take them all first, in gid order (task_project_lock). */
+	if (count > 1) {
+		int64_t order[TASK_PROJECTS_MAX];
+
+		for (int i = 0; i < count; i++) {
+			order[i] = memberships[i].project_gid;
+		}
+		qsort(order, (size_t)count, sizeof(order[0]), gid_compare);
+		for (int i = 0; i < count; i++) {
+			rc = task_project_lock(ctx, order[i]);
+			if (rc != DB_OK) {
+				row_free(&row);
+				return api_fail_db(ctx, rc);
+			}
+		}
+	}
 	for (int i = 0; i < count; i++) {
 		struct task_placement where = { memberships[i].section_gid, 0, 0, 0, 1 };
 

@@ -1299,7 +1299,8 @@ fail:
  * deleted between two pages does not break the next one.
  * NOTE: the key contains no task gid, so a page boundary between two tasks
  * with equal positions in one section would skip the second. The midpoint
- * inserts of task_actions.c and sections.c keep positions distinct.
+ * inserts of task_actions.c and sections.c keep positions distinct, and
+ * task_project_lock keeps concurrent placements from sharing one.
  */
 static int list_project(api_ctx *ctx, int64_t project_gid, const struct task_filter *filter)
 {

@@ -114,3 +114,10 @@ int gid_parse(const char *text, int64_t *gid_r)
 	*gid_r = value;
 	return 0;
 }
+
+int gid_compare(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}

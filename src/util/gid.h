@@ -29,4 +29,7 @@ char *gid_format(int64_t gid, char *buf);
  */
 int gid_parse(const char *text, int64_t *gid_r);
 
+/* Orders two int64_t gids for qsort and bsearch. */
+int gid_compare(const void *a, const void *b);
+
 #endif
