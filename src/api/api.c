@@ -129,8 +129,8 @@ int api_param_gid(api_ctx *ctx, const char *name, int64_t *gid_r)
 	const char *value = api_param(ctx, name);
 
 	if (value == NULL || gid_parse(value, gid_r) != 0) {
-		api_error(ctx, 400, "%s: not a valid gid: \"%.40s\". A gid is a string of digits, as returned in "
-				    "the `gid` field of an object.",
+		api_error(ctx, 400, "%s: not a valid gid: \"%.40s\". A gid is a positive number below 2^63 in digits, "
+				    "without a leading zero, as returned in the `gid` field of an object.",
 			  name, value ? value : "");
 		return -1;
 	}

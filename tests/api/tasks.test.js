@@ -723,6 +723,14 @@ test('offset fits only its own list', async () => {
 	}
 });
 
+test('path gid message says what a gid is', async () => {
+	for (const gid of ['99999999999999999999', '007', 'abc']) {
+		const res = await admin.get(`/tasks/${gid}`);
+		assert.equal(res.status, 400, res.text);
+		assert.match(res.body.errors[0].message, /^task_gid: not a valid gid: ".*"\. A gid is a positive number below 2\^63 in digits, without a leading zero/);
+	}
+});
+
 test('concurrent creates page completely', async () => {
 	// Tasks placed at the same moment must not share a position, or a page ending between them skips one.
 	const project = await createProject(admin, { name: 'Busy intake' });
