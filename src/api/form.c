@@ -8,6 +8,7 @@
  * rules are in form.h.
  */
 #include "api/form.h"
+#include "api/json_out.h"
 #include "util/text.h"
 
 #include <errno.h>
@@ -22,60 +23,6 @@
 #define JSON_HINT "send this request as JSON (Content-Type: application/json) with {\"data\": {...}}"
 
 /* ---------- bytes ---------- */
-
-/* Returns 1 when `len` bytes are valid UTF-8 (RFC 3629: no overlong forms, no surrogates, at most U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t extra;
-		uint32_t code, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			extra = 1;
-			code = c & 0x1f;
-			min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			extra = 2;
-			code = c & 0x0f;
-			min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			extra = 3;
-			code = c & 0x07;
-			min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (len - i <= extra)
-			return 0;
-		for (size_t k = 1; k <= extra; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			code = (code << 6) | (s[i + k] & 0x3f);
-		}
-		if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-			return 0;
-		i += extra + 1;
-	}
-	return 1;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Decodes `len` bytes of a urlencoded name or value into a new NUL-terminated
@@ -96,12 +43,12 @@ static char *percent_decode(const char *in, size_t len, size_t *out_len, int *in
 		if (in[i] == '+') {
 			out[used++] = ' ';
 		} else if (in[i] == '%') {
-			if (len - i < 3 || hex_digit(in[i + 1]) < 0 || hex_digit(in[i + 2]) < 0) {
+			if (len - i < 3 || text_hex_value(in[i + 1]) < 0 || text_hex_value(in[i + 2]) < 0) {
 				free(out);
 				*invalid_r = 1;
 				return NULL;
 			}
-			out[used++] = (char)(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2]));
+			out[used++] = (char)(text_hex_value(in[i + 1]) * 16 + text_hex_value(in[i + 2]));
 			i += 2;
 		} else {
 			out[used++] = in[i];
@@ -233,7 +180,7 @@ static int field_add(json_t *document, const char *name, size_t name_len, const 
 	int is_list, result = -1;
 	long index;
 
-	if (memchr(name, '\0', name_len) != NULL || !utf8_valid((const unsigned char *)name, name_len)) {
+	if (memchr(name, '\0', name_len) != NULL || !json_out_utf8_valid(name, name_len)) {
 		snprintf(err, errlen, "A form field name is not valid UTF-8 or contains a NUL byte. Field names are "
 				      "ASCII, such as name or followers.");
 		return -1;
@@ -244,7 +191,7 @@ static int field_add(json_t *document, const char *name, size_t name_len, const 
 		snprintf(err, errlen, "%s: contains a NUL byte (%%00); remove it.", name_shown(member, shown));
 		goto done;
 	}
-	if (!utf8_valid((const unsigned char *)value, value_len)) {
+	if (!json_out_utf8_valid(value, value_len)) {
 		snprintf(err, errlen, "%s: the value is not valid UTF-8. Encode the text as UTF-8 (in a URL-encoded "
 				      "form, before percent-encoding it).",
 			 name_shown(member, shown));
@@ -354,7 +301,7 @@ int form_urlencoded_parse(const char *body, size_t len, json_t **document_r, cha
 		value = percent_decode(equals < pair_end ? equals + 1 : pair_end,
 				       equals < pair_end ? (size_t)(pair_end - equals - 1) : 0, &value_len, &invalid);
 		if (value == NULL) {
-			if (invalid && utf8_valid((const unsigned char *)name, name_len) &&
+			if (invalid && json_out_utf8_valid(name, name_len) &&
 			    memchr(name, '\0', name_len) == NULL)
 				snprintf(err, errlen, "%s: the value contains an invalid percent-encoding. Write %%XX "
 						      "with two hex digits, and %%25 for a literal '%%'.",

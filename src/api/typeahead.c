@@ -308,7 +308,7 @@ static const char tags_sql[] =
  * from indexes (tasks_modified, task_followers_user).
  * NOTE: an older task that the caller does not follow is not found by name.
  */
-/* SQL text: a literal LIMIT tells PostgreSQL's generic plans the row count, which a parameter hides. */
+/* SQL text: PostgreSQL's generic plans see the row count of a literal LIMIT, which a parameter hides. */
 #define TYPEAHEAD_TASK_WINDOW "10000"
 
 /*

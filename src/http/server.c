@@ -18,6 +18,7 @@
 #include "http/proxy.h"
 #include "http/workpool.h"
 #include "util/log.h"
+#include "util/text.h"
 #include "util/timeutil.h"
 
 #include <arpa/inet.h>
@@ -300,17 +301,6 @@ const char *http_status_text(int status)
 	}
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes %HH in the path and in query names and values, as libmicrohttpd
  * does by default, except %00, which stays as the three characters. A
@@ -328,7 +318,7 @@ static size_t unescape_keeping_nul(void *cls, struct MHD_Connection *connection,
 	while (*read != '\0') {
 		int high, low;
 
-		if (read[0] == '%' && (high = hex_value(read[1])) >= 0 && (low = hex_value(read[2])) >= 0 &&
+		if (read[0] == '%' && (high = text_hex_value(read[1])) >= 0 && (low = text_hex_value(read[2])) >= 0 &&
 		    (high | low) != 0) {
 			*write++ = (char)(high * 16 + low);
 			read += 3;
