@@ -242,7 +242,8 @@ struct query_builder {
 /* Appends `text`, percent-encoded when `encode` is set. */
 static void builder_append(struct query_builder *b, const char *text, int encode)
 {
-	size_t len = strlen(text), need = b->used + (encode ? 3 * len : len) + 1;
+	/* url_encode stops 4 bytes before the end of its buffer, so it gets room for every byte as %HH, plus 4. */
+	size_t len = strlen(text), need = b->used + (encode ? 3 * len + 4 : len + 1);
 
 	if (b->failed)
 		return;

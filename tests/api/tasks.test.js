@@ -772,6 +772,11 @@ test('next_page leaves out empty query segments', async () => {
 	const followed = await admin.get(long.body.next_page.path);
 	assert.equal(followed.status, 200, followed.text);
 	assert.ok('due_at' in followed.body.data[0], JSON.stringify(followed.body.data[0]));
+
+	// A value of escaped bytes only comes back whole too.
+	const escaped = await admin.get(`/tags/${tag.body.data.gid}/tasks`, { limit: 1, note: 'åäö' });
+	assert.equal(escaped.status, 200, escaped.text);
+	assert.equal(new URL(escaped.body.next_page.uri).searchParams.get('note'), 'åäö');
 });
 
 // ---------- visibility ----------
