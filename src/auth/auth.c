@@ -55,26 +55,34 @@ static const char token_touch_sql[] = "UPDATE tokens SET last_used_at = ?, last_
 #define TOUCH_SLOTS 1024
 static _Atomic uint64_t touch_claims[TOUCH_SLOTS];
 
-int auth_last_use_claim(int64_t gid, int64_t now_us)
+#define CLAIM_TAG_BITS UINT64_C(0xFFFFFFFF00000000)
+#define CLAIM_TIME_BITS UINT64_C(0xFFFFFFFF)
+
+/* Returns token `gid`'s slot and sets *claim_r to the slot's word for a claim at `now_us`. */
+static _Atomic uint64_t *claim_slot(int64_t gid, int64_t now_us, uint64_t *claim_r)
 {
 	uint64_t mixed = (uint64_t)gid * UINT64_C(0x9E3779B97F4A7C15);
-	_Atomic uint64_t *slot = &touch_claims[mixed >> 54];
-	uint64_t tag = mixed & UINT64_C(0xFFFFFFFF00000000);
-	uint64_t now_s = (uint64_t)(now_us / 1000000) & UINT64_C(0xFFFFFFFF);
+
+	*claim_r = (mixed & CLAIM_TAG_BITS) | ((uint64_t)(now_us / 1000000) & CLAIM_TIME_BITS);
+	return &touch_claims[mixed >> 54];
+}
+
+int auth_last_use_claim(int64_t gid, int64_t now_us)
+{
+	uint64_t claim;
+	_Atomic uint64_t *slot = claim_slot(gid, now_us, &claim);
 	uint64_t seen = atomic_load_explicit(slot, memory_order_relaxed);
 
-	if ((seen & UINT64_C(0xFFFFFFFF00000000)) == tag &&
-	    now_s - (seen & UINT64_C(0xFFFFFFFF)) < (uint64_t)(AUTH_LAST_USED_INTERVAL_US / 1000000))
+	if ((seen & CLAIM_TAG_BITS) == (claim & CLAIM_TAG_BITS) &&
+	    (claim & CLAIM_TIME_BITS) - (seen & CLAIM_TIME_BITS) < (uint64_t)(AUTH_LAST_USED_INTERVAL_US / 1000000))
 		return 0;
-	return atomic_compare_exchange_strong_explicit(slot, &seen, tag | now_s, memory_order_relaxed,
-						       memory_order_relaxed);
+	return atomic_compare_exchange_strong_explicit(slot, &seen, claim, memory_order_relaxed, memory_order_relaxed);
 }
 
 void auth_last_use_release(int64_t gid, int64_t now_us)
 {
-	uint64_t mixed = (uint64_t)gid * UINT64_C(0x9E3779B97F4A7C15);
-	_Atomic uint64_t *slot = &touch_claims[mixed >> 54];
-	uint64_t claim = (mixed & UINT64_C(0xFFFFFFFF00000000)) | ((uint64_t)(now_us / 1000000) & UINT64_C(0xFFFFFFFF));
+	uint64_t claim;
+	_Atomic uint64_t *slot = claim_slot(gid, now_us, &claim);
 
 	/* Only this claim is cleared: a later one, or another token's, stays. */
 	atomic_compare_exchange_strong_explicit(slot, &claim, 0, memory_order_relaxed, memory_order_relaxed);

@@ -48,7 +48,7 @@ int text_email_valid(const char *text);
  */
 char *text_utf8_copy(char *out, size_t out_size, const char *in);
 
-/* Returns the value of hexadecimal digit `c` (either case), or -1 when it is none. */
+/* Returns the value of hexadecimal digit `c` (either case), or -1 for any other character. */
 int text_hex_value(char c);
 
 #endif
